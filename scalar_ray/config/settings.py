@@ -1,0 +1,293 @@
+"""The one configuration model of scalar-ray.
+
+Every process (CLI, actors, jobs, Serve) builds a ``Settings`` through ``scalar_ray.config.load_settings`` and
+hands it down; nothing reads the environment at import time. Environment variables carry the prefix ``SCALAR_``
+and nest with ``__`` (``SCALAR_BROKER__SERVICE_URL``). Secrets are ``SecretStr`` and may also come from files in a
+mounted secrets directory (Kubernetes), named like the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scalar_ray.config.sources import MappingEnvSource
+from scalar_ray.config.urls import is_loopback_url, url_with_schemes
+
+__all__ = [
+    "MISSING_SECRET",
+    "BrokerSettings",
+    "CacheSettings",
+    "DuckDBSettings",
+    "LocalSettings",
+    "ProviderSettings",
+    "ProvidersSettings",
+    "RaySettings",
+    "RegistrySettings",
+    "Settings",
+    "StarRocksSettings",
+    "TelemetrySettings",
+    "WarehouseSettings",
+]
+
+PulsarUrl = Annotated[str, AfterValidator(url_with_schemes("pulsar", "pulsar+ssl"))]
+HttpUrl = Annotated[str, AfterValidator(url_with_schemes("http", "https"))]
+RedisUrl = Annotated[str, AfterValidator(url_with_schemes("redis", "rediss"))]
+OtlpUrl = Annotated[str, AfterValidator(url_with_schemes("http", "https", "grpc"))]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# The provider simulator's default address: the embedded default points every provider at it, so a fresh
+# machine runs without any provider credentials.
+SIMULATOR_BASE_URL = "http://127.0.0.1:8900"
+
+
+MISSING_SECRET = "missing_secret"
+
+
+def missing_secrets(paths: list[str], because: str) -> PydanticCustomError:
+    """A validation error that names the required secrets by their dotted setting paths."""
+    return PydanticCustomError(
+        MISSING_SECRET, "required secret(s) {paths} missing: {because}", {"paths": paths, "because": because}
+    )
+
+
+class _Section(BaseModel):
+    """A frozen settings section that rejects keys it does not know."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BrokerSettings(_Section):
+    """Apache Pulsar: where the broker is and how to reach it."""
+
+    service_url: PulsarUrl = Field(
+        "pulsar://127.0.0.1:6650", description="Pulsar binary-protocol URL (pulsar:// or pulsar+ssl://)."
+    )
+    admin_url: HttpUrl = Field(
+        "http://127.0.0.1:8080", description="Pulsar admin REST base URL (backlog, health, topic admin)."
+    )
+    auth_token: SecretStr | None = Field(None, description="JWT for token authentication; none locally.")
+    tenant: str = Field("scalar", min_length=1, description="Pulsar tenant that holds the platform's namespaces.")
+    operation_timeout_s: float = Field(30.0, gt=0, description="Client operation timeout in seconds.")
+
+
+class DuckDBSettings(_Section):
+    """The embedded warehouse."""
+
+    path: Path | None = Field(
+        None, description="DuckDB database file; default `<data_dir>/warehouse.duckdb`."
+    )
+    threads: int | None = Field(None, ge=1, description="DuckDB worker threads; default: DuckDB's own choice.")
+
+
+class StarRocksSettings(_Section):
+    """The production warehouse: Stream Load over HTTP for writes, the MySQL protocol for queries and DDL."""
+
+    http_url: HttpUrl = Field("http://127.0.0.1:8030", description="StarRocks FE HTTP URL (Stream Load entry).")
+    mysql_host: str = Field("127.0.0.1", min_length=1, description="StarRocks FE host for the MySQL protocol.")
+    mysql_port: Port = Field(9030, description="StarRocks FE MySQL-protocol port.")
+    user: str = Field("root", min_length=1, description="StarRocks user.")
+    password: SecretStr | None = Field(
+        None, description="StarRocks password; required when the warehouse kind is starrocks."
+    )
+    database: str = Field("scalar", min_length=1, description="StarRocks database of the platform's tables.")
+
+
+class WarehouseSettings(_Section):
+    """Which warehouse the platform writes to and queries."""
+
+    kind: Literal["duckdb", "starrocks"] = Field("duckdb", description="Warehouse adapter: duckdb or starrocks.")
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings, description="DuckDB adapter settings.")
+    starrocks: StarRocksSettings = Field(
+        default_factory=StarRocksSettings, description="StarRocks adapter settings."
+    )
+
+    @model_validator(mode="after")
+    def _starrocks_needs_password(self) -> Self:
+        if self.kind == "starrocks" and self.starrocks.password is None:
+            raise missing_secrets(["warehouse.starrocks.password"], "the warehouse kind is starrocks")
+        return self
+
+
+class CacheSettings(_Section):
+    """Redis: latest values and recent points per series."""
+
+    enabled: bool = Field(True, description="Keep real-time values in Redis; ingestion never depends on it.")
+    url: RedisUrl = Field("redis://127.0.0.1:6379/0", description="Redis URL (redis:// or rediss:// for TLS).")
+    password: SecretStr | None = Field(None, description="Redis password (Azure Cache for Redis access key).")
+    socket_timeout_s: float = Field(2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion.")
+
+
+class RegistrySettings(_Section):
+    """The forecast-model registry."""
+
+    url: str | None = Field(
+        None, description="fsspec URL of the model registry (abfs://container/models); default `<data_dir>/models`."
+    )
+
+
+class ProviderSettings(_Section):
+    """One market-data provider: where its API is and the credentials it wants."""
+
+    enabled: bool = Field(True, description="Acquire from this provider.")
+    base_url: HttpUrl = Field(description="API base URL; the local provider simulator by default.")
+    requests_per_minute: int = Field(
+        120, ge=1, description="Request budget per minute, kept below the provider's ban threshold."
+    )
+    token: SecretStr | None = Field(
+        None, description="API token or key (ENTSO-E securityToken, JAO AUTH_API_KEY)."
+    )
+    client_id: str | None = Field(None, description="OAuth client id or login user (Nord Pool, Volue, Meteologica).")
+    client_secret: SecretStr | None = Field(
+        None, description="OAuth client secret or login password (Nord Pool, Volue, Meteologica)."
+    )
+
+
+def _provider(name: str, *, rpm: int = 120) -> ProviderSettings:
+    return ProviderSettings(base_url=f"{SIMULATOR_BASE_URL}/{name}", requests_per_minute=rpm)
+
+
+class ProvidersSettings(_Section):
+    """The seven market-data providers."""
+
+    elia: ProviderSettings = Field(default_factory=lambda: _provider("elia"), description="Elia Open Data (open).")
+    entsoe: ProviderSettings = Field(
+        # ENTSO-E bans an IP for 10 minutes past 400 requests a minute: stay well below.
+        default_factory=lambda: _provider("entsoe", rpm=300),
+        description="ENTSO-E Transparency Platform (token).",
+    )
+    nordpool: ProviderSettings = Field(
+        default_factory=lambda: _provider("nordpool"), description="Nord Pool Data API (OAuth client)."
+    )
+    energinet: ProviderSettings = Field(
+        default_factory=lambda: _provider("energinet"), description="Energinet Energi Data Service (open)."
+    )
+    meteologica: ProviderSettings = Field(
+        default_factory=lambda: _provider("meteologica"), description="Meteologica markets API (login)."
+    )
+    volue: ProviderSettings = Field(
+        default_factory=lambda: _provider("volue"), description="Volue Insight API (OAuth client)."
+    )
+    jao: ProviderSettings = Field(default_factory=lambda: _provider("jao"), description="JAO (API key).")
+
+    @model_validator(mode="after")
+    def _real_apis_need_credentials(self) -> Self:
+        # The simulator on loopback takes no credentials; a real API without them would answer 401 hours later,
+        # so fail at start instead.
+        missing = [
+            f"providers.{name}.{secret}"
+            for name, secret in _REQUIRED_PROVIDER_SECRETS
+            if (cfg := getattr(self, name)).enabled
+            and not is_loopback_url(cfg.base_url)
+            and getattr(cfg, secret) is None
+        ]
+        if missing:
+            raise missing_secrets(missing, "the provider's base_url is a real API, not the local simulator")
+        return self
+
+
+# Which credential each provider's real API requires (Elia and Energinet are open).
+_REQUIRED_PROVIDER_SECRETS: tuple[tuple[str, str], ...] = (
+    ("entsoe", "token"),
+    ("nordpool", "client_id"),
+    ("nordpool", "client_secret"),
+    ("meteologica", "client_id"),
+    ("meteologica", "client_secret"),
+    ("volue", "client_id"),
+    ("volue", "client_secret"),
+    ("jao", "token"),
+)
+
+
+class TelemetrySettings(_Section):
+    """Logs, traces and metrics."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    otlp_endpoint: OtlpUrl | None = Field(
+        None, description="OpenTelemetry collector endpoint; none locally (no export)."
+    )
+    service_name: str = Field("scalar-ray", min_length=1, description="OpenTelemetry service.name.")
+
+
+class RaySettings(_Section):
+    """The Ray cluster the platform runs on."""
+
+    address: str | None = Field(
+        None,
+        description="Cluster to join (`auto`, `ray://host:10001`); default: the local head of `scalar-ray local up`.",
+    )
+    namespace: str = Field("scalar", min_length=1, description="Ray namespace of the platform's named actors.")
+    gcs_port: Port = Field(6380, description="Local head GCS port (6379 is left to Redis).")
+    dashboard_host: str = Field("127.0.0.1", description="Local head dashboard bind address.")
+    dashboard_port: Port = Field(8265, description="Local head dashboard port.")
+    client_server_port: Port = Field(10001, description="Local head Ray Client port.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs the local head offers; default: all.")
+    temp_dir: Path = Field(
+        Path("/tmp/scalar-ray"),  # noqa: S108 - Ray's socket paths must stay short, so not under the data dir
+        description="Ray's session directory; kept short because Ray's Unix socket paths are length-limited.",
+    )
+
+
+class LocalSettings(_Section):
+    """The embedded one-machine stack started by `scalar-ray local up` and by the tests."""
+
+    data_dir: Path = Field(Path(".scalar"), description="Data, logs and pid files of the local services.")
+    java_home: Path | None = Field(None, description="JDK for Pulsar (17 or newer); default: JAVA_HOME, then PATH.")
+    pulsar_home: Path | None = Field(
+        None, description="Folder with Pulsar's pom and lib/; default `cluster/local/pulsar` of this checkout."
+    )
+    pulsar_heap_mb: int = Field(1024, ge=256, description="Pulsar JVM heap (and direct memory) in MiB.")
+    redis_server: str = Field("redis-server", description="redis-server executable (Debian package redis-server).")
+    start_timeout_s: float = Field(180.0, gt=0, description="How long a local service may take to become ready.")
+
+
+class Settings(BaseSettings):
+    """All of scalar-ray's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCALAR_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    broker: BrokerSettings = Field(default_factory=BrokerSettings, description="Apache Pulsar.")
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings, description="Warehouse.")
+    cache: CacheSettings = Field(default_factory=CacheSettings, description="Redis cache.")
+    registry: RegistrySettings = Field(default_factory=RegistrySettings, description="Model registry.")
+    providers: ProvidersSettings = Field(default_factory=ProvidersSettings, description="Providers.")
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="Telemetry.")
+    ray: RaySettings = Field(default_factory=RaySettings, description="Ray.")
+    local: LocalSettings = Field(default_factory=LocalSettings, description="Local stack.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read keyword arguments first, then the environment mapping the loader hands over."""
+        return init_settings, MappingEnvSource(settings_cls)
+
+    @property
+    def data_dir(self) -> Path:
+        """The local data directory as an absolute path."""
+        return self.local.data_dir.expanduser().resolve()
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB file the embedded warehouse uses."""
+        return (self.warehouse.duckdb.path or self.data_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def registry_url(self) -> str:
+        """The model registry location (an fsspec URL or a local folder)."""
+        return self.registry.url or str(self.data_dir / "models")

@@ -1,0 +1,116 @@
+"""The one error hierarchy of scalar-ray.
+
+Every error the library raises on purpose is a ``ScalarError``; third-party exceptions are mapped at the
+adapter boundary with ``raise ... from exc`` so callers only ever catch our types::
+
+    ScalarError
+    ├── ConfigurationError        a setting is unknown, malformed or missing (names the setting and the fix)
+    │   └── InvalidConfigurationError   several such problems, reported together at start
+    ├── LocalServiceError         an embedded local service (Pulsar, Redis, Ray head) cannot be started or reached
+    │   ├── PortInUseError        the port a service needs is held by another process
+    │   └── ServiceStartTimeout   the service started but never became ready
+    └── BrokerAdminError          the Pulsar admin REST API refused or failed a request
+
+Each subclass takes structured fields and builds its own message: what failed, with which input, what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerAdminError",
+    "ConfigurationError",
+    "InvalidConfigurationError",
+    "LocalServiceError",
+    "PortInUseError",
+    "ScalarError",
+    "ServiceStartTimeout",
+]
+
+
+class ScalarError(Exception):
+    """Root of every error scalar-ray raises on purpose."""
+
+
+class ConfigurationError(ScalarError):
+    """A setting is unknown, malformed or missing.
+
+    Attributes:
+        setting: the environment variable that carries the setting (``SCALAR_BROKER__SERVICE_URL``).
+        problem: what is wrong with it.
+        fix: what to do about it.
+    """
+
+    def __init__(self, setting: str, problem: str, fix: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{setting}: {problem}. Fix: {fix}")
+
+
+class InvalidConfigurationError(ConfigurationError):
+    """One or more settings are wrong; every problem is reported at once so a user fixes them in one go."""
+
+    def __init__(self, problems: list[ConfigurationError]) -> None:
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.setting, first.problem, first.fix)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        self.args = (f"invalid configuration ({len(problems)} {noun}):\n{lines}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class LocalServiceError(ScalarError):
+    """An embedded local service cannot be started, stopped or reached."""
+
+    def __init__(self, service: str, problem: str, fix: str = "", log_file: str | None = None) -> None:
+        self.service = service
+        self.problem = problem
+        self.fix = fix
+        self.log_file = log_file
+        message = f"{service}: {problem}"
+        if fix:
+            message += f". Fix: {fix}"
+        if log_file:
+            message += f" (log: {log_file})"
+        super().__init__(message)
+
+
+class PortInUseError(LocalServiceError):
+    """The port a local service needs is held by a process that is not ours."""
+
+    def __init__(self, service: str, port: int, setting: str) -> None:
+        self.port = port
+        self.setting = setting
+        super().__init__(
+            service,
+            f"port {port} on 127.0.0.1 is already taken by another process",
+            f"stop that process (`ss -ltnp 'sport = :{port}'` names it) or choose another port with {setting}",
+        )
+
+
+class ServiceStartTimeout(LocalServiceError):
+    """A local service process started but did not become ready in time."""
+
+    def __init__(self, service: str, timeout_s: float, waited_for: str, log_file: str | None) -> None:
+        self.timeout_s = timeout_s
+        self.waited_for = waited_for
+        super().__init__(
+            service,
+            f"not ready after {timeout_s:.0f} s (waited for {waited_for})",
+            "read the log; raise SCALAR_LOCAL__START_TIMEOUT_S on a slow machine",
+            log_file,
+        )
+
+
+class BrokerAdminError(ScalarError):
+    """The Pulsar admin REST API failed a request."""
+
+    def __init__(self, operation: str, admin_url: str, detail: str, status_code: int | None = None) -> None:
+        self.operation = operation
+        self.admin_url = admin_url
+        self.status_code = status_code
+        status = f"HTTP {status_code}: " if status_code is not None else ""
+        super().__init__(f"Pulsar admin {operation} at {admin_url} failed: {status}{detail}")
