@@ -8,7 +8,7 @@ adapter boundary with ``raise ... from exc`` so callers only ever catch our type
     │   └── InvalidConfigurationError   several such problems, reported together at start
     ├── LocalServiceError         an embedded local service (Pulsar, Redis, Ray head) cannot be started or reached
     │   ├── PortInUseError        the port a service needs is held by another process
-    │   └── ServiceStartTimeout   the service started but never became ready
+    │   └── ServiceStartTimeoutError   the service started but never became ready
     └── BrokerAdminError          the Pulsar admin REST API refused or failed a request
 
 Each subclass takes structured fields and builds its own message: what failed, with which input, what to do.
@@ -23,7 +23,7 @@ __all__ = [
     "LocalServiceError",
     "PortInUseError",
     "ScalarError",
-    "ServiceStartTimeout",
+    "ServiceStartTimeoutError",
 ]
 
 
@@ -38,6 +38,7 @@ class ConfigurationError(ScalarError):
         setting: the environment variable that carries the setting (``SCALAR_BROKER__SERVICE_URL``).
         problem: what is wrong with it.
         fix: what to do about it.
+
     """
 
     def __init__(self, setting: str, problem: str, fix: str) -> None:
@@ -91,7 +92,7 @@ class PortInUseError(LocalServiceError):
         )
 
 
-class ServiceStartTimeout(LocalServiceError):
+class ServiceStartTimeoutError(LocalServiceError):
     """A local service process started but did not become ready in time."""
 
     def __init__(self, service: str, timeout_s: float, waited_for: str, log_file: str | None) -> None:

@@ -32,6 +32,7 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets_dir: Path | 
 
     Raises:
         InvalidConfigurationError: a variable is unknown, malformed, or a required secret is missing.
+
     """
     env = dict(os.environ if environ is None else environ)
     known = setting_env_vars()
@@ -45,7 +46,9 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets_dir: Path | 
         with environment_mapping(env):
             settings = Settings()
     except ValidationError as exc:
-        problems += [_problem_from_error(error) for error in exc.errors()]
+        # An unknown nested variable also fails pydantic's extra="forbid": report each variable once.
+        reported = {problem.setting.upper() for problem in problems}
+        problems += [p for e in exc.errors() if (p := _problem_from_error(e)).setting.upper() not in reported]
     if problems:
         raise InvalidConfigurationError(problems)
     assert settings is not None  # noqa: S101 - no problems means the model was built
@@ -68,7 +71,9 @@ def _merge_secret_files(env: dict[str, str], folder: Path, known: set[str]) -> l
     if not folder.is_dir():
         return [
             ConfigurationError(
-                SECRETS_DIR_VARIABLE, f"'{folder}' is not a directory", "point it at the mounted secrets folder"
+                SECRETS_DIR_VARIABLE,
+                f"'{folder}' is not a directory",
+                "point it at the mounted secrets folder",
             )
         ]
     problems = []
@@ -80,8 +85,11 @@ def _merge_secret_files(env: dict[str, str], folder: Path, known: set[str]) -> l
             continue
         if name not in known:
             problems.append(
-                ConfigurationError(f"{folder}/{file.name}", "secret file names no known setting",
-                                   "name the file like the variable it sets, e.g. SCALAR_BROKER__AUTH_TOKEN")
+                ConfigurationError(
+                    f"{folder}/{file.name}",
+                    "secret file names no known setting",
+                    "name the file like the variable it sets, e.g. SCALAR_BROKER__AUTH_TOKEN",
+                )
             )
         elif name not in present:
             env[name] = file.read_text(encoding="utf-8").strip()
@@ -100,7 +108,9 @@ def _problem_from_error(error: Mapping[str, Any]) -> ConfigurationError:
         )
     variable = env_var_name(location) if location else f"{ENV_PREFIX}*"
     if error["type"] == "extra_forbidden":
-        return ConfigurationError(variable, "unknown setting", "remove it; `scalar-ray config docs` lists every setting")
+        return ConfigurationError(
+            variable, "unknown setting", "remove it; `scalar-ray config docs` lists every setting"
+        )
     # The message never echoes the raw input: it could be a secret typed into the wrong variable.
     message = str(error["msg"]).removeprefix("Value error, ")
     return ConfigurationError(variable, message, "correct the value; `scalar-ray config docs` describes the setting")

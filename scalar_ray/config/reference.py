@@ -99,7 +99,14 @@ def _type_name(annotation: Any) -> str:
         named = [_type_name(a) for a in args if a is not type(None)]
         optional = type(None) in args
         return " \\| ".join(named) + (" (optional)" if optional else "")
-    names = {SecretStr: "secret", Path: "path", str: "string", int: "integer", float: "number", bool: "boolean"}
+    names = {
+        SecretStr: "secret",
+        Path: "path",
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+    }
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 

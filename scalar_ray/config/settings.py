@@ -45,7 +45,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 SIMULATOR_BASE_URL = "http://127.0.0.1:8900"
 
 
-MISSING_SECRET = "missing_secret"
+MISSING_SECRET = "missing_secret"  # noqa: S105 - an error type name, not a password
 
 
 def missing_secrets(paths: list[str], because: str) -> PydanticCustomError:
@@ -78,9 +78,7 @@ class BrokerSettings(_Section):
 class DuckDBSettings(_Section):
     """The embedded warehouse."""
 
-    path: Path | None = Field(
-        None, description="DuckDB database file; default `<data_dir>/warehouse.duckdb`."
-    )
+    path: Path | None = Field(None, description="DuckDB database file; default `<data_dir>/warehouse.duckdb`.")
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads; default: DuckDB's own choice.")
 
 
@@ -102,9 +100,7 @@ class WarehouseSettings(_Section):
 
     kind: Literal["duckdb", "starrocks"] = Field("duckdb", description="Warehouse adapter: duckdb or starrocks.")
     duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings, description="DuckDB adapter settings.")
-    starrocks: StarRocksSettings = Field(
-        default_factory=StarRocksSettings, description="StarRocks adapter settings."
-    )
+    starrocks: StarRocksSettings = Field(default_factory=StarRocksSettings, description="StarRocks adapter settings.")
 
     @model_validator(mode="after")
     def _starrocks_needs_password(self) -> Self:
@@ -119,14 +115,17 @@ class CacheSettings(_Section):
     enabled: bool = Field(True, description="Keep real-time values in Redis; ingestion never depends on it.")
     url: RedisUrl = Field("redis://127.0.0.1:6379/0", description="Redis URL (redis:// or rediss:// for TLS).")
     password: SecretStr | None = Field(None, description="Redis password (Azure Cache for Redis access key).")
-    socket_timeout_s: float = Field(2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion.")
+    socket_timeout_s: float = Field(
+        2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion."
+    )
 
 
 class RegistrySettings(_Section):
     """The forecast-model registry."""
 
     url: str | None = Field(
-        None, description="fsspec URL of the model registry (abfs://container/models); default `<data_dir>/models`."
+        None,
+        description="fsspec URL of the model registry (abfs://container/models); default `<data_dir>/models`.",
     )
 
 
@@ -138,9 +137,7 @@ class ProviderSettings(_Section):
     requests_per_minute: int = Field(
         120, ge=1, description="Request budget per minute, kept below the provider's ban threshold."
     )
-    token: SecretStr | None = Field(
-        None, description="API token or key (ENTSO-E securityToken, JAO AUTH_API_KEY)."
-    )
+    token: SecretStr | None = Field(None, description="API token or key (ENTSO-E securityToken, JAO AUTH_API_KEY).")
     client_id: str | None = Field(None, description="OAuth client id or login user (Nord Pool, Volue, Meteologica).")
     client_secret: SecretStr | None = Field(
         None, description="OAuth client secret or login password (Nord Pool, Volue, Meteologica)."
@@ -226,6 +223,10 @@ class RaySettings(_Section):
     dashboard_port: Port = Field(8265, description="Local head dashboard port.")
     client_server_port: Port = Field(10001, description="Local head Ray Client port.")
     num_cpus: int | None = Field(None, ge=1, description="CPUs the local head offers; default: all.")
+    auth_token: SecretStr | None = Field(
+        None,
+        description="Ray token-authentication token; default: Ray's own `~/.ray/auth_token`, made on first `local up`.",
+    )
     temp_dir: Path = Field(
         Path("/tmp/scalar-ray"),  # noqa: S108 - Ray's socket paths must stay short, so not under the data dir
         description="Ray's session directory; kept short because Ray's Unix socket paths are length-limited.",
@@ -238,7 +239,8 @@ class LocalSettings(_Section):
     data_dir: Path = Field(Path(".scalar"), description="Data, logs and pid files of the local services.")
     java_home: Path | None = Field(None, description="JDK for Pulsar (17 or newer); default: JAVA_HOME, then PATH.")
     pulsar_home: Path | None = Field(
-        None, description="Folder with Pulsar's pom and lib/; default `cluster/local/pulsar` of this checkout."
+        None,
+        description="Folder with Pulsar's pom and lib/; default `cluster/local/pulsar` of this checkout.",
     )
     pulsar_heap_mb: int = Field(1024, ge=256, description="Pulsar JVM heap (and direct memory) in MiB.")
     redis_server: str = Field("redis-server", description="redis-server executable (Debian package redis-server).")

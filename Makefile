@@ -1,0 +1,85 @@
+# scalar-ray: the two commands a newcomer needs are `make demo` and `make test`; both set up what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+PULSAR_HOME := cluster/local/pulsar
+APT_PACKAGES := redis-server openjdk-17-jre-headless maven
+
+.PHONY: help setup demo test test-unit test-integration lint format up status down lock bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+setup: $(STAMPS)/apt $(STAMPS)/python $(STAMPS)/pulsar ## install everything: Debian packages, the venv, Pulsar's jars
+
+# Debian packages: Redis server, a JDK for Pulsar, Maven to resolve Pulsar from Maven Central.
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+# The virtual environment, pinned by constraints.txt; redone when the pins or pyproject change.
+$(STAMPS)/python: pyproject.toml constraints.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
+# Apache Pulsar's runtime jars from Maven Central into cluster/local/pulsar/lib.
+$(STAMPS)/pulsar: $(PULSAR_HOME)/pom.xml $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	rm -rf $(PULSAR_HOME)/lib
+	mvn -B -q -s $(PULSAR_HOME)/settings.xml -f $(PULSAR_HOME)/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory=lib
+	sha256sum $(PULSAR_HOME)/pom.xml | cut -d' ' -f1 > $(PULSAR_HOME)/lib/.pom.sha256
+	@touch $@
+
+demo: setup ## the main job on embedded defaults: bring the local stack up and prove it healthy
+	$(BIN)/scalar-ray local up
+	$(BIN)/scalar-ray local status
+
+test: setup ## all tests: unit, then integration against real Pulsar, Redis, Ray and DuckDB
+	$(BIN)/pytest
+
+test-unit: setup ## unit tests only (no services)
+	$(BIN)/pytest tests/unit
+
+test-integration: setup ## integration tests only
+	$(BIN)/pytest tests/integration
+
+lint: setup ## ruff, ruff format --check, mypy --strict on scalar_ray
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy scalar_ray
+
+format: setup ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+up: setup ## start the local stack
+	$(BIN)/scalar-ray local up
+status: setup ## probe the local stack
+	$(BIN)/scalar-ray local status
+down: ## stop the local stack
+	$(BIN)/scalar-ray local down
+
+lock: ## re-resolve the dependency set from pyproject.toml and rewrite constraints.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install -q -e ".[dev]"
+	{ head -2 constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^scalar-ray'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .lock-venv
+
+bench: setup ## run the benchmarks in bench/ and write docs/benchmarks.md
+	$(BIN)/python -m bench
+
+clean: down ## remove the local data directory and build stamps (keeps the venv)
+	rm -rf .scalar $(STAMPS)

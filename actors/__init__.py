@@ -1,0 +1,1 @@
+"""Long-lived Ray actors (acquisition, ingestion, forecasting, supervisor): thin shells over ``scalar_ray``."""

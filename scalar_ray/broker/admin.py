@@ -1,0 +1,161 @@
+"""A small client for Pulsar's admin REST API (``/admin/v2``): health, version, tenants, namespaces, backlog.
+
+pulsar-client speaks only the binary protocol; operators' questions (is the broker up, how large is a
+subscription's backlog) are answered by the admin API, so the platform talks to it directly over httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr
+
+from scalar_ray.errors import BrokerAdminError
+
+__all__ = ["PulsarAdmin", "SubscriptionBacklog", "TopicName"]
+
+_logger = logging.getLogger(__name__)
+
+_TOPIC_PARTS = 3  # tenant/namespace/topic
+_NOT_FOUND = 404
+
+
+@dataclass(frozen=True)
+class TopicName:
+    """A fully qualified topic name: ``persistent://tenant/namespace/topic``."""
+
+    domain: str
+    tenant: str
+    namespace: str
+    local_name: str
+
+    @classmethod
+    def parse(cls, topic: str) -> Self:
+        """Parse a fully qualified topic name; a short name is rejected (it would hide the tenant)."""
+        domain, sep, rest = topic.partition("://")
+        parts = rest.split("/", 2)
+        if not sep or domain not in ("persistent", "non-persistent") or len(parts) != _TOPIC_PARTS or not all(parts):
+            raise ValueError(f"'{topic}' is not a fully qualified topic (persistent://tenant/namespace/topic)")
+        return cls(domain, parts[0], parts[1], parts[2])
+
+    @property
+    def rest_path(self) -> str:
+        """The topic's path under ``/admin/v2``."""
+        return f"{self.domain}/{self.tenant}/{self.namespace}/{quote(self.local_name, safe='')}"
+
+    def __str__(self) -> str:
+        return f"{self.domain}://{self.tenant}/{self.namespace}/{self.local_name}"
+
+
+@dataclass(frozen=True)
+class SubscriptionBacklog:
+    """What an operator asks of a subscription: how far behind it is and how many messages are in flight."""
+
+    subscription: str
+    backlog: int
+    unacked: int
+    consumers: int
+
+
+class PulsarAdmin:
+    """Pulsar admin REST client; every failure is a ``BrokerAdminError`` naming the operation."""
+
+    def __init__(
+        self,
+        admin_url: str,
+        auth_token: SecretStr | None = None,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {auth_token.get_secret_value()}"} if auth_token else {}
+        self.admin_url = admin_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=f"{self.admin_url}/admin/v2", headers=headers, timeout=timeout_s, transport=transport
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()
+
+    def version(self) -> str:
+        """The broker's Apache Pulsar version (``4.0.7``)."""
+        return self._request("GET", "/brokers/version", "version").text.strip().strip('"')
+
+    def healthy(self) -> bool:
+        """The broker's own health check: it produces and consumes a heartbeat message."""
+        try:
+            return self._request("GET", "/brokers/health", "health check").text.strip() == "ok"
+        except BrokerAdminError:
+            return False
+
+    def clusters(self) -> list[str]:
+        """Names of the clusters the broker knows."""
+        return list(self._request("GET", "/clusters", "list clusters").json())
+
+    def tenants(self) -> list[str]:
+        """Names of all tenants."""
+        return list(self._request("GET", "/tenants", "list tenants").json())
+
+    def namespaces(self, tenant: str) -> list[str]:
+        """Namespaces of ``tenant`` as ``tenant/namespace``; empty if the tenant does not exist."""
+        response = self._request("GET", f"/namespaces/{tenant}", "list namespaces", allow=(_NOT_FOUND,))
+        return [] if response.status_code == _NOT_FOUND else list(response.json())
+
+    def ensure_tenant(self, tenant: str) -> None:
+        """Create ``tenant`` on every known cluster unless it exists."""
+        body = {"adminRoles": [], "allowedClusters": self.clusters()}
+        self._request("PUT", f"/tenants/{tenant}", "create tenant", json=body, allow=(409,))
+
+    def ensure_namespace(self, namespace: str) -> None:
+        """Create ``tenant/namespace`` unless it exists (the tenant must exist)."""
+        self._request("PUT", f"/namespaces/{namespace}", "create namespace", allow=(409,))
+
+    def topic_stats(self, topic: str) -> dict[str, Any]:
+        """The broker's stats document for a non-partitioned topic."""
+        name = TopicName.parse(topic)
+        stats: dict[str, Any] = self._request("GET", f"/{name.rest_path}/stats", "topic stats").json()
+        return stats
+
+    def backlog(self, topic: str, subscription: str) -> SubscriptionBacklog:
+        """Backlog of one subscription on ``topic``."""
+        subscriptions = self.topic_stats(topic).get("subscriptions", {})
+        if subscription not in subscriptions:
+            raise BrokerAdminError("backlog", self.admin_url, f"no subscription '{subscription}' on {topic}")
+        stats = subscriptions[subscription]
+        return SubscriptionBacklog(
+            subscription=subscription,
+            backlog=int(stats.get("msgBacklog", 0)),
+            unacked=int(stats.get("unackedMessages", 0)),
+            consumers=len(stats.get("consumers", [])),
+        )
+
+    def _request(
+        self, method: str, path: str, operation: str, *, allow: tuple[int, ...] = (), json: Any = None
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise BrokerAdminError(operation, self.admin_url, f"{type(exc).__name__}: {exc}") from exc
+        # Reads run in readiness loops, so only changes are logged at INFO.
+        level = logging.DEBUG if method == "GET" else logging.INFO
+        _logger.log(level, "pulsar admin %s %s -> %s", method, path, response.status_code)
+        if response.is_success or response.status_code in allow:
+            return response
+        raise BrokerAdminError(operation, self.admin_url, _reason(response), response.status_code)
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("reason", response.text))
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,156 @@
+"""The ``scalar-ray`` command line: the composition root of every command an operator runs by hand.
+
+Exit codes: 0 success; 1 a service is not healthy; 2 bad configuration or usage; 3 a local service failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import SecretStr
+
+from scalar_ray import __version__
+from scalar_ray.config import Settings, load_settings, markdown_table
+from scalar_ray.errors import ConfigurationError, LocalServiceError, ScalarError
+from scalar_ray.local import LocalStack, ServiceStatus
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_UNHEALTHY, EXIT_CONFIG, EXIT_SERVICE = 0, 1, 2, 3
+
+_logger = logging.getLogger("scalar_ray.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+        return handler(settings, args)
+    except ConfigurationError as exc:
+        print(f"scalar-ray: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except LocalServiceError as exc:
+        print(f"scalar-ray: {exc}", file=sys.stderr)
+        return EXIT_SERVICE
+    except ScalarError as exc:
+        print(f"scalar-ray: {exc}", file=sys.stderr)
+        return EXIT_SERVICE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scalar-ray",
+        description="European energy-market data platform on Ray. Settings come from SCALAR_* variables.",
+    )
+    parser.add_argument("--version", action="version", version=f"scalar-ray {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    local = commands.add_parser("local", help="the embedded one-machine stack (Pulsar, Redis, Ray head, DuckDB)")
+    local_commands = local.add_subparsers(title="local commands", metavar="ACTION")
+    up = local_commands.add_parser("up", help="start the local services and wait until they answer")
+    up.add_argument("--json", action="store_true", help="print the status as JSON")
+    up.set_defaults(handler=_local_up)
+    down = local_commands.add_parser("down", help="stop the local services (data stays)")
+    down.set_defaults(handler=_local_down)
+    status = local_commands.add_parser("status", help="probe the local services; exit 1 unless all are healthy")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=_local_status)
+
+    config = commands.add_parser("config", help="inspect the configuration")
+    config_commands = config.add_subparsers(title="config commands", metavar="ACTION")
+    config_commands.add_parser("docs", help="print every setting as a Markdown table").set_defaults(
+        handler=_config_docs
+    )
+    config_commands.add_parser("show", help="print the effective settings (secrets masked)").set_defaults(
+        handler=_config_show
+    )
+    config_commands.add_parser("check", help="validate the configuration and exit").set_defaults(handler=_config_check)
+    return parser
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.telemetry.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO, which buries the CLI's own lines during readiness polling.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _local_up(settings: Settings, args: argparse.Namespace) -> int:
+    print(
+        f"Starting the local stack (data in {settings.data_dir}); the first start resolves Pulsar's jars.",
+        file=sys.stderr,
+    )
+    return _report(LocalStack(settings).up(), as_json=args.json)
+
+
+def _local_down(settings: Settings, _: argparse.Namespace) -> int:
+    stopped = LocalStack(settings).down()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return EXIT_OK
+
+
+def _local_status(settings: Settings, args: argparse.Namespace) -> int:
+    return _report(LocalStack(settings).status(), as_json=args.json)
+
+
+def _report(statuses: list[ServiceStatus], *, as_json: bool) -> int:
+    if as_json:
+        rows = [{**asdict(s), "state": s.state.value, "log_file": str(s.log_file or "")} for s in statuses]
+        print(json.dumps(rows, indent=2))
+    else:
+        print(_status_table(statuses))
+    return EXIT_OK if all(s.healthy for s in statuses) else EXIT_UNHEALTHY
+
+
+def _status_table(statuses: list[ServiceStatus]) -> str:
+    header = ("SERVICE", "STATE", "PID", "ENDPOINT", "DETAIL")
+    rows = [(s.name, s.state.value, str(s.pid or "-"), s.endpoint, s.detail) for s in statuses]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _config_docs(_: Settings, __: argparse.Namespace) -> int:
+    print(markdown_table(), end="")
+    return EXIT_OK
+
+
+def _config_show(settings: Settings, _: argparse.Namespace) -> int:
+    print(json.dumps(_masked(settings.model_dump()), indent=2, default=str))
+    return EXIT_OK
+
+
+def _config_check(settings: Settings, _: argparse.Namespace) -> int:
+    print(f"configuration OK (warehouse {settings.warehouse.kind}, broker {settings.broker.service_url})")
+    return EXIT_OK
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "**********"
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""A local Ray head node with its dashboard.
+
+It runs as ``ray start --head --block`` so that stopping our process group stops exactly this cluster
+(``ray stop`` would stop every Ray cluster on the machine).
+
+Ray's GCS listens on every interface, so the head always runs with token authentication (``RAY_AUTH_MODE=token``):
+the token is the ``SCALAR_RAY__AUTH_TOKEN`` setting or Ray's own ``~/.ray/auth_token``, which the Ray CLI, the
+dashboard login and ``ray.init`` pick up by themselves.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from scalar_ray.config.settings import Settings
+from scalar_ray.local.process import ProcessSpec
+from scalar_ray.local.service import ProcessService, find_executable
+
+__all__ = ["RayHead", "default_ray_token_path", "ray_auth_token"]
+
+
+def default_ray_token_path() -> Path:
+    """Where Ray looks for its token when none is given (``ray get-auth-token`` prints it)."""
+    return Path.home() / ".ray" / "auth_token"
+
+
+def ray_auth_token(settings: Settings) -> SecretStr:
+    """The token of the local head: the setting, else Ray's default token file, created (0600) if missing."""
+    if settings.ray.auth_token is not None:
+        return settings.ray.auth_token
+    path = default_ray_token_path()
+    if not path.is_file() or not path.read_text(encoding="utf-8").strip():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    return SecretStr(path.read_text(encoding="utf-8").strip())
+
+
+class RayHead(ProcessService):
+    """The local Ray head: GCS, raylet and dashboard on 127.0.0.1."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("ray", settings.data_dir, settings.local.start_timeout_s)
+        self.settings = settings
+
+    @property
+    def address(self) -> str:
+        """The GCS address drivers connect to (``ray.init(address=...)``)."""
+        return f"127.0.0.1:{self.settings.ray.gcs_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where the Ray dashboard answers."""
+        return f"http://{self.settings.ray.dashboard_host}:{self.settings.ray.dashboard_port}"
+
+    def ports(self) -> list[tuple[int, str]]:
+        """GCS, dashboard and Ray Client ports."""
+        ray = self.settings.ray
+        return [
+            (ray.gcs_port, "SCALAR_RAY__GCS_PORT"),
+            (ray.dashboard_port, "SCALAR_RAY__DASHBOARD_PORT"),
+            (ray.client_server_port, "SCALAR_RAY__CLIENT_SERVER_PORT"),
+        ]
+
+    def endpoint(self) -> str:
+        """GCS address and dashboard URL."""
+        return f"ray://{self.address} (dashboard {self.dashboard_url})"
+
+    def prepare(self) -> ProcessSpec:
+        """The `ray start` command line of this interpreter's Ray."""
+        ray_cli = Path(sys.executable).parent / "ray"
+        executable = ray_cli if ray_cli.is_file() else find_executable("ray", self.name, "run `make setup`")
+        ray = self.settings.ray
+        argv = [
+            str(executable),
+            "start",
+            "--head",
+            "--block",
+            "--disable-usage-stats",
+            "--node-ip-address=127.0.0.1",
+            f"--port={ray.gcs_port}",
+            "--include-dashboard=true",
+            f"--dashboard-host={ray.dashboard_host}",
+            f"--dashboard-port={ray.dashboard_port}",
+            f"--ray-client-server-port={ray.client_server_port}",
+            f"--temp-dir={ray.temp_dir}",
+        ]
+        if ray.num_cpus is not None:
+            argv.append(f"--num-cpus={ray.num_cpus}")
+        environment = {
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "token",
+            # Passed through the environment, never the command line (which `ps` shows to every user).
+            "RAY_AUTH_TOKEN": ray_auth_token(self.settings).get_secret_value(),
+            # Draining on SIGTERM protects Serve traffic during a KubeRay upgrade; a local `down` wants it gone.
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+        }
+        return ProcessSpec(self.name, argv, self.data_dir, self.log_file, self._process.spec.pid_file, env=environment)
+
+    def probe(self) -> tuple[bool, str]:
+        """The dashboard's version endpoint answers once the head is up."""
+        try:
+            token = ray_auth_token(self.settings).get_secret_value()
+            response = httpx.get(
+                f"{self.dashboard_url}/api/version", timeout=3, headers={"Authorization": f"Bearer {token}"}
+            )
+            response.raise_for_status()
+            version = response.json().get("ray_version", "?")
+        except (httpx.HTTPError, ValueError) as exc:
+            return False, f"dashboard not answering: {type(exc).__name__}"
+        return True, f"Ray {version}, dashboard {self.dashboard_url}"

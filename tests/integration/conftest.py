@@ -1,0 +1,114 @@
+"""Real services for the integration tests, started once per test session through the same launchers that
+`scalar-ray local up` uses, on free loopback ports and a temporary data directory."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+
+import pulsar
+import pytest
+import redis
+
+from scalar_ray.broker import PulsarAdmin
+from scalar_ray.config import Settings, load_settings
+from scalar_ray.local import PulsarStandalone, RedisServer
+
+# What the session's services reported, printed in the terminal summary so the log shows what was tested.
+SERVICE_VERSIONS: dict[str, str] = {}
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def service_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("scalar-data")
+    return load_settings(
+        {
+            "SCALAR_LOCAL__DATA_DIR": str(data_dir),
+            "SCALAR_BROKER__SERVICE_URL": f"pulsar://127.0.0.1:{free_port()}",
+            "SCALAR_BROKER__ADMIN_URL": f"http://127.0.0.1:{free_port()}",
+            "SCALAR_CACHE__URL": f"redis://127.0.0.1:{free_port()}/0",
+            "SCALAR_LOCAL__PULSAR_HEAP_MB": "768",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def pulsar_broker(service_settings: Settings) -> Iterator[PulsarStandalone]:
+    """A real Apache Pulsar standalone broker."""
+    broker = PulsarStandalone(service_settings)
+    broker.start()
+    try:
+        broker.wait_ready()
+        with PulsarAdmin(service_settings.broker.admin_url) as admin:
+            SERVICE_VERSIONS["Apache Pulsar broker (admin API /brokers/version)"] = admin.version()
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def pulsar_admin(pulsar_broker: PulsarStandalone, service_settings: Settings) -> Iterator[PulsarAdmin]:
+    with PulsarAdmin(service_settings.broker.admin_url) as admin:
+        yield admin
+
+
+@pytest.fixture(scope="session")
+def pulsar_client(pulsar_broker: PulsarStandalone, service_settings: Settings) -> Iterator[pulsar.Client]:
+    # The C++ client logs every connection at INFO on stdout; route it through Python logging instead.
+    client = pulsar.Client(service_settings.broker.service_url, logger=logging.getLogger("pulsar.client"))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(service_settings: Settings) -> Iterator[RedisServer]:
+    """A real Redis server."""
+    server = RedisServer(service_settings)
+    server.start()
+    try:
+        server.wait_ready()
+        SERVICE_VERSIONS["Redis server (INFO server)"] = server.status().detail
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """One real local Ray instance for the whole session (never the developer's running cluster)."""
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="scalar-tests",
+        configure_logging=False,
+        log_to_driver=False,
+    )
+    SERVICE_VERSIONS["Ray (local instance)"] = ray.__version__
+    yield
+    ray.shutdown()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SERVICE_VERSIONS:
+        terminalreporter.section("real services under test")
+        for name, version in SERVICE_VERSIONS.items():
+            terminalreporter.write_line(f"{name}: {version}")

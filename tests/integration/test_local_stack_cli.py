@@ -1,0 +1,100 @@
+"""`scalar-ray local up | status | down` as a user runs them: real processes, then nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.integration.conftest import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CLI = [sys.executable, "-m", "scalar_ray.cli"]
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCALAR_")}
+    return {
+        **base,
+        "SCALAR_LOCAL__DATA_DIR": str(data_dir),
+        "SCALAR_BROKER__SERVICE_URL": f"pulsar://127.0.0.1:{free_port()}",
+        "SCALAR_BROKER__ADMIN_URL": f"http://127.0.0.1:{free_port()}",
+        "SCALAR_CACHE__URL": f"redis://127.0.0.1:{free_port()}/0",
+        "SCALAR_RAY__GCS_PORT": str(free_port()),
+        "SCALAR_RAY__DASHBOARD_PORT": str(free_port()),
+        "SCALAR_RAY__CLIENT_SERVER_PORT": str(free_port()),
+        "SCALAR_RAY__NUM_CPUS": "1",
+        "SCALAR_RAY__TEMP_DIR": f"/tmp/scalar-it-{uuid.uuid4().hex[:8]}",
+        "SCALAR_LOCAL__PULSAR_HEAP_MB": "768",
+    }
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if text in cmdline and process.info["pid"] != os.getpid():
+            found.append(f"{process.info['pid']}: {cmdline[:120]}")
+    return found
+
+
+def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
+    env = stack_environment(tmp_path / "data")
+    try:
+        up = run(env, "local", "up", "--json")
+        assert up.returncode == 0, up.stderr[-3000:]
+        services = {row["name"]: row for row in json.loads(up.stdout)}
+        assert set(services) == {"redis", "pulsar", "ray", "duckdb"}
+        assert services["pulsar"]["detail"].startswith("Apache Pulsar 4.0.")
+        assert services["redis"]["detail"].startswith("Redis 7")
+        assert services["ray"]["detail"].startswith("Ray 2.60")
+        pids = [row["pid"] for row in services.values() if row["pid"]]
+        # Ray's GCS listens beyond loopback, so the head must refuse callers without the token.
+        dashboard = f"http://127.0.0.1:{env['SCALAR_RAY__DASHBOARD_PORT']}/api/version"
+        assert httpx.get(dashboard, timeout=10).status_code == 401
+
+        status = run(env, "local", "status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.splitlines()[0].split() == ["SERVICE", "STATE", "PID", "ENDPOINT", "DETAIL"]
+        assert all(line.split()[1] in ("running", "available") for line in status.stdout.splitlines()[1:])
+
+        again = run(env, "local", "up", "--json")
+        assert again.returncode == 0
+        assert "launched: nothing (all were running)" in again.stderr
+        assert [row["pid"] for row in json.loads(again.stdout) if row["pid"]] == pids
+
+        # A second stack that wants the first one's Redis port fails before launching anything.
+        clash = {**stack_environment(tmp_path / "other"), "SCALAR_CACHE__URL": env["SCALAR_CACHE__URL"]}
+        refused = run(clash, "local", "up")
+        assert refused.returncode == 3
+        assert "is already taken by another process" in refused.stderr
+        assert "SCALAR_CACHE__URL" in refused.stderr
+        assert processes_mentioning(str(tmp_path / "other")) == []
+    finally:
+        down = run(env, "local", "down")
+
+    assert down.returncode == 0, down.stderr
+    assert "stopped:" in down.stdout
+    assert [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"] == []
+    assert processes_mentioning(str(tmp_path / "data")) == []
+    assert processes_mentioning(env["SCALAR_RAY__TEMP_DIR"]) == []
+    stopped = run(env, "local", "status", "--json")
+    assert stopped.returncode == 1
+    assert {row["name"]: row["state"] for row in json.loads(stopped.stdout)} == {
+        "redis": "stopped",
+        "pulsar": "stopped",
+        "ray": "stopped",
+        "duckdb": "available",
+    }

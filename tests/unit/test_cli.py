@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scalar_ray.cli import EXIT_CONFIG, EXIT_OK, main
+
+
+def test_bad_configuration_fails_at_start_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SCALAR_BROKER__SERVICE_URL", "localhost:6650")
+    monkeypatch.setenv("SCALAR_WAREHOUSE__KIND", "starrocks")
+
+    code = main(["local", "status"])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_CONFIG
+    assert "SCALAR_BROKER__SERVICE_URL: 'localhost:6650' is not a valid URL here" in err
+    assert "SCALAR_WAREHOUSE__STARROCKS__PASSWORD: required secret missing" in err
+
+
+def test_config_check_accepts_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check"]) == EXIT_OK
+    assert "configuration OK" in capsys.readouterr().out
+
+
+def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SCALAR_CACHE__PASSWORD", "do-not-print-me")
+
+    assert main(["config", "show"]) == EXIT_OK
+
+    shown = capsys.readouterr().out
+    assert "do-not-print-me" not in shown
+    assert json.loads(shown)["cache"]["password"] == "**********"
+
+
+def test_config_docs_prints_the_reference_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "docs"]) == EXIT_OK
+    assert "| `SCALAR_BROKER__SERVICE_URL` |" in capsys.readouterr().out
+
+
+def test_a_command_group_without_an_action_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == EXIT_CONFIG
+    assert "local" in capsys.readouterr().out
+
+
+def test_only_built_commands_are_offered(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo"])
+    assert "invalid choice: 'demo'" in capsys.readouterr().err
