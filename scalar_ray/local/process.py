@@ -78,21 +78,6 @@ class ManagedProcess:
         _logger.info("started %s", self.spec.name, extra={"service": self.spec.name, "pid": process.pid})
         return process.pid
 
-    def exit_code(self) -> int | None:
-        """The exit code if our last-started process has died (None while it runs or if unknown)."""
-        try:
-            record = json.loads(self.spec.pid_file.read_text(encoding="utf-8"))
-            process = psutil.Process(int(record["pid"]))
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return process.wait(timeout=0) or 0
-        except (FileNotFoundError, ValueError, KeyError):
-            return None
-        except psutil.NoSuchProcess:
-            return -1
-        except psutil.Error:
-            return None
-        return None
-
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Stop the process group: SIGTERM, then SIGKILL after ``timeout_s``. False if nothing was running."""
         pid = self.pid()

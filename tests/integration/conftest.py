@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pulsar
 import pytest
@@ -13,10 +14,21 @@ import redis
 
 from scalar_ray.broker import PulsarAdmin
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.local import PulsarStandalone, RedisServer
+from scalar_ray.local import LocalService, PulsarStandalone, RedisServer
 
 # What the session's services reported, printed in the terminal summary so the log shows what was tested.
 SERVICE_VERSIONS: dict[str, str] = {}
+
+
+@contextmanager
+def running(service: LocalService) -> Iterator[None]:
+    """Start ``service``, wait until it answers, and stop it afterwards whatever happens."""
+    service.start()
+    try:
+        service.wait_ready()
+        yield
+    finally:
+        service.stop()
 
 
 def free_port() -> int:
@@ -44,14 +56,9 @@ def service_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def pulsar_broker(service_settings: Settings) -> Iterator[PulsarStandalone]:
     """A real Apache Pulsar standalone broker."""
     broker = PulsarStandalone(service_settings)
-    broker.start()
-    try:
-        broker.wait_ready()
-        with PulsarAdmin(service_settings.broker.admin_url) as admin:
-            SERVICE_VERSIONS["Apache Pulsar broker (admin API /brokers/version)"] = admin.version()
+    with running(broker), PulsarAdmin(service_settings.broker.admin_url) as admin:
+        SERVICE_VERSIONS["Apache Pulsar broker (admin API /brokers/version)"] = admin.version()
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +79,9 @@ def pulsar_client(pulsar_broker: PulsarStandalone, service_settings: Settings) -
 def redis_server(service_settings: Settings) -> Iterator[RedisServer]:
     """A real Redis server."""
     server = RedisServer(service_settings)
-    server.start()
-    try:
-        server.wait_ready()
+    with running(server):
         SERVICE_VERSIONS["Redis server (INFO server)"] = server.status().detail
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

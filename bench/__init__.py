@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a table, writes JSON under bench/results/ and its section of docs/benchmarks.md."""

@@ -1,0 +1,9 @@
+"""`python -m bench`: run every benchmark and update docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from bench import pulsar_throughput
+
+for benchmark in (pulsar_throughput,):
+    print(f"== {benchmark.__name__}")
+    benchmark.main()
