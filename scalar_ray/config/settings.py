@@ -222,6 +222,7 @@ class RaySettings(_Section):
     dashboard_host: str = Field("127.0.0.1", description="Local head dashboard bind address.")
     dashboard_port: Port = Field(8265, description="Local head dashboard port.")
     client_server_port: Port = Field(10001, description="Local head Ray Client port.")
+    dashboard_agent_port: Port = Field(52365, description="Local head dashboard agent HTTP port (runs submitted jobs).")
     num_cpus: int | None = Field(None, ge=1, description="CPUs the local head offers; default: all.")
     auth_token: SecretStr | None = Field(
         None,

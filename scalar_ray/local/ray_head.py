@@ -10,6 +10,7 @@ dashboard login and ``ray.init`` pick up by themselves.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ class RayHead(ProcessService):
             (ray.gcs_port, "SCALAR_RAY__GCS_PORT"),
             (ray.dashboard_port, "SCALAR_RAY__DASHBOARD_PORT"),
             (ray.client_server_port, "SCALAR_RAY__CLIENT_SERVER_PORT"),
+            (ray.dashboard_agent_port, "SCALAR_RAY__DASHBOARD_AGENT_PORT"),
         ]
 
     def endpoint(self) -> str:
@@ -73,7 +75,8 @@ class RayHead(ProcessService):
 
     def prepare(self) -> ProcessSpec:
         """The `ray start` command line of this interpreter's Ray."""
-        ray_cli = Path(sys.executable).parent / "ray"
+        interpreter_bin = Path(sys.executable).parent
+        ray_cli = interpreter_bin / "ray"
         executable = ray_cli if ray_cli.is_file() else find_executable("ray", self.name, "run `make setup`")
         ray = self.settings.ray
         argv = [
@@ -88,6 +91,7 @@ class RayHead(ProcessService):
             f"--dashboard-host={ray.dashboard_host}",
             f"--dashboard-port={ray.dashboard_port}",
             f"--ray-client-server-port={ray.client_server_port}",
+            f"--dashboard-agent-listen-port={ray.dashboard_agent_port}",
             f"--temp-dir={ray.temp_dir}",
         ]
         if ray.num_cpus is not None:
@@ -99,18 +103,24 @@ class RayHead(ProcessService):
             "RAY_AUTH_TOKEN": ray_auth_token(self.settings).get_secret_value(),
             # Draining on SIGTERM protects Serve traffic during a KubeRay upgrade; a local `down` wants it gone.
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            # `ray job submit -- python …` runs through the head's shell: make that the platform's interpreter
+            # even when the CLI was started without activating the virtual environment.
+            "PATH": os.pathsep.join([str(interpreter_bin), os.environ.get("PATH", "")]),
         }
         return ProcessSpec(self.name, argv, self.data_dir, self.log_file, self._process.spec.pid_file, env=environment)
 
     def probe(self) -> tuple[bool, str]:
-        """The dashboard's version endpoint answers once the head is up."""
+        """Ready once the dashboard answers and the node's dashboard agent, which runs submitted jobs, is up.
+
+        The dashboard answers seconds before the agent registers; a `ray job submit` in between is refused.
+        """
+        headers = {"Authorization": f"Bearer {ray_auth_token(self.settings).get_secret_value()}"}
+        agent_url = f"http://127.0.0.1:{self.settings.ray.dashboard_agent_port}/api/healthz"
         try:
-            token = ray_auth_token(self.settings).get_secret_value()
-            response = httpx.get(
-                f"{self.dashboard_url}/api/version", timeout=3, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = httpx.get(f"{self.dashboard_url}/api/version", timeout=3, headers=headers)
             response.raise_for_status()
             version = response.json().get("ray_version", "?")
+            httpx.get(agent_url, timeout=3, headers=headers).raise_for_status()
         except (httpx.HTTPError, ValueError) as exc:
-            return False, f"dashboard not answering: {type(exc).__name__}"
+            return False, f"dashboard or its agent not answering: {type(exc).__name__}"
         return True, f"Ray {version}, dashboard {self.dashboard_url}"

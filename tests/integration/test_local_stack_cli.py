@@ -35,8 +35,10 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         "SCALAR_RAY__GCS_PORT": str(free_port()),
         "SCALAR_RAY__DASHBOARD_PORT": str(free_port()),
         "SCALAR_RAY__CLIENT_SERVER_PORT": str(free_port()),
+        "SCALAR_RAY__DASHBOARD_AGENT_PORT": str(free_port()),
         "SCALAR_RAY__NUM_CPUS": "1",
         "SCALAR_RAY__TEMP_DIR": f"/tmp/scalar-it-{uuid.uuid4().hex[:8]}",
+        "SCALAR_RAY__AUTH_TOKEN": f"it-token-{uuid.uuid4().hex}",
         "SCALAR_LOCAL__PULSAR_HEAP_MB": "768",
     }
 
@@ -62,8 +64,37 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         assert services["ray"]["detail"].startswith("Ray 2.60")
         pids = [row["pid"] for row in services.values() if row["pid"]]
         # Ray's GCS listens beyond loopback, so the head must refuse callers without the token.
-        dashboard = f"http://127.0.0.1:{env['SCALAR_RAY__DASHBOARD_PORT']}/api/version"
-        assert httpx.get(dashboard, timeout=10).status_code == 401
+        dashboard = f"http://127.0.0.1:{env['SCALAR_RAY__DASHBOARD_PORT']}"
+        assert httpx.get(f"{dashboard}/api/version", timeout=10).status_code == 401
+
+        # Training is submitted with `ray job submit`: it must work against this head, with the platform's Python.
+        job = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ray"),
+                "job",
+                "submit",
+                "--address",
+                dashboard,
+                "--",
+                "python",
+                "-c",
+                "import scalar_ray, ray; ray.init(); print('job-cpus', ray.cluster_resources()['CPU'])",
+            ],
+            env={**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["SCALAR_RAY__AUTH_TOKEN"]},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert job.returncode == 0, job.stdout[-2000:] + job.stderr[-2000:]
+        assert "job-cpus 1.0" in job.stdout
+
+        # Secrets never reach a log file or a command line.
+        token = env["SCALAR_RAY__AUTH_TOKEN"]
+        logs = [*(tmp_path / "data").rglob("*.log"), *Path(env["SCALAR_RAY__TEMP_DIR"]).rglob("*.log")]
+        assert logs
+        assert [str(log) for log in logs if token in log.read_text(errors="replace")] == []
+        assert processes_mentioning(token) == []
 
         status = run(env, "local", "status")
         assert status.returncode == 0, status.stdout + status.stderr
