@@ -9,7 +9,13 @@ adapter boundary with ``raise ... from exc`` so callers only ever catch our type
     ├── LocalServiceError         an embedded local service (Pulsar, Redis, Ray head) cannot be started or reached
     │   ├── PortInUseError        the port a service needs is held by another process
     │   └── ServiceStartTimeoutError   the service started but never became ready
-    └── BrokerAdminError          the Pulsar admin REST API refused or failed a request
+    ├── BrokerAdminError          the Pulsar admin REST API refused or failed a request
+    └── ProviderError             a market-data provider's request or payload failed (names provider, dataset, window)
+        ├── PayloadError          the payload is malformed: truncated, wrong schema, non-numeric values
+        ├── ProviderHTTPError     the provider answered with an error status after the retries
+        │   ├── RateLimitedError  HTTP 429 that outlasted the retries (carries Retry-After)
+        │   └── ProviderAuthError the credentials were refused (401/403, a failed login)
+        └── WindowTooLargeError   the provider refuses the window as too large: split it and ask again
 
 Each subclass takes structured fields and builds its own message: what failed, with which input, what to do.
 """
@@ -21,9 +27,15 @@ __all__ = [
     "ConfigurationError",
     "InvalidConfigurationError",
     "LocalServiceError",
+    "PayloadError",
     "PortInUseError",
+    "ProviderAuthError",
+    "ProviderError",
+    "ProviderHTTPError",
+    "RateLimitedError",
     "ScalarError",
     "ServiceStartTimeoutError",
+    "WindowTooLargeError",
 ]
 
 
@@ -115,3 +127,52 @@ class BrokerAdminError(ScalarError):
         self.status_code = status_code
         status = f"HTTP {status_code}: " if status_code is not None else ""
         super().__init__(f"Pulsar admin {operation} at {admin_url} failed: {status}{detail}")
+
+
+class ProviderError(ScalarError):
+    """A provider's request or payload failed.
+
+    Attributes:
+        provider: the provider (``entsoe``).
+        dataset: the catalogue dataset (``A44``), or ``""`` when not known.
+        window: the requested window as ``start/end`` in ISO-8601 UTC, or ``""``.
+
+    """
+
+    def __init__(self, provider: str, dataset: str, window: str, problem: str) -> None:
+        self.provider = provider
+        self.dataset = dataset
+        self.window = window
+        self.problem = problem
+        where = "/".join(part for part in (provider, dataset) if part)
+        span = f" for {window}" if window else ""
+        super().__init__(f"{where}{span}: {problem}")
+
+
+class PayloadError(ProviderError):
+    """The payload cannot be parsed into canonical rows (truncated, wrong schema, non-numeric values)."""
+
+
+class WindowTooLargeError(ProviderError):
+    """The provider refuses the window as too large; the caller splits it and asks again."""
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an error status after all retries."""
+
+    def __init__(self, provider: str, dataset: str, window: str, status_code: int, detail: str) -> None:
+        self.status_code = status_code
+        super().__init__(provider, dataset, window, f"HTTP {status_code}: {detail}")
+
+
+class RateLimitedError(ProviderHTTPError):
+    """HTTP 429 that outlasted the retries."""
+
+    def __init__(self, provider: str, dataset: str, window: str, retry_after_s: float | None) -> None:
+        self.retry_after_s = retry_after_s
+        wait = f"; the provider asks to wait {retry_after_s:.0f} s" if retry_after_s else ""
+        super().__init__(provider, dataset, window, 429, f"rate limited{wait}")
+
+
+class ProviderAuthError(ProviderHTTPError):
+    """The provider refused the credentials."""

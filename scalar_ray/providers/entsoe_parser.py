@@ -1,0 +1,334 @@
+"""ENTSO-E Transparency Platform documents (IEC 62325 XML) → canonical rows. Pure: no I/O.
+
+Handles every document family the platform acquires (``Publication_MarketDocument``, ``GL_MarketDocument``,
+``Balancing_MarketDocument``), ZIP-wrapped answers (balancing data), sparse ``curveType`` A03 periods (omitted
+positions repeat the previous value), several classification sequences (DE-LU 60- and 15-minute day-ahead prices),
+and ``Acknowledgement_MarketDocument`` answers: "no data" is an empty table, "too many instances" asks the
+caller to split the window.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from xml.etree.ElementTree import Element
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+from dateutil.relativedelta import relativedelta
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from scalar_ray.errors import PayloadError, WindowTooLargeError
+from scalar_ray.providers.areas import area_by_code_or_none, short_name_for_eic
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.timeutil import add_duration, parse_duration, parse_utc
+
+__all__ = ["DOCUMENT_VARIABLES", "PSR_TYPES", "parse_entsoe"]
+
+# documentType → base variable of its series.
+DOCUMENT_VARIABLES = {
+    "A44": "price",
+    "A65": "load",
+    "A75": "generation",
+    "A69": "generation_forecast",
+    "A71": "generation_forecast",
+    "A11": "physical_flow",
+    "A09": "scheduled_exchange",
+    "A61": "capacity",
+    "A84": "activation_price",
+    "A85": "imbalance_price",
+    "A86": "imbalance_volume",
+    "A81": "reserve",
+}
+
+# mktPSRType.psrType → production type, as the Transparency Platform names them.
+PSR_TYPES = {
+    "A03": "mixed",
+    "A04": "generation",
+    "A05": "load",
+    "B01": "biomass",
+    "B02": "lignite",
+    "B03": "coal_gas",
+    "B04": "gas",
+    "B05": "hard_coal",
+    "B06": "oil",
+    "B07": "oil_shale",
+    "B08": "peat",
+    "B09": "geothermal",
+    "B10": "hydro_pumped_storage",
+    "B11": "hydro_run_of_river",
+    "B12": "hydro_reservoir",
+    "B13": "marine",
+    "B14": "nuclear",
+    "B15": "other_renewable",
+    "B16": "solar",
+    "B17": "waste",
+    "B18": "wind_offshore",
+    "B19": "wind_onshore",
+    "B20": "other",
+    "B25": "energy_storage",
+}
+
+# process.processType → suffix: forecasts by horizon; balancing products by name; realised values none.
+_PROCESS_SUFFIX = {
+    "A01": "_da",
+    "A40": "_id",
+    "A18": "_current",
+    "A31": "_wa",
+    "A32": "_ma",
+    "A33": "_ya",
+    "A51": "_afrr",
+    "A47": "_mfrr",
+    "A52": "_fcr",
+    "A46": "_rr",
+    "A60": "_mfrr_scheduled",
+    "A61": "_mfrr_direct",
+}
+_DIRECTION_SUFFIX = {"A01": "_up", "A02": "_down"}
+_IMBALANCE_CATEGORY_SUFFIX = {"A04": "_long", "A05": "_short"}
+_UNITS = {"MAW": "MW", "MWH": "MWh", "KWH": "kWh", "MWT": "MW"}
+_VALUE_TAGS = (
+    "price.amount",
+    "quantity",
+    "activation_Price.amount",
+    "imbalance_Price.amount",
+    "procurement_Price.amount",
+)
+_NO_DATA_REASONS = ("999", "B11")
+
+
+def parse_entsoe(payload: bytes, context: FetchContext) -> pa.Table:
+    """Parse one ENTSO-E answer (an XML document, or a ZIP of them) into the canonical table."""
+    builder = ObservationBuilder(context)
+    for document in _documents(payload, context):
+        _parse_document(document, builder, context)
+    return builder.build()
+
+
+def _documents(payload: bytes, context: FetchContext) -> Iterator[Element]:
+    if payload[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                for name in sorted(archive.namelist()):
+                    yield _xml(archive.read(name), context)
+        except zipfile.BadZipFile as exc:
+            raise _error(context, f"corrupt ZIP answer: {exc}") from exc
+        return
+    yield _xml(payload, context)
+
+
+def _xml(payload: bytes, context: FetchContext) -> Element:
+    try:
+        root: Element = ElementTree.fromstring(payload)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise _error(context, f"malformed XML: {exc}") from exc
+    return root
+
+
+def _parse_document(root: Element, builder: ObservationBuilder, context: FetchContext) -> None:
+    kind = _local(root.tag)
+    if kind == "Acknowledgement_MarketDocument":
+        _acknowledgement(root, context)
+        return
+    if not kind.endswith("MarketDocument"):
+        raise _error(context, f"unexpected document '{kind}'")
+    document_type = _text(root, "type") or context.dataset
+    base = DOCUMENT_VARIABLES.get(document_type)
+    if base is None:
+        raise _error(context, f"document type '{document_type}' is not one the platform acquires")
+    created = _text(root, "createdDateTime")
+    if created is None:
+        raise _error(context, "document has no createdDateTime")
+    document = _Document(
+        base=base,
+        process=_PROCESS_SUFFIX.get(_text(root, "process.processType") or "", ""),
+        issued_at=parse_utc(created),
+        # Balancing documents name their area once, for the whole document.
+        area=_text(root, "area_Domain.mRID") or _text(root, "controlArea_Domain.mRID"),
+    )
+    for series in _children(root, "TimeSeries"):
+        _parse_series(series, document, builder, context)
+
+
+@dataclass(frozen=True)
+class _Document:
+    """What every TimeSeries of a document shares."""
+
+    base: str
+    process: str
+    issued_at: datetime
+    area: str | None
+
+
+def _parse_series(series: Element, document: _Document, builder: ObservationBuilder, context: FetchContext) -> None:
+    area, consumption = _area(series, document.area, context)
+    base, process, issued_at = document.base, document.process, document.issued_at
+    known = area_by_code_or_none(area)
+    zone = known.zone if known else None
+    variable = base + _series_qualifiers(series) + ("_consumption" if consumption else "") + process
+    unit_for = _units(series)
+    sparse = _text(series, "curveType") == "A03"
+    for period in _children(series, "Period"):
+        interval = _child(period, "timeInterval")
+        start_text, end_text = _text(interval, "start"), _text(interval, "end")
+        resolution_text = _text(period, "resolution")
+        if interval is None or start_text is None or end_text is None or resolution_text is None:
+            raise _error(context, "a Period lacks its timeInterval or resolution")
+        try:
+            start, end, step = parse_utc(start_text), parse_utc(end_text), parse_duration(resolution_text)
+        except ValueError as exc:
+            raise _error(context, str(exc)) from exc
+        points = _points(period, context)
+        count = _position_count(start, end, step, zone)
+        for tag, variable_suffix in _value_columns(points):
+            values = {position: values[tag] for position, values in points.items() if tag in values}
+            for position, value, category in _positions(values, points, count, sparse):
+                name = variable + variable_suffix + _IMBALANCE_CATEGORY_SUFFIX.get(category, "")
+                builder.add(
+                    area=area,
+                    variable=name,
+                    ts=add_duration(start, step, position - 1, zone),
+                    value=value,
+                    issued_at=issued_at,
+                    unit=unit_for(tag),
+                    resolution=resolution_text,
+                )
+
+
+def _points(period: Element, context: FetchContext) -> dict[int, dict[str, float | str]]:
+    points: dict[int, dict[str, float | str]] = {}
+    for point in _children(period, "Point"):
+        position_text = _text(point, "position")
+        try:
+            position = int(position_text or "")
+            entry: dict[str, float | str] = {
+                tag: float(text) for tag in _VALUE_TAGS if (text := _text(point, tag)) is not None
+            }
+        except ValueError as exc:
+            raise _error(context, f"non-numeric position or value at position {position_text}: {exc}") from exc
+        if category := _text(point, "imbalance_Price.category"):
+            entry["category"] = category
+        points[position] = entry
+    return points
+
+
+def _value_columns(points: dict[int, dict[str, float | str]]) -> list[tuple[str, str]]:
+    """Which value tags the points carry; with more than one (reserves: quantity and price) each gets a suffix."""
+    tags = [tag for tag in _VALUE_TAGS if any(tag in values for values in points.values())]
+    if len(tags) <= 1:
+        return [(tag, "") for tag in tags]
+    return [(tag, "_price" if "rice" in tag else "_quantity") for tag in tags]
+
+
+def _positions(
+    values: dict[int, float | str], points: dict[int, dict[str, float | str]], count: int, sparse: bool
+) -> Iterator[tuple[int, float, str]]:
+    """(position, value, price category) for every position; A03 curves repeat the last value over gaps."""
+    if not sparse:
+        for position in sorted(values):
+            yield position, float(values[position]), str(points[position].get("category", ""))
+        return
+    last: tuple[float, str] | None = None
+    for position in range(1, max(count, max(values, default=0)) + 1):
+        if position in values:
+            last = float(values[position]), str(points[position].get("category", ""))
+        if last is not None:
+            yield position, last[0], last[1]
+
+
+def _position_count(start: datetime, end: datetime, step: relativedelta, zone: ZoneInfo | None) -> int:
+    count, cursor = 0, start
+    while cursor < end:
+        count += 1
+        cursor = add_duration(start, step, count, zone)
+    return count
+
+
+def _area(series: Element, document_area: str | None, context: FetchContext) -> tuple[str, bool]:
+    """The series' area short name, and whether it is consumption (A75 out-of-zone series)."""
+    inner, outer = _text(series, "in_Domain.mRID"), _text(series, "out_Domain.mRID")
+    if inner and outer:
+        if inner == outer:
+            return short_name_for_eic(inner), False
+        return f"{short_name_for_eic(outer)}>{short_name_for_eic(inner)}", False
+    for tag in (
+        "inBiddingZone_Domain.mRID",
+        "area_Domain.mRID",
+        "controlArea_Domain.mRID",
+        "acquiring_Domain.mRID",
+        "biddingZone_Domain.mRID",
+    ):
+        if eic := _text(series, tag):
+            return short_name_for_eic(eic), False
+    if eic := _text(series, "outBiddingZone_Domain.mRID"):
+        # Load documents name their zone as "out"; generation documents use "out" for consumption (pumping).
+        return short_name_for_eic(eic), context.dataset in ("A75", "A69", "A71")
+    if document_area:
+        return short_name_for_eic(document_area), False
+    if context.area:
+        return context.area, False
+    raise _error(context, "a TimeSeries names no domain")
+
+
+def _series_qualifiers(series: Element) -> str:
+    suffix = ""
+    # Generation documents nest <MktPSRType><psrType>; balancing documents use a flat mktPSRType.psrType.
+    if psr := _text(_child(series, "MktPSRType"), "psrType") or _text(series, "mktPSRType.psrType"):
+        suffix += "_" + PSR_TYPES.get(psr, psr.lower())
+    suffix += _DIRECTION_SUFFIX.get(_text(series, "flowDirection.direction") or "", "")
+    sequence = _text(series, "classificationSequence_AttributeInstanceComponent.position")
+    if sequence and sequence != "1":
+        suffix += f"_seq{sequence}"
+    return suffix
+
+
+def _units(series: Element) -> Callable[[str], str]:
+    quantity_unit = _UNITS.get(_text(series, "quantity_Measure_Unit.name") or "MAW", "MW")
+    currency = _text(series, "currency_Unit.name") or "EUR"
+    price_unit = _UNITS.get(_text(series, "price_Measure_Unit.name") or "MWH", "MWh")
+
+    def unit_for(tag: str) -> str:
+        return f"{currency}/{price_unit}" if "rice" in tag else quantity_unit
+
+    return unit_for
+
+
+def _acknowledgement(root: Element, context: FetchContext) -> None:
+    reason = _child(root, "Reason")
+    code, text = _text(reason, "code") or "", _text(reason, "text") or ""
+    if "exceeds the allowed maximum" in text:
+        raise WindowTooLargeError(context.provider, context.dataset, str(context.window), text)
+    if code not in _NO_DATA_REASONS:
+        raise _error(context, f"acknowledgement {code}: {text}")
+
+
+def _error(context: FetchContext, problem: str) -> PayloadError:
+    return PayloadError(context.provider, context.dataset, str(context.window), problem)
+
+
+# Namespace-agnostic navigation: ENTSO-E changes namespace versions between document families and releases.
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(element: Element | None, name: str) -> Iterator[Element]:
+    if element is None:
+        return
+    for child in element:
+        if _local(child.tag) == name:
+            yield child
+
+
+def _child(element: Element | None, name: str) -> Element | None:
+    return next(_children(element, name), None)
+
+
+def _text(element: Element | None, name: str) -> str | None:
+    child = _child(element, name)
+    if child is None:
+        return None
+    return child.text.strip() if child.text and child.text.strip() else None
