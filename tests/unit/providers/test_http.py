@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from scalar_ray.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.providers.http import ProviderHttp, RequestBudget, RetryPolicy
+
+
+class Script:
+    """A MockTransport handler answering with a scripted list of responses (or exceptions)."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client(script: Script, sleeps: list[float], **policy: float) -> ProviderHttp:
+    return ProviderHttp(
+        "entsoe",
+        "http://provider.test/api",
+        10_000,
+        transport=httpx.MockTransport(script),
+        sleep=sleeps.append,
+        policy=RetryPolicy(**policy),  # type: ignore[arg-type]
+    )
+
+
+def test_429_with_retry_after_is_waited_out_then_succeeds() -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="ok"))
+    sleeps: list[float] = []
+    http = client(script, sleeps)
+
+    response = http.request("GET", "", params={"documentType": "A44"}, dataset="A44")
+
+    assert response.text == "ok"
+    assert sleeps == [7.0]
+    assert (http.stats.requests, http.stats.retries, http.stats.throttled) == (2, 1, 1)
+
+
+def test_server_errors_back_off_with_jitter_under_the_cap() -> None:
+    script = Script(httpx.Response(503), httpx.Response(502), httpx.Response(500), httpx.Response(200))
+    sleeps: list[float] = []
+
+    assert client(script, sleeps, backoff_initial_s=1, backoff_max_s=3).request("GET", "").status_code == 200
+
+    assert len(sleeps) == 3
+    assert all(0 <= s <= cap for s, cap in zip(sleeps, [1, 2, 3], strict=True))
+
+
+def test_persistent_server_errors_raise_after_the_last_attempt() -> None:
+    script = Script(*[httpx.Response(503, text="maintenance")] * 3)
+
+    with pytest.raises(ProviderHTTPError) as caught:
+        client(script, [], attempts=3).request("GET", "", dataset="A44", window="w")
+
+    assert caught.value.status_code == 503
+    assert "entsoe/A44 for w: HTTP 503: maintenance" in str(caught.value)
+    assert len(script.requests) == 3
+
+
+def test_a_long_ban_is_not_waited_out_but_reported() -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "600"}))
+    sleeps: list[float] = []
+
+    with pytest.raises(RateLimitedError) as caught:
+        client(script, sleeps).request("GET", "")
+
+    assert caught.value.retry_after_s == 600
+    assert sleeps == []
+
+
+def test_refused_credentials_fail_at_once() -> None:
+    script = Script(httpx.Response(401, text="invalid token"))
+
+    with pytest.raises(ProviderAuthError, match="credentials refused"):
+        client(script, []).request("GET", "")
+    assert len(script.requests) == 1
+
+
+def test_transport_errors_are_retried() -> None:
+    script = Script(httpx.ConnectError("reset"), httpx.Response(200))
+
+    assert client(script, []).request("GET", "").status_code == 200
+
+
+def test_accepted_statuses_are_returned_not_raised() -> None:
+    script = Script(httpx.Response(400, json={"message": "No Data found"}))
+
+    assert client(script, []).request("GET", "", accept=frozenset({400})).status_code == 400
+
+
+def test_tokens_in_the_query_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    script = Script(httpx.Response(200))
+    caplog.set_level(logging.DEBUG)
+
+    client(script, []).request("GET", "", params={"securityToken": "sekret-token-123"})
+
+    assert "sekret-token-123" in str(script.requests[0].url)
+    assert "sekret-token-123" not in caplog.text
+    assert "entsoe GET /api/ -> 200" in caplog.text
+
+
+def test_budget_spaces_requests_beyond_the_burst() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    budget = RequestBudget(per_minute=60, clock=lambda: now[0], sleep=sleep)
+    waits = [budget.acquire() for _ in range(62)]
+
+    assert waits[:60] == [0.0] * 60  # a full minute's budget is available at once
+    assert waits[60] == pytest.approx(1.0) and waits[61] == pytest.approx(1.0)
+    assert now[0] == pytest.approx(2.0)
