@@ -73,6 +73,8 @@ class FetchContext:
     window: Window
     fetched_at: datetime
     area: str = ""
+    # For payloads that do not name what they measure (Volue curves, Meteologica contents): from the catalogue.
+    variable: str = ""
 
 
 @dataclass

@@ -18,8 +18,8 @@ def fixture_bytes(provider: str, name: str) -> bytes:
     return shared_file(f"fixtures/providers/{provider}/{name}").read_bytes()
 
 
-def context(provider: str, dataset: str, window: Window = WIDE, area: str = "") -> FetchContext:
-    return FetchContext(provider, dataset, window, FETCHED_AT, area)
+def context(provider: str, dataset: str, window: Window = WIDE, area: str = "", variable: str = "") -> FetchContext:
+    return FetchContext(provider, dataset, window, FETCHED_AT, area, variable)
 
 
 def utc(*parts: int) -> datetime:

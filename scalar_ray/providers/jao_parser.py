@@ -1,0 +1,133 @@
+"""JAO answers (Publication Tool and Auction API) → canonical rows. Pure: no I/O.
+
+Publication Tool datasets are wide: one row per hour with a ``border_<FROM>_<TO>`` column per direction; each
+column becomes the series of area ``FROM>TO`` (JAO's ``DE`` is the DE-LU zone). Auction results are keyed by
+product (``B01`` … ``B25`` from the market period's start), which stays right on 23- and 25-hour days where the
+``productHour`` wall-clock labels do not. "No Data found" (HTTP 400) is an empty table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from scalar_ray.errors import PayloadError
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.providers.timeutil import parse_utc
+
+__all__ = ["JAO_PUBLICATION_VARIABLES", "jao_area", "parse_jao"]
+
+JAO_PUBLICATION_VARIABLES = {
+    "maxExchanges": "max_exchange",
+    "atc": "atc",
+    "shadowAuctionATC": "shadow_auction_atc",
+    "scheduledExchanges": "scheduled_exchange",
+    "maxBorderFlow": "max_border_flow",
+    "netPos": "net_position",
+}
+AUCTION_DATASET = "auctions"
+_AREA_NAMES = {"DE": "DE-LU", "D1": "DK1", "D2": "DK2"}
+_BORDER = re.compile(r"^border_(?P<source>[A-Za-z0-9]+)_(?P<target>[A-Za-z0-9]+)$")
+_AUCTION_VALUES = {
+    "auctionPrice": ("auction_price", "EUR/MWh"),
+    "offeredCapacity": ("offered_capacity", "MW"),
+    "requestedCapacity": ("requested_capacity", "MW"),
+    "allocatedCapacity": ("allocated_capacity", "MW"),
+}
+_PRODUCT = re.compile(r"^B(?P<number>\d{2})")
+
+
+def jao_area(name: str) -> str:
+    """Series-id short name of a JAO zone (``DE`` → ``DE-LU``); other names are kept."""
+    return _AREA_NAMES.get(name, name)
+
+
+def parse_jao(payload: bytes, context: FetchContext) -> pa.Table:
+    """Parse one JAO answer for ``context.dataset``: a Publication Tool dataset or ``auctions``."""
+    try:
+        document = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _error(context, f"malformed JSON: {exc}") from exc
+    if isinstance(document, dict) and "No Data found" in str(document.get("message", "")):
+        return empty_observations()
+    builder = ObservationBuilder(context)
+    try:
+        if context.dataset == AUCTION_DATASET:
+            _auctions(document, builder)
+        elif context.dataset in JAO_PUBLICATION_VARIABLES:
+            _publication(document, builder, JAO_PUBLICATION_VARIABLES[context.dataset], context)
+        else:
+            known = ", ".join(sorted([*JAO_PUBLICATION_VARIABLES, AUCTION_DATASET]))
+            raise _error(context, f"unknown JAO dataset; known: {known}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
+    return builder.build()
+
+
+def _publication(document: dict[str, Any], builder: ObservationBuilder, variable: str, context: FetchContext) -> None:
+    if document.get("rejected"):
+        raise _error(context, f"JAO rejected the request: {document.get('messages')}")
+    rows = document["data"]
+    stamps = sorted({parse_utc(row["dateTimeUtc"]) for row in rows})
+    resolution = _resolution(stamps)
+    issued_at = builder.context.fetched_at
+    for row in rows:
+        ts = parse_utc(row["dateTimeUtc"])
+        for column, value in row.items():
+            match = _BORDER.match(column)
+            if match is None or value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"non-numeric {column} value {value!r} at {row['dateTimeUtc']}")
+            area = f"{jao_area(match['source'])}>{jao_area(match['target'])}"
+            builder.add(
+                area=area,
+                variable=variable,
+                ts=ts,
+                value=float(value),
+                issued_at=issued_at,
+                unit="MW",
+                resolution=resolution,
+            )
+
+
+def _auctions(document: list[dict[str, Any]], builder: ObservationBuilder) -> None:
+    for auction in document:
+        if auction.get("cancelled"):
+            continue
+        start = parse_utc(auction["marketPeriodStart"])
+        issued_at = parse_utc(auction["lastDataUpdate"])
+        horizon = str(auction.get("horizonName") or "Daily")
+        suffix = "" if horizon == "Daily" else f"_{horizon.lower()}"
+        for result in auction.get("results") or []:
+            product = _PRODUCT.match(result["productIdentification"])
+            if product is None:
+                continue  # block products have no single hour
+            ts = start + timedelta(hours=int(product["number"]) - 1)
+            for field, (variable, unit) in _AUCTION_VALUES.items():
+                value = result.get(field)
+                if value is not None:
+                    builder.add(
+                        area=result["corridorCode"],
+                        variable=variable + suffix,
+                        ts=ts,
+                        value=float(value),
+                        issued_at=issued_at,
+                        unit=unit,
+                        resolution="PT60M",
+                    )
+
+
+def _resolution(stamps: list[datetime]) -> str:
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    minutes = int(min(gaps).total_seconds() // 60) if gaps else 60
+    return f"PT{minutes}M"
+
+
+def _error(context: FetchContext, problem: str) -> PayloadError:
+    return PayloadError(context.provider, context.dataset, str(context.window), problem)
