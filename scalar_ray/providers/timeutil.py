@@ -12,7 +12,7 @@ __all__ = ["add_duration", "local_day_window", "parse_duration", "parse_utc"]
 
 _DURATION = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?$"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 
 
@@ -34,7 +34,7 @@ def add_duration(moment: datetime, duration: relativedelta, times: int = 1, zone
     a daily series follows local midnight across DST (a 23- or 25-hour day), else in UTC.
     """
     if not (duration.years or duration.months or duration.days):
-        return moment + timedelta(hours=duration.hours, minutes=duration.minutes) * times
+        return moment + timedelta(hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds) * times
     local = moment.astimezone(zone) if zone else moment
     naive: datetime = local.replace(tzinfo=None) + duration * times
     stepped = naive.replace(tzinfo=local.tzinfo)
