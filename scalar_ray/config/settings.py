@@ -134,6 +134,10 @@ class ProviderSettings(_Section):
 
     enabled: bool = Field(True, description="Acquire from this provider.")
     base_url: HttpUrl = Field(description="API base URL; the local provider simulator by default.")
+    secondary_url: HttpUrl | None = Field(
+        None, description="Second API of the provider: Nord Pool's data portal, JAO's Auction API."
+    )
+    auth_url: HttpUrl | None = Field(None, description="OAuth token endpoint (Nord Pool, Volue).")
     requests_per_minute: int = Field(
         120, ge=1, description="Request budget per minute, kept below the provider's ban threshold."
     )
@@ -144,32 +148,58 @@ class ProviderSettings(_Section):
     )
 
 
-def _provider(name: str, *, rpm: int = 120) -> ProviderSettings:
-    return ProviderSettings(base_url=f"{SIMULATOR_BASE_URL}/{name}", requests_per_minute=rpm)
+def _provider(
+    name: str, path: str, *, rpm: int = 120, secondary: str | None = None, auth: str | None = None
+) -> ProviderSettings:
+    """Simulator defaults that mirror the real API's paths, so going live only changes the host."""
+    root = f"{SIMULATOR_BASE_URL}/{name}"
+    return ProviderSettings(
+        base_url=f"{root}{path}",
+        secondary_url=f"{root}{secondary}" if secondary else None,
+        auth_url=f"{root}{auth}" if auth else None,
+        requests_per_minute=rpm,
+    )
 
 
 class ProvidersSettings(_Section):
     """The seven market-data providers."""
 
-    elia: ProviderSettings = Field(default_factory=lambda: _provider("elia"), description="Elia Open Data (open).")
+    elia: ProviderSettings = Field(
+        # Real: https://opendata.elia.be/api/explore/v2.1
+        default_factory=lambda: _provider("elia", "/api/explore/v2.1"),
+        description="Elia Open Data (open).",
+    )
     entsoe: ProviderSettings = Field(
-        # ENTSO-E bans an IP for 10 minutes past 400 requests a minute: stay well below.
-        default_factory=lambda: _provider("entsoe", rpm=300),
+        # Real: https://web-api.tp.entsoe.eu/api. ENTSO-E bans an IP for 10 minutes past 400 requests a minute.
+        default_factory=lambda: _provider("entsoe", "/api", rpm=300),
         description="ENTSO-E Transparency Platform (token).",
     )
     nordpool: ProviderSettings = Field(
-        default_factory=lambda: _provider("nordpool"), description="Nord Pool Data API (OAuth client)."
+        # Real: https://data-api.nordpoolgroup.com/api/v2, portal https://dataportal-api.nordpoolgroup.com/api,
+        # token https://sts.nordpoolgroup.com/connect/token.
+        default_factory=lambda: _provider("nordpool", "/api/v2", secondary="/portal/api", auth="/connect/token"),
+        description="Nord Pool Data API (OAuth client) and data portal.",
     )
     energinet: ProviderSettings = Field(
-        default_factory=lambda: _provider("energinet"), description="Energinet Energi Data Service (open)."
+        # Real: https://api.energidataservice.dk
+        default_factory=lambda: _provider("energinet", ""),
+        description="Energinet Energi Data Service (open).",
     )
     meteologica: ProviderSettings = Field(
-        default_factory=lambda: _provider("meteologica"), description="Meteologica markets API (login)."
+        # Real: https://api-markets.meteologica.com/api/v1
+        default_factory=lambda: _provider("meteologica", "/api/v1"),
+        description="Meteologica markets API (login).",
     )
     volue: ProviderSettings = Field(
-        default_factory=lambda: _provider("volue"), description="Volue Insight API (OAuth client)."
+        # Real: https://api.volueinsight.com, token https://auth.volueinsight.com/oauth2/token
+        default_factory=lambda: _provider("volue", "", auth="/oauth2/token"),
+        description="Volue Insight API (OAuth client).",
     )
-    jao: ProviderSettings = Field(default_factory=lambda: _provider("jao"), description="JAO (API key).")
+    jao: ProviderSettings = Field(
+        # Real: https://publicationtool.jao.eu, Auction API https://api.jao.eu/OWSMP
+        default_factory=lambda: _provider("jao", "", secondary="/OWSMP"),
+        description="JAO Publication Tool and Auction API (API key).",
+    )
 
     @model_validator(mode="after")
     def _real_apis_need_credentials(self) -> Self:

@@ -15,7 +15,7 @@ def test_defaults_describe_the_embedded_one_machine_stack() -> None:
     assert settings.broker.service_url == "pulsar://127.0.0.1:6650"
     assert settings.warehouse.kind == "duckdb"
     assert settings.cache.url == "redis://127.0.0.1:6379/0"
-    assert settings.providers.entsoe.base_url == "http://127.0.0.1:8900/entsoe"
+    assert settings.providers.entsoe.base_url == "http://127.0.0.1:8900/entsoe/api"
     assert settings.duckdb_path == (Path.cwd() / ".scalar" / "warehouse.duckdb").resolve()
 
 
