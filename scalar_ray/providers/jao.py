@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -16,6 +17,7 @@ from scalar_ray.providers.jao_parser import AUCTION_DATASET, parse_jao
 __all__ = ["JaoClient"]
 
 _BAD_REQUEST = 400
+_CET = ZoneInfo("Europe/Brussels")
 
 
 class JaoClient(ProviderClient):
@@ -36,10 +38,11 @@ class JaoClient(ProviderClient):
         """One answer per window."""
         key = self.settings.token.get_secret_value() if self.settings.token else None
         if spec.key == AUCTION_DATASET:
-            last_day = (window.end - timedelta(microseconds=1)).astimezone(UTC).date()
+            # Auctions are per CET delivery day: the last UTC hour of a day belongs to the next one.
+            last_day = (window.end - timedelta(microseconds=1)).astimezone(_CET).date()
             params = {
                 "corridor": area,
-                "fromdate": window.start.astimezone(UTC).date().isoformat(),
+                "fromdate": window.start.astimezone(_CET).date().isoformat(),
                 "todate": last_day.isoformat(),
                 "horizon": str(spec.params.get("horizon", "Daily")),
                 "shadow": 0,

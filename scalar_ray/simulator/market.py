@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -52,12 +53,20 @@ class SyntheticMarket:
 
     def __init__(self, seed: int = 7) -> None:
         self.seed = seed
+        # Prices, flows and imbalances all call the same base series at the same moments: compute each once.
+        self._memo: dict[tuple[object, ...], float] = {}
 
     # Building blocks -------------------------------------------------------------------------------------------
     def noise(self, *keys: object) -> float:
         """A uniform number in [0, 1) fixed by the keys."""
-        digest = hashlib.blake2b(repr((self.seed, *keys)).encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2**64
+        return _noise(self.seed, keys)
+
+    def _remember(self, key: tuple[object, ...], compute: Callable[[], float]) -> float:
+        if key not in self._memo:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def smooth(self, name: str, area: str, ts: datetime) -> float:
         """Smooth value noise in [0, 1): cosine interpolation between 6-hourly knots."""
@@ -70,6 +79,9 @@ class SyntheticMarket:
     # Physical series -------------------------------------------------------------------------------------------
     def wind(self, area: str, ts: datetime, offshore: bool = False) -> float:
         """Wind generation (MW): a weather-driven capacity factor, higher in winter and offshore."""
+        return self._remember(("wind", area, ts, offshore), lambda: self._wind(area, ts, offshore))
+
+    def _wind(self, area: str, ts: datetime, offshore: bool) -> float:
         capacity = _zone(area)[0] * (0.4 if offshore else (0.6 if area.startswith("DK") else 1.0))
         season = 1.0 + 0.25 * math.cos(2 * math.pi * (ts.timetuple().tm_yday - 15) / 365)
         speed = self.smooth("wind", area, ts) * 0.8 + self.smooth("gust", area, ts + timedelta(hours=3)) * 0.2
@@ -78,6 +90,9 @@ class SyntheticMarket:
 
     def solar(self, area: str, ts: datetime) -> float:
         """Solar generation (MW): clear-sky by latitude, day of year and hour, times cloud cover."""
+        return self._remember(("solar", area, ts), lambda: self._solar(area, ts))
+
+    def _solar(self, area: str, ts: datetime) -> float:
         capacity, latitude = _zone(area)[1], _zone(area)[3]
         day = ts.timetuple().tm_yday
         declination = 23.44 * math.sin(2 * math.pi * (284 + day) / 365)
@@ -92,6 +107,9 @@ class SyntheticMarket:
 
     def load(self, area: str, ts: datetime) -> float:
         """Total load (MW): daily and weekly profile, winter heating, holidays."""
+        return self._remember(("load", area, ts), lambda: self._load(area, ts))
+
+    def _load(self, area: str, ts: datetime) -> float:
         mean = _zone(area)[2]
         known = area_by_code_or_none(area)
         local = ts.astimezone(known.zone) if known else ts
@@ -109,6 +127,9 @@ class SyntheticMarket:
     # Market series ---------------------------------------------------------------------------------------------
     def price(self, area: str, ts: datetime) -> float:
         """Day-ahead price (EUR/MWh) from residual load, with spikes and negative hours."""
+        return self._remember(("price", area, ts), lambda: self._price(area, ts))
+
+    def _price(self, area: str, ts: datetime) -> float:
         residual = self.load(area, ts) - self.wind(area, ts) - self.solar(area, ts)
         share = residual / max(_zone(area)[2], 1.0)
         fuel = 55 + 15 * math.cos(2 * math.pi * (ts.timetuple().tm_yday - 30) / 365)
@@ -147,6 +168,15 @@ class SyntheticMarket:
         horizon_h = max(0.0, (ts - issued_at).total_seconds() / 3600)
         error = (self.noise("forecast-error", *keys, ts, issued_at.date(), issued_at.hour) - 0.5) * 2
         return round(truth * (1 + error * min(0.35, 0.02 + 0.0017 * horizon_h)), 2)
+
+
+_MEMO_LIMIT = 2_000_000  # about 200 MB at most; cleared, not evicted one by one
+
+
+@lru_cache(maxsize=2**20)
+def _noise(seed: int, keys: tuple[object, ...]) -> float:
+    digest = hashlib.blake2b(repr((seed, *keys)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 @lru_cache(maxsize=64)
