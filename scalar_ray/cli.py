@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_local_status)
 
+    sim = commands.add_parser("sim", help="run the provider simulator (all seven providers' APIs) in the foreground")
+    sim.add_argument("--port", type=int, default=8900, help="port on 127.0.0.1 (default 8900, the providers' default)")
+    sim.add_argument("--seed", type=int, default=7, help="weather seed of the synthetic market")
+    sim.add_argument("--rate-429", type=float, default=0.0, help="share of requests answered 429 with Retry-After")
+    sim.add_argument("--rate-5xx", type=float, default=0.0, help="share of requests answered 503")
+    sim.add_argument("--rate-slow", type=float, default=0.0, help="share of requests delayed by --slow-s")
+    sim.add_argument("--rate-malformed", type=float, default=0.0, help="share of answers cut short")
+    sim.add_argument("--slow-s", type=float, default=2.0, help="delay of a slow answer, seconds")
+    sim.set_defaults(handler=_sim)
+
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="ACTION")
     config_commands.add_parser("docs", help="print every setting as a Markdown table").set_defaults(
@@ -127,6 +137,26 @@ def _status_table(statuses: list[ServiceStatus]) -> str:
         for row in [header, *rows]
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _sim(_: Settings, args: argparse.Namespace) -> int:
+    from scalar_ray.simulator import FaultConfig, SimulatorServer  # noqa: PLC0415 - uvicorn only for this command
+
+    for name in ("rate_429", "rate_5xx", "rate_slow", "rate_malformed"):
+        if not 0 <= getattr(args, name) <= 1:
+            print(f"scalar-ray: --{name.replace('_', '-')} must be between 0 and 1", file=sys.stderr)
+            return EXIT_CONFIG
+    faults = FaultConfig(
+        rate_429=args.rate_429,
+        rate_5xx=args.rate_5xx,
+        rate_slow=args.rate_slow,
+        rate_malformed=args.rate_malformed,
+        slow_s=args.slow_s,
+    )
+    server = SimulatorServer(args.port, faults, args.seed)
+    print(f"provider simulator on {server.base_url}/<provider>/... (Ctrl-C stops it)", file=sys.stderr)
+    server.serve_forever()
+    return EXIT_OK
 
 
 def _config_docs(_: Settings, __: argparse.Namespace) -> int:

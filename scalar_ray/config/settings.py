@@ -9,7 +9,7 @@ mounted secrets directory (Kubernetes), named like the variable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_core import PydanticCustomError
@@ -200,6 +200,21 @@ class ProvidersSettings(_Section):
         default_factory=lambda: _provider("jao", "", secondary="/OWSMP"),
         description="JAO Publication Tool and Auction API (API key).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_over_provider_defaults(cls, data: Any) -> Any:
+        # SCALAR_PROVIDERS__ENTSOE__TOKEN alone arrives as {"entsoe": {"token": ...}}: keep that provider's other
+        # defaults (its base URL above all) instead of demanding every field.
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, given in data.items():
+            field = cls.model_fields.get(name)
+            if isinstance(given, dict) and field is not None and field.default_factory is not None:
+                default = field.default_factory()  # type: ignore[call-arg]
+                merged[name] = {**default.model_dump(exclude_none=True), **given}
+        return merged
 
     @model_validator(mode="after")
     def _real_apis_need_credentials(self) -> Self:

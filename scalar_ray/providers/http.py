@@ -153,12 +153,12 @@ class ProviderHttp:
     ) -> None:
         install_log_redaction()
         self.provider = provider
+        self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.stats = HttpStats()
         self._sleep = sleep
         self.budget = budget or RequestBudget(requests_per_minute, sleep=sleep)
         self._client = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
             timeout=timeout_s,
             transport=transport,
             follow_redirects=True,
@@ -168,6 +168,10 @@ class ProviderHttp:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def _url(self, path: str) -> str:
+        # An empty path is the base URL itself (ENTSO-E's /api, an OAuth token endpoint): no trailing slash added.
+        return self.base_url + ("/" + path.lstrip("/") if path else "")
 
     def request(
         self,
@@ -215,7 +219,7 @@ class ProviderHttp:
         self.stats.requests += 1
         response = self._client.request(
             call.method,
-            call.path.lstrip("/"),
+            self._url(call.path),
             params=call.params,
             headers=call.headers,
             json=call.json,

@@ -50,3 +50,8 @@ def test_only_built_commands_are_offered(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["demo"])
     assert "invalid choice: 'demo'" in capsys.readouterr().err
+
+
+def test_sim_refuses_a_fault_rate_outside_0_to_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--rate-429", "1.5"]) == EXIT_CONFIG
+    assert "--rate-429 must be between 0 and 1" in capsys.readouterr().err

@@ -132,6 +132,14 @@ def test_a_real_provider_api_requires_its_credentials() -> None:
     assert problem.setting == "SCALAR_PROVIDERS__NORDPOOL__CLIENT_ID, SCALAR_PROVIDERS__NORDPOOL__CLIENT_SECRET"
 
 
+def test_a_single_provider_variable_keeps_that_providers_other_defaults() -> None:
+    settings = load_settings({"SCALAR_PROVIDERS__METEOLOGICA__CLIENT_ID": "me"})
+
+    assert settings.providers.meteologica.client_id == "me"
+    assert settings.providers.meteologica.base_url == "http://127.0.0.1:8900/meteologica/api/v1"
+    assert settings.providers.nordpool.auth_url == "http://127.0.0.1:8900/nordpool/connect/token"
+
+
 def test_open_and_disabled_providers_need_no_credentials() -> None:
     settings = load_settings(
         {

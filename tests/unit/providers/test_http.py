@@ -107,7 +107,7 @@ def test_tokens_in_the_query_never_reach_the_log(caplog: pytest.LogCaptureFixtur
 
     assert "sekret-token-123" in str(script.requests[0].url)
     assert "sekret-token-123" not in caplog.text
-    assert "entsoe GET /api/ -> 200" in caplog.text
+    assert "entsoe GET /api -> 200" in caplog.text
 
 
 def test_budget_spaces_requests_beyond_the_burst() -> None:
