@@ -110,6 +110,31 @@ class ObservationBuilder:
         columns["unit"].append(unit)
         columns["resolution"].append(resolution)
 
+    def add_reading(
+        self,
+        area: str,
+        variable: str,
+        ts: datetime,
+        value: object,
+        issued_at: datetime,
+        unit: str,
+        resolution: str,
+    ) -> None:
+        """Add a value read from a payload: ``None`` is skipped (no reading), anything not a number is an error."""
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"non-numeric {variable} value {value!r} at {ts.isoformat()}")
+        self.add(
+            area=area,
+            variable=variable,
+            ts=ts,
+            value=float(value),
+            issued_at=issued_at,
+            unit=unit,
+            resolution=resolution,
+        )
+
     def __len__(self) -> int:
         return len(self._columns["ts"])
 

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.payloads import payload_error
 from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["ELIA_DATASETS", "EliaDataset", "parse_elia"]
@@ -113,10 +113,10 @@ def parse_elia(payload: bytes, context: FetchContext) -> pa.Table:
         else:
             spec = ELIA_DATASETS.get(context.dataset)
             if spec is None:
-                raise _error(context, f"unknown Elia dataset; known: {', '.join(sorted(ELIA_DATASETS))}")
+                raise payload_error(context, f"unknown Elia dataset; known: {', '.join(sorted(ELIA_DATASETS))}")
             _records(_results(payload, context), spec, builder)
     except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
+        raise payload_error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
     return builder.build()
 
 
@@ -124,7 +124,7 @@ def _results(payload: bytes, context: FetchContext) -> list[dict[str, Any]]:
     try:
         document = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+        raise payload_error(context, f"malformed JSON: {exc}") from exc
     if isinstance(document, list):  # /exports/json
         return document
     if "results" in document:
@@ -186,7 +186,3 @@ def _legacy_csv(text: str, builder: ObservationBuilder) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)

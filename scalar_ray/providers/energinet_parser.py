@@ -7,16 +7,14 @@ new vintage; other datasets have no publication stamp and take the fetch time.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.payloads import decode_json, payload_error, reading
 from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["ENERGINET_DATASETS", "parse_energinet"]
@@ -47,16 +45,11 @@ def parse_energinet(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Energi Data Service answer for ``context.dataset`` (a key of ``ENERGINET_DATASETS``)."""
     parser = ENERGINET_DATASETS.get(context.dataset)
     if parser is None:
-        raise _error(context, f"unknown Energinet dataset; known: {', '.join(sorted(ENERGINET_DATASETS))}")
-    try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+        raise payload_error(context, f"unknown Energinet dataset; known: {', '.join(sorted(ENERGINET_DATASETS))}")
+    document = decode_json(payload, context)
     builder = ObservationBuilder(context)
-    try:
+    with reading(context):
         parser(document, builder)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
     return builder.build()
 
 
@@ -66,7 +59,7 @@ def _production_5min(document: Mapping[str, Any], builder: ObservationBuilder) -
     for record in document["records"]:
         ts = parse_utc(record["Minutes5UTC"])
         for column, variable in _PRODUCTION_COLUMNS.items():
-            _add(builder, record["PriceArea"], variable, ts, record.get(column), issued_at, "MW", "PT5M")
+            builder.add_reading(record["PriceArea"], variable, ts, record.get(column), issued_at, "MW", "PT5M")
 
 
 def _forecasts_5min(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -76,8 +69,7 @@ def _forecasts_5min(document: Mapping[str, Any], builder: ObservationBuilder) ->
         issued_at = parse_utc(record["TimestampUTC"])
         kind = _slug(record["ForecastType"])
         for column, horizon in _FORECAST_HORIZONS.items():
-            _add(
-                builder,
+            builder.add_reading(
                 record["PriceArea"],
                 f"forecast_{kind}_{horizon}",
                 ts,
@@ -93,9 +85,11 @@ def _day_ahead_prices(document: Mapping[str, Any], builder: ObservationBuilder) 
     issued_at = builder.context.fetched_at
     for record in document["records"]:
         ts = parse_utc(record["TimeUTC"])
-        _add(builder, record["PriceArea"], "price", ts, record.get("DayAheadPriceEUR"), issued_at, "EUR/MWh", "PT15M")
-        _add(
-            builder, record["PriceArea"], "price_dkk", ts, record.get("DayAheadPriceDKK"), issued_at, "DKK/MWh", "PT15M"
+        builder.add_reading(
+            record["PriceArea"], "price", ts, record.get("DayAheadPriceEUR"), issued_at, "EUR/MWh", "PT15M"
+        )
+        builder.add_reading(
+            record["PriceArea"], "price_dkk", ts, record.get("DayAheadPriceDKK"), issued_at, "DKK/MWh", "PT15M"
         )
 
 
@@ -108,8 +102,8 @@ def _elspot_prices(document: Mapping[str, Any], builder: ObservationBuilder) -> 
         if not area:
             raise ValueError("a record names no PriceArea and the request named no area")
         ts = parse_utc(record["HourUTC"])
-        _add(builder, area, "price", ts, record.get("SpotPriceEUR"), issued_at, "EUR/MWh", "PT60M")
-        _add(builder, area, "price_dkk", ts, record.get("SpotPriceDKK"), issued_at, "DKK/MWh", "PT60M")
+        builder.add_reading(area, "price", ts, record.get("SpotPriceEUR"), issued_at, "EUR/MWh", "PT60M")
+        builder.add_reading(area, "price_dkk", ts, record.get("SpotPriceDKK"), issued_at, "DKK/MWh", "PT60M")
 
 
 def _power_system_right_now(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -120,7 +114,7 @@ def _power_system_right_now(document: Mapping[str, Any], builder: ObservationBui
         for column, value in record.items():
             if column.endswith(("UTC", "DK")) or isinstance(value, str) or value is None:
                 continue
-            _add(builder, "DK", _slug(column), ts, value, issued_at, "MW", "PT1M")
+            builder.add_reading("DK", _slug(column), ts, value, issued_at, "MW", "PT1M")
 
 
 ENERGINET_DATASETS: dict[str, Callable[[Any, ObservationBuilder], None]] = {
@@ -132,30 +126,7 @@ ENERGINET_DATASETS: dict[str, Callable[[Any, ObservationBuilder], None]] = {
 }
 
 
-def _add(
-    builder: ObservationBuilder,
-    area: str,
-    variable: str,
-    ts: datetime,
-    value: object,
-    issued_at: datetime,
-    unit: str,
-    resolution: str,
-) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"non-numeric {variable} value {value!r} at {ts.isoformat()}")
-    builder.add(
-        area=area, variable=variable, ts=ts, value=float(value), issued_at=issued_at, unit=unit, resolution=resolution
-    )
-
-
 def _slug(text: str) -> str:
     """``Offshore Wind`` → ``offshore_wind``; ``CO2Emission`` → ``co2_emission``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
     return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)

@@ -22,9 +22,10 @@ from dateutil.relativedelta import relativedelta
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from scalar_ray.errors import PayloadError, WindowTooLargeError
+from scalar_ray.errors import WindowTooLargeError
 from scalar_ray.providers.areas import area_by_code_or_none, short_name_for_eic
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.payloads import payload_error
 from scalar_ray.providers.timeutil import add_duration, parse_duration, parse_utc
 
 __all__ = ["DOCUMENT_VARIABLES", "PSR_TYPES", "parse_entsoe"]
@@ -116,7 +117,7 @@ def _documents(payload: bytes, context: FetchContext) -> Iterator[Element]:
                 for name in sorted(archive.namelist()):
                     yield _xml(archive.read(name), context)
         except zipfile.BadZipFile as exc:
-            raise _error(context, f"corrupt ZIP answer: {exc}") from exc
+            raise payload_error(context, f"corrupt ZIP answer: {exc}") from exc
         return
     yield _xml(payload, context)
 
@@ -125,7 +126,7 @@ def _xml(payload: bytes, context: FetchContext) -> Element:
     try:
         root: Element = ElementTree.fromstring(payload)
     except (ElementTree.ParseError, DefusedXmlException) as exc:
-        raise _error(context, f"malformed XML: {exc}") from exc
+        raise payload_error(context, f"malformed XML: {exc}") from exc
     return root
 
 
@@ -135,14 +136,14 @@ def _parse_document(root: Element, builder: ObservationBuilder, context: FetchCo
         _acknowledgement(root, context)
         return
     if not kind.endswith("MarketDocument"):
-        raise _error(context, f"unexpected document '{kind}'")
+        raise payload_error(context, f"unexpected document '{kind}'")
     document_type = _text(root, "type") or context.dataset
     base = DOCUMENT_VARIABLES.get(document_type)
     if base is None:
-        raise _error(context, f"document type '{document_type}' is not one the platform acquires")
+        raise payload_error(context, f"document type '{document_type}' is not one the platform acquires")
     created = _text(root, "createdDateTime")
     if created is None:
-        raise _error(context, "document has no createdDateTime")
+        raise payload_error(context, "document has no createdDateTime")
     document = _Document(
         base=base,
         process=_PROCESS_SUFFIX.get(_text(root, "process.processType") or "", ""),
@@ -177,11 +178,11 @@ def _parse_series(series: Element, document: _Document, builder: ObservationBuil
         start_text, end_text = _text(interval, "start"), _text(interval, "end")
         resolution_text = _text(period, "resolution")
         if interval is None or start_text is None or end_text is None or resolution_text is None:
-            raise _error(context, "a Period lacks its timeInterval or resolution")
+            raise payload_error(context, "a Period lacks its timeInterval or resolution")
         try:
             start, end, step = parse_utc(start_text), parse_utc(end_text), parse_duration(resolution_text)
         except ValueError as exc:
-            raise _error(context, str(exc)) from exc
+            raise payload_error(context, str(exc)) from exc
         points = _points(period, context)
         count = _position_count(start, end, step, zone)
         for tag, variable_suffix in _value_columns(points):
@@ -209,7 +210,7 @@ def _points(period: Element, context: FetchContext) -> dict[int, dict[str, float
                 tag: float(text) for tag in _VALUE_TAGS if (text := _text(point, tag)) is not None
             }
         except ValueError as exc:
-            raise _error(context, f"non-numeric position or value at position {position_text}: {exc}") from exc
+            raise payload_error(context, f"non-numeric position or value at position {position_text}: {exc}") from exc
         if category := _text(point, "imbalance_Price.category"):
             entry["category"] = category
         points[position] = entry
@@ -271,7 +272,7 @@ def _area(series: Element, document_area: str | None, context: FetchContext) -> 
         return short_name_for_eic(document_area), False
     if context.area:
         return context.area, False
-    raise _error(context, "a TimeSeries names no domain")
+    raise payload_error(context, "a TimeSeries names no domain")
 
 
 def _series_qualifiers(series: Element) -> str:
@@ -303,14 +304,9 @@ def _acknowledgement(root: Element, context: FetchContext) -> None:
     if "exceeds the allowed maximum" in text:
         raise WindowTooLargeError(context.provider, context.dataset, str(context.window), text)
     if code not in _NO_DATA_REASONS:
-        raise _error(context, f"acknowledgement {code}: {text}")
+        raise payload_error(context, f"acknowledgement {code}: {text}")
 
 
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)
-
-
-# Namespace-agnostic navigation: ENTSO-E changes namespace versions between document families and releases.
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 

@@ -9,15 +9,14 @@ product (``B01`` … ``B25`` from the market period's start), which stays right 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.providers.payloads import decode_json, payload_error, reading
 from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["JAO_PUBLICATION_VARIABLES", "jao_area", "parse_jao"]
@@ -49,29 +48,24 @@ def jao_area(name: str) -> str:
 
 def parse_jao(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one JAO answer for ``context.dataset``: a Publication Tool dataset or ``auctions``."""
-    try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+    document = decode_json(payload, context)
     if isinstance(document, dict) and "No Data found" in str(document.get("message", "")):
         return empty_observations()
+    if context.dataset != AUCTION_DATASET and context.dataset not in JAO_PUBLICATION_VARIABLES:
+        known = ", ".join(sorted([*JAO_PUBLICATION_VARIABLES, AUCTION_DATASET]))
+        raise payload_error(context, f"unknown JAO dataset; known: {known}")
+    if isinstance(document, dict) and document.get("rejected"):
+        raise payload_error(context, f"JAO rejected the request: {document.get('messages')}")
     builder = ObservationBuilder(context)
-    try:
+    with reading(context):
         if context.dataset == AUCTION_DATASET:
             _auctions(document, builder)
-        elif context.dataset in JAO_PUBLICATION_VARIABLES:
-            _publication(document, builder, JAO_PUBLICATION_VARIABLES[context.dataset], context)
         else:
-            known = ", ".join(sorted([*JAO_PUBLICATION_VARIABLES, AUCTION_DATASET]))
-            raise _error(context, f"unknown JAO dataset; known: {known}")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
+            _publication(document, builder, JAO_PUBLICATION_VARIABLES[context.dataset])
     return builder.build()
 
 
-def _publication(document: dict[str, Any], builder: ObservationBuilder, variable: str, context: FetchContext) -> None:
-    if document.get("rejected"):
-        raise _error(context, f"JAO rejected the request: {document.get('messages')}")
+def _publication(document: dict[str, Any], builder: ObservationBuilder, variable: str) -> None:
     rows = document["data"]
     stamps = sorted({parse_utc(row["dateTimeUtc"]) for row in rows})
     resolution = _resolution(stamps)
@@ -82,18 +76,8 @@ def _publication(document: dict[str, Any], builder: ObservationBuilder, variable
             match = _BORDER.match(column)
             if match is None or value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"non-numeric {column} value {value!r} at {row['dateTimeUtc']}")
             area = f"{jao_area(match['source'])}>{jao_area(match['target'])}"
-            builder.add(
-                area=area,
-                variable=variable,
-                ts=ts,
-                value=float(value),
-                issued_at=issued_at,
-                unit="MW",
-                resolution=resolution,
-            )
+            builder.add_reading(area, variable, ts, value, issued_at, "MW", resolution)
 
 
 def _auctions(document: list[dict[str, Any]], builder: ObservationBuilder) -> None:
@@ -127,7 +111,3 @@ def _resolution(stamps: list[datetime]) -> str:
     gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
     minutes = int(min(gaps).total_seconds() // 60) if gaps else 60
     return f"PT{minutes}M"
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)

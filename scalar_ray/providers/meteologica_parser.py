@@ -8,15 +8,14 @@ is the content's ``issue_date``. The area comes from the catalogue (content name
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.payloads import decode_json, payload_error
 
 __all__ = ["parse_meteologica"]
 
@@ -37,13 +36,10 @@ _OFFSET_FROM, _OFFSET_TO = "UTC offset from (UTC+/-hhmm)", "UTC offset to (UTC+/
 def parse_meteologica(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one ``/contents/{id}/data`` answer; ``context.area`` names the zone the content covers."""
     if not context.area:
-        raise _error(context, "the catalogue names no area for this content")
-    try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+        raise payload_error(context, "the catalogue names no area for this content")
+    document = decode_json(payload, context)
     if isinstance(document, dict) and "data" not in document and "message" in document:
-        raise _error(context, f"Meteologica answered: {document['message']}")
+        raise payload_error(context, f"Meteologica answered: {document['message']}")
     builder = ObservationBuilder(context)
     try:
         issued_at = datetime.strptime(document["issue_date"], "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
@@ -51,7 +47,7 @@ def parse_meteologica(payload: bytes, context: FetchContext) -> pa.Table:
         for row in document["data"]:
             _row(row, issued_at, unit, builder)
     except (KeyError, TypeError, ValueError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
+        raise payload_error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
     return builder.build()
 
 
@@ -88,7 +84,3 @@ def _moment(local: str, offset: str) -> datetime:
     sign = 1 if match["sign"] == "+" else -1
     shift = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"])) * sign
     return datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=timezone(shift)).astimezone(UTC)
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)

@@ -6,16 +6,15 @@ Vintages: ``updatedAt`` is the issue time, so a republished day (higher ``versio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.areas import area_by_code_or_none
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.providers.payloads import decode_json, payload_error, reading
 from scalar_ray.providers.timeutil import local_day_window, parse_utc
 
 __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
@@ -48,16 +47,11 @@ def parse_nordpool(payload: bytes, context: FetchContext) -> pa.Table:
         return empty_observations()  # HTTP 204: not published yet
     parser = NORDPOOL_DATASETS.get(context.dataset)
     if parser is None:
-        raise _error(context, f"unknown Nord Pool dataset; known: {', '.join(sorted(NORDPOOL_DATASETS))}")
-    try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+        raise payload_error(context, f"unknown Nord Pool dataset; known: {', '.join(sorted(NORDPOOL_DATASETS))}")
+    document = decode_json(payload, context)
     builder = ObservationBuilder(context)
-    try:
+    with reading(context):
         parser(document, builder)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
     return builder.build()
 
 
@@ -69,7 +63,7 @@ def _price_indices(document: Mapping[str, Any], builder: ObservationBuilder) -> 
     for entry in document.get("multiIndexEntries") or []:
         ts = parse_utc(entry["deliveryStart"])
         for area, value in entry["entryPerArea"].items():
-            _add(builder, nordpool_area(area), "price", ts, value, issued_at, unit, resolution)
+            builder.add_reading(nordpool_area(area), "price", ts, value, issued_at, unit, resolution)
 
 
 def _aggregate_prices(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -86,7 +80,7 @@ def _aggregate_prices(document: Mapping[str, Any], builder: ObservationBuilder) 
             for area, value in (entry.get(key) or {}).items():
                 known = area_by_code_or_none(nordpool_area(area))
                 ts, _ = local_day_window(day, known.timezone if known else "Europe/Oslo")
-                _add(builder, nordpool_area(area), variable, ts, value, issued_at, "EUR/MWh", "P1D")
+                builder.add_reading(nordpool_area(area), variable, ts, value, issued_at, "EUR/MWh", "P1D")
 
 
 def _auction_prices(document: Iterable[Mapping[str, Any]], builder: ObservationBuilder) -> None:
@@ -97,7 +91,7 @@ def _auction_prices(document: Iterable[Mapping[str, Any]], builder: ObservationB
         unit = area_entry.get("unit") or "EUR/MWh"
         for price in area_entry.get("prices") or []:
             start, end = parse_utc(price["deliveryStart"]), parse_utc(price["deliveryEnd"])
-            _add(builder, area, "price", start, price["price"], issued_at, unit, _resolution(start, end))
+            builder.add_reading(area, "price", start, price["price"], issued_at, unit, _resolution(start, end))
 
 
 def _auction_capacities(document: Iterable[Mapping[str, Any]], builder: ObservationBuilder) -> None:
@@ -110,12 +104,20 @@ def _auction_capacities(document: Iterable[Mapping[str, Any]], builder: Observat
             resolution = _resolution(start, end)
             for connection in period.get("importsByConnection") or []:
                 other = nordpool_area(connection["area"])
-                _add(builder, f"{other}>{area}", "capacity", start, connection["capacity"], issued_at, "MW", resolution)
+                builder.add_reading(
+                    f"{other}>{area}", "capacity", start, connection["capacity"], issued_at, "MW", resolution
+                )
             for connection in period.get("exportsByConnection") or []:
                 other = nordpool_area(connection["area"])
-                _add(builder, f"{area}>{other}", "capacity", start, connection["capacity"], issued_at, "MW", resolution)
-            _add(builder, area, "capacity_import_total", start, period.get("totalImport"), issued_at, "MW", resolution)
-            _add(builder, area, "capacity_export_total", start, period.get("totalExport"), issued_at, "MW", resolution)
+                builder.add_reading(
+                    f"{area}>{other}", "capacity", start, connection["capacity"], issued_at, "MW", resolution
+                )
+            builder.add_reading(
+                area, "capacity_import_total", start, period.get("totalImport"), issued_at, "MW", resolution
+            )
+            builder.add_reading(
+                area, "capacity_export_total", start, period.get("totalExport"), issued_at, "MW", resolution
+            )
 
 
 def _exchanges(document: Iterable[Mapping[str, Any]], builder: ObservationBuilder) -> None:
@@ -128,8 +130,7 @@ def _exchanges(document: Iterable[Mapping[str, Any]], builder: ObservationBuilde
             resolution = _resolution(start, end)
             for connection in period.get("byConnections") or []:
                 other = nordpool_area(connection["area"])
-                _add(
-                    builder,
+                builder.add_reading(
                     f"{area}>{other}",
                     "physical_flow",
                     start,
@@ -138,8 +139,7 @@ def _exchanges(document: Iterable[Mapping[str, Any]], builder: ObservationBuilde
                     "MW",
                     resolution,
                 )
-                _add(
-                    builder,
+                builder.add_reading(
                     f"{other}>{area}",
                     "physical_flow",
                     start,
@@ -148,7 +148,9 @@ def _exchanges(document: Iterable[Mapping[str, Any]], builder: ObservationBuilde
                     "MW",
                     resolution,
                 )
-            _add(builder, area, "net_position", start, period.get("totalNetPosition"), issued_at, "MW", resolution)
+            builder.add_reading(
+                area, "net_position", start, period.get("totalNetPosition"), issued_at, "MW", resolution
+            )
 
 
 def _intraday_statistics(document: Iterable[Mapping[str, Any]], builder: ObservationBuilder) -> None:
@@ -168,7 +170,7 @@ def _intraday_statistics(document: Iterable[Mapping[str, Any]], builder: Observa
             ts = parse_utc(contract["deliveryStart"])
             for field, variable in _INTRADAY_FIELDS.items():
                 unit = volume_unit if "olume" in field else price_unit
-                _add(builder, area, f"{variable}{scope}", ts, contract.get(field), issued_at, unit, resolution)
+                builder.add_reading(area, f"{variable}{scope}", ts, contract.get(field), issued_at, unit, resolution)
 
 
 NORDPOOL_DATASETS: dict[str, Callable[[Any, ObservationBuilder], None]] = {
@@ -185,29 +187,6 @@ def _available(document: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, A
     return (entry for entry in document if entry.get("status") != "Missing")
 
 
-def _add(
-    builder: ObservationBuilder,
-    area: str,
-    variable: str,
-    ts: datetime,
-    value: object,
-    issued_at: datetime,
-    unit: str,
-    resolution: str,
-) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"non-numeric {variable} value {value!r} at {ts.isoformat()}")
-    builder.add(
-        area=area, variable=variable, ts=ts, value=float(value), issued_at=issued_at, unit=unit, resolution=resolution
-    )
-
-
 def _resolution(start: datetime, end: datetime) -> str:
     minutes = int((end - start).total_seconds() // 60)
     return _MINUTES_TO_RESOLUTION.get(minutes, f"PT{minutes}M")
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)

@@ -8,14 +8,13 @@ Volue's own Python client (wapi-python) reads.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.providers.payloads import decode_json, payload_error, reading
 from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["VOLUE_FREQUENCIES", "parse_volue"]
@@ -38,17 +37,12 @@ def parse_volue(payload: bytes, context: FetchContext) -> pa.Table:
     if not payload.strip():
         return empty_observations()
     if not context.area:
-        raise _error(context, "the catalogue names no area for this curve")
-    try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(context, f"malformed JSON: {exc}") from exc
+        raise payload_error(context, "the catalogue names no area for this curve")
+    document = decode_json(payload, context)
     builder = ObservationBuilder(context)
-    try:
+    with reading(context):
         for curve in document if isinstance(document, list) else [document]:
             _curve(curve, builder)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
     return builder.build()
 
 
@@ -63,21 +57,5 @@ def _curve(curve: dict[str, Any], builder: ObservationBuilder) -> None:
         variable += f"_{str(curve['tag']).lower()}"  # tagged curves: ensemble members, scenarios
     unit = str(curve.get("unit") or "")
     for epoch_ms, value in curve.get("points") or []:
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"non-numeric value {value!r} at {epoch_ms}")
         ts = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-        builder.add(
-            area=builder.context.area,
-            variable=variable,
-            ts=ts,
-            value=float(value),
-            issued_at=issued_at,
-            unit=unit,
-            resolution=resolution,
-        )
-
-
-def _error(context: FetchContext, problem: str) -> PayloadError:
-    return PayloadError(context.provider, context.dataset, str(context.window), problem)
+        builder.add_reading(builder.context.area, variable, ts, value, issued_at, unit, resolution)

@@ -96,7 +96,7 @@ def test_no_data_found_is_an_empty_table() -> None:
     [
         pytest.param(
             b'{"data": [{"id": 1, "dateTimeUtc": "2026-04-20T00:00:00Z", "border_AT_BE": "4k"}]}',
-            "non-numeric border_AT_BE",
+            "non-numeric max_exchange value .4k.",
             id="non_numeric",
         ),
         pytest.param(b'{"data": [], "rejected": true, "messages": ["FromUtc too early"]}', "rejected", id="rejected"),
