@@ -291,6 +291,13 @@ class LocalSettings(_Section):
     pulsar_heap_mb: int = Field(1024, ge=256, description="Pulsar JVM heap (and direct memory) in MiB.")
     redis_server: str = Field("redis-server", description="redis-server executable (Debian package redis-server).")
     start_timeout_s: float = Field(180.0, gt=0, description="How long a local service may take to become ready.")
+    simulator_port: Port = Field(
+        8900,
+        description="Port of the provider simulator `local up` starts (the providers' default base URLs use 8900).",
+    )
+    simulator_faults: float = Field(
+        0.0, ge=0, le=0.5, description="Share of simulator requests answered 429 or 503 (half each); 0 locally."
+    )
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,4 @@
-"""The embedded one-machine stack: Redis, Apache Pulsar, a Ray head and the DuckDB file."""
+"""The embedded one-machine stack: Redis, Apache Pulsar, a Ray head, the provider simulator and the DuckDB file."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from scalar_ray.local.pulsar import PulsarStandalone
 from scalar_ray.local.ray_head import RayHead
 from scalar_ray.local.redis import RedisServer
 from scalar_ray.local.service import LocalService, ServiceStatus
+from scalar_ray.local.simulator import ProviderSimulator
 
 __all__ = ["LocalStack"]
 
@@ -29,6 +30,7 @@ class LocalStack:
             RedisServer(settings),
             PulsarStandalone(settings),
             RayHead(settings),
+            ProviderSimulator(settings),
             DuckDBFile(settings),
         )
 

@@ -23,7 +23,7 @@ from scalar_ray.config.settings import ProviderSettings
 from scalar_ray.errors import ProviderAuthError, WindowTooLargeError
 from scalar_ray.providers.canonical import FetchContext, Window, deduplicate, empty_observations
 from scalar_ray.providers.catalogue import DatasetSpec
-from scalar_ray.providers.http import ProviderHttp, RequestBudget, RetryPolicy
+from scalar_ray.providers.http import HttpStats, ProviderHttp, RequestBudget, RetryPolicy
 
 __all__ = ["ClientOptions", "OAuthClientCredentials", "ProviderClient", "utc_now"]
 
@@ -62,10 +62,11 @@ class ProviderClient(ABC):
         self.options = options or ClientOptions()
         # One budget for all of the provider's hosts: the ban threshold is per client, not per endpoint.
         self.budget = RequestBudget(settings.requests_per_minute, sleep=self.options.sleep)
+        self._endpoints: list[ProviderHttp] = []
         self.http = self._http(settings.base_url)
 
     def _http(self, base_url: str) -> ProviderHttp:
-        return ProviderHttp(
+        endpoint = ProviderHttp(
             self.provider,
             base_url,
             self.settings.requests_per_minute,
@@ -75,10 +76,27 @@ class ProviderClient(ABC):
             sleep=self.options.sleep,
             budget=self.budget,
         )
+        self._endpoints.append(endpoint)
+        return endpoint
 
     def close(self) -> None:
         """Close every connection pool."""
-        self.http.close()
+        for endpoint in self._endpoints:
+            endpoint.close()
+
+    def stats(self) -> HttpStats:
+        """The client's traffic over all of its endpoints (API, portal, token service)."""
+        total = HttpStats()
+        for endpoint in self._endpoints:
+            stats = endpoint.stats
+            total.requests += stats.requests
+            total.retries += stats.retries
+            total.throttled += stats.throttled
+            total.failures += stats.failures
+            total.budget_wait_s += stats.budget_wait_s
+            for status, count in stats.by_status.items():
+                total.by_status[status] = total.by_status.get(status, 0) + count
+        return total
 
     @abstractmethod
     def fetch_payloads(self, spec: DatasetSpec, area: str, window: Window) -> Iterable[bytes]:

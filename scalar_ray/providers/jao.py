@@ -29,11 +29,6 @@ class JaoClient(ProviderClient):
         super().__init__(settings, options)
         self.auctions = self._http(settings.secondary_url or settings.base_url)
 
-    def close(self) -> None:
-        """Close every connection pool."""
-        super().close()
-        self.auctions.close()
-
     def fetch_payloads(self, spec: DatasetSpec, area: str, window: Window) -> Iterable[bytes]:
         """One answer per window."""
         key = self.settings.token.get_secret_value() if self.settings.token else None

@@ -44,11 +44,6 @@ class NordPoolClient(ProviderClient):
             self.options.clock,
         )
 
-    def close(self) -> None:
-        """Close every connection pool."""
-        super().close()
-        self.portal.close()
-
     def fetch_payloads(self, spec: DatasetSpec, area: str, window: Window) -> Iterator[bytes]:
         """One answer per delivery day."""
         name = _NORDPOOL_NAMES.get(area, area)

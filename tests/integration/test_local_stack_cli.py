@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pyarrow.parquet as pq
 import pytest
 
 from tests.integration.conftest import free_port
+from tests.integration.providers.conftest import simulator_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,8 +28,11 @@ def run(env: dict[str, str], *args: str, timeout: float = 400) -> subprocess.Com
 
 def stack_environment(data_dir: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCALAR_")}
+    simulator_port = free_port()
     return {
         **base,
+        **simulator_environment(f"http://127.0.0.1:{simulator_port}"),
+        "SCALAR_LOCAL__SIMULATOR_PORT": str(simulator_port),
         "SCALAR_LOCAL__DATA_DIR": str(data_dir),
         "SCALAR_BROKER__SERVICE_URL": f"pulsar://127.0.0.1:{free_port()}",
         "SCALAR_BROKER__ADMIN_URL": f"http://127.0.0.1:{free_port()}",
@@ -58,7 +63,7 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         up = run(env, "local", "up", "--json")
         assert up.returncode == 0, up.stderr[-3000:]
         services = {row["name"]: row for row in json.loads(up.stdout)}
-        assert set(services) == {"redis", "pulsar", "ray", "duckdb"}
+        assert set(services) == {"redis", "pulsar", "ray", "simulator", "duckdb"}
         assert services["pulsar"]["detail"].startswith("Apache Pulsar 4.0.")
         assert services["redis"]["detail"].startswith("Redis 7")
         assert services["ray"]["detail"].startswith("Ray 2.60")
@@ -88,6 +93,25 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         )
         assert job.returncode == 0, job.stdout[-2000:] + job.stderr[-2000:]
         assert "job-cpus 1.0" in job.stdout
+
+        # The stack's provider simulator answers the real clients: a day of DK1 day-ahead prices, 96 quarter-hours.
+        fetched = run(
+            env,
+            "fetch",
+            "entsoe",
+            "A44",
+            "--area",
+            "DK1",
+            "--start",
+            "2026-10-01T22:00Z",
+            "--end",
+            "2026-10-02T22:00Z",
+            "--output",
+            str(tmp_path / "prices.parquet"),
+        )
+        assert fetched.returncode == 0, fetched.stderr[-2000:]
+        assert "entsoe/A44 DK1 2026-10-01T22:00Z/2026-10-02T22:00Z: 96 rows, 1 series" in fetched.stdout
+        assert pq.read_table(tmp_path / "prices.parquet").num_rows == 96
 
         # Secrets never reach a log file or a command line.
         token = env["SCALAR_RAY__AUTH_TOKEN"]
@@ -124,6 +148,7 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
     stopped = run(env, "local", "status", "--json")
     assert stopped.returncode == 1
     assert {row["name"]: row["state"] for row in json.loads(stopped.stdout)} == {
+        "simulator": "stopped",
         "redis": "stopped",
         "pulsar": "stopped",
         "ray": "stopped",

@@ -22,8 +22,13 @@ PATHS = {
 }
 
 
-def settings_for(base_url: str, **extra: str) -> Settings:
-    environment = dict(extra)
+def settings_for(base_url: str) -> Settings:
+    return load_settings(simulator_environment(base_url))
+
+
+def simulator_environment(base_url: str) -> dict[str, str]:
+    """SCALAR_PROVIDERS__* variables that point every provider at a simulator on ``base_url``."""
+    environment = {}
     for provider, (path, secondary, auth) in PATHS.items():
         prefix = f"SCALAR_PROVIDERS__{provider.upper()}__"
         environment[prefix + "BASE_URL"] = f"{base_url}/{provider}{path}"
@@ -32,7 +37,7 @@ def settings_for(base_url: str, **extra: str) -> Settings:
         if auth:
             environment[prefix + "AUTH_URL"] = f"{base_url}/{provider}{auth}"
         environment[prefix + "REQUESTS_PER_MINUTE"] = "100000"
-    return load_settings(environment)
+    return environment
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ def test_every_dataset_gets_a_complete_duplicate_free_month(faulty_simulator: Si
         problems += _check(spec, table, window)
         RESULTS[f"{spec.provider}/{spec.id}"] = table
     injected = faulty_simulator.state.injected
-    throttled = sum(client.http.stats.throttled for client in clients.values())
+    throttled = sum(client.stats().throttled for client in clients.values())
     for client in clients.values():
         client.close()
 
