@@ -183,41 +183,38 @@ def _parse_series(series: Element, document: _Document, builder: ObservationBuil
             start, end, step = parse_utc(start_text), parse_utc(end_text), parse_duration(resolution_text)
         except ValueError as exc:
             raise payload_error(context, str(exc)) from exc
-        points = _points(period, context)
         count = _position_count(start, end, step, zone)
-        for tag, variable_suffix in _value_columns(points):
-            values = {position: values[tag] for position, values in points.items() if tag in values}
-            for position, value, category in _positions(values, points, count, sparse):
-                name = variable + variable_suffix + _IMBALANCE_CATEGORY_SUFFIX.get(category, "")
-                builder.add(
-                    area=area,
-                    variable=name,
-                    ts=add_duration(start, step, position - 1, zone),
-                    value=value,
-                    issued_at=issued_at,
-                    unit=unit_for(tag),
-                    resolution=resolution_text,
-                )
+        # Imbalance prices may give two points per position, one per price category (long and short).
+        for category, points in _points(period, context).items():
+            for tag, variable_suffix in _value_columns(points):
+                values = {position: entry[tag] for position, entry in points.items() if tag in entry}
+                for position, value in _positions(values, count, sparse):
+                    builder.add(
+                        area=area,
+                        variable=variable + variable_suffix + _IMBALANCE_CATEGORY_SUFFIX.get(category, ""),
+                        ts=add_duration(start, step, position - 1, zone),
+                        value=value,
+                        issued_at=issued_at,
+                        unit=unit_for(tag),
+                        resolution=resolution_text,
+                    )
 
 
-def _points(period: Element, context: FetchContext) -> dict[int, dict[str, float | str]]:
-    points: dict[int, dict[str, float | str]] = {}
+def _points(period: Element, context: FetchContext) -> dict[str, dict[int, dict[str, float]]]:
+    """The period's values by price category (``""`` when none), then by position, then by value tag."""
+    points: dict[str, dict[int, dict[str, float]]] = {}
     for point in _children(period, "Point"):
         position_text = _text(point, "position")
         try:
             position = int(position_text or "")
-            entry: dict[str, float | str] = {
-                tag: float(text) for tag in _VALUE_TAGS if (text := _text(point, tag)) is not None
-            }
+            entry = {tag: float(text) for tag in _VALUE_TAGS if (text := _text(point, tag)) is not None}
         except ValueError as exc:
             raise payload_error(context, f"non-numeric position or value at position {position_text}: {exc}") from exc
-        if category := _text(point, "imbalance_Price.category"):
-            entry["category"] = category
-        points[position] = entry
+        points.setdefault(_text(point, "imbalance_Price.category") or "", {})[position] = entry
     return points
 
 
-def _value_columns(points: dict[int, dict[str, float | str]]) -> list[tuple[str, str]]:
+def _value_columns(points: dict[int, dict[str, float]]) -> list[tuple[str, str]]:
     """Which value tags the points carry; with more than one (reserves: quantity and price) each gets a suffix."""
     tags = [tag for tag in _VALUE_TAGS if any(tag in values for values in points.values())]
     if len(tags) <= 1:
@@ -225,20 +222,16 @@ def _value_columns(points: dict[int, dict[str, float | str]]) -> list[tuple[str,
     return [(tag, "_price" if "rice" in tag else "_quantity") for tag in tags]
 
 
-def _positions(
-    values: dict[int, float | str], points: dict[int, dict[str, float | str]], count: int, sparse: bool
-) -> Iterator[tuple[int, float, str]]:
-    """(position, value, price category) for every position; A03 curves repeat the last value over gaps."""
+def _positions(values: dict[int, float], count: int, sparse: bool) -> Iterator[tuple[int, float]]:
+    """(position, value) for every position; A03 curves repeat the last value over omitted positions."""
     if not sparse:
-        for position in sorted(values):
-            yield position, float(values[position]), str(points[position].get("category", ""))
+        yield from sorted(values.items())
         return
-    last: tuple[float, str] | None = None
+    last: float | None = None
     for position in range(1, max(count, max(values, default=0)) + 1):
-        if position in values:
-            last = float(values[position]), str(points[position].get("category", ""))
+        last = values.get(position, last)
         if last is not None:
-            yield position, last[0], last[1]
+            yield position, last
 
 
 def _position_count(start: datetime, end: datetime, step: relativedelta, zone: ZoneInfo | None) -> int:

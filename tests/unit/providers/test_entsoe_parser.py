@@ -218,3 +218,25 @@ def test_a03_fill_yields_every_position_from_the_first_present(resolution: str, 
     for row in rows:
         position = int((row["ts"] - start) / timedelta(minutes=minutes)) + 1
         assert row["value"] == max(p for p in positions if p <= position)  # the last value given at or before it
+
+
+def test_imbalance_prices_keep_both_categories_of_a_position() -> None:
+    # Synthetic (no real A85 capture is public): dual pricing gives two points per position, one per category.
+    points = "".join(
+        f"<Point><position>{p}</position><imbalance_Price.amount>{v}</imbalance_Price.amount>"
+        f"<imbalance_Price.category>{c}</imbalance_Price.category></Point>"
+        for p, c, v in ((1, "A04", 80.0), (1, "A05", 95.5), (2, "A04", 81.0), (2, "A05", 97.0))
+    )
+    document = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Balancing_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-6:balancingdocument:4:4">
+<type>A85</type><createdDateTime>2025-11-02T10:00:00Z</createdDateTime>
+<area_Domain.mRID codingScheme="A01">10YDK-1--------W</area_Domain.mRID>
+<TimeSeries><curveType>A01</curveType><Period><timeInterval><start>2025-11-02T08:00Z</start>
+<end>2025-11-02T08:30Z</end></timeInterval><resolution>PT15M</resolution>{points}</Period></TimeSeries>
+</Balancing_MarketDocument>""".encode()
+
+    table = parse_entsoe(document, context("entsoe", "A85"))
+
+    assert value_at(table, "entsoe/A85/DK1/imbalance_price_long", utc(2025, 11, 2, 8, 15)) == 81.0
+    assert value_at(table, "entsoe/A85/DK1/imbalance_price_short", utc(2025, 11, 2, 8, 15)) == 97.0
+    assert table.num_rows == 4
