@@ -8,13 +8,13 @@ new vintage; other datasets have no publication stamp and take the fetch time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import decode_json, payload_error, reading
+from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
 from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["ENERGINET_DATASETS", "parse_energinet"]
@@ -43,14 +43,7 @@ _FORECAST_HORIZONS = {
 
 def parse_energinet(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Energi Data Service answer for ``context.dataset`` (a key of ``ENERGINET_DATASETS``)."""
-    parser = ENERGINET_DATASETS.get(context.dataset)
-    if parser is None:
-        raise payload_error(context, f"unknown Energinet dataset; known: {', '.join(sorted(ENERGINET_DATASETS))}")
-    document = decode_json(payload, context)
-    builder = ObservationBuilder(context)
-    with reading(context):
-        parser(document, builder)
-    return builder.build()
+    return parse_json_by_dataset(payload, context, ENERGINET_DATASETS, "Energinet")
 
 
 def _production_5min(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -117,7 +110,7 @@ def _power_system_right_now(document: Mapping[str, Any], builder: ObservationBui
             builder.add_reading("DK", _slug(column), ts, value, issued_at, "MW", "PT1M")
 
 
-ENERGINET_DATASETS: dict[str, Callable[[Any, ObservationBuilder], None]] = {
+ENERGINET_DATASETS: dict[str, DatasetReader] = {
     "ElectricityProdex5MinRealtime": _production_5min,
     "Forecasts_5Min": _forecasts_5min,
     "DayAheadPrices": _day_ahead_prices,

@@ -6,7 +6,7 @@ Vintages: ``updatedAt`` is the issue time, so a republished day (higher ``versio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from scalar_ray.providers.areas import area_by_code_or_none
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
-from scalar_ray.providers.payloads import decode_json, payload_error, reading
+from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
 from scalar_ray.providers.timeutil import local_day_window, parse_utc
 
 __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
@@ -45,14 +45,7 @@ def parse_nordpool(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Nord Pool answer for ``context.dataset`` (a key of ``NORDPOOL_DATASETS``)."""
     if not payload.strip():
         return empty_observations()  # HTTP 204: not published yet
-    parser = NORDPOOL_DATASETS.get(context.dataset)
-    if parser is None:
-        raise payload_error(context, f"unknown Nord Pool dataset; known: {', '.join(sorted(NORDPOOL_DATASETS))}")
-    document = decode_json(payload, context)
-    builder = ObservationBuilder(context)
-    with reading(context):
-        parser(document, builder)
-    return builder.build()
+    return parse_json_by_dataset(payload, context, NORDPOOL_DATASETS, "Nord Pool")
 
 
 def _price_indices(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -173,7 +166,7 @@ def _intraday_statistics(document: Iterable[Mapping[str, Any]], builder: Observa
                 builder.add_reading(area, f"{variable}{scope}", ts, contract.get(field), issued_at, unit, resolution)
 
 
-NORDPOOL_DATASETS: dict[str, Callable[[Any, ObservationBuilder], None]] = {
+NORDPOOL_DATASETS: dict[str, DatasetReader] = {
     "DayAheadPriceIndices": _price_indices,
     "AggregatePrices": _aggregate_prices,
     "AuctionPrices": _auction_prices,

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from scalar_ray.errors import PayloadError
-from scalar_ray.providers.canonical import FetchContext
+import pyarrow as pa
 
-__all__ = ["decode_json", "payload_error", "reading"]
+from scalar_ray.errors import PayloadError
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+
+__all__ = ["DatasetReader", "decode_json", "parse_json_by_dataset", "payload_error", "reading"]
+
+DatasetReader = Callable[[Any, ObservationBuilder], None]
+
+
+def parse_json_by_dataset(
+    payload: bytes, context: FetchContext, readers: Mapping[str, DatasetReader], provider_name: str
+) -> pa.Table:
+    """Decode a JSON answer and hand it to the reader of ``context.dataset``; any surprise is a ``PayloadError``."""
+    reader = readers.get(context.dataset)
+    if reader is None:
+        raise payload_error(context, f"unknown {provider_name} dataset; known: {', '.join(sorted(readers))}")
+    document = decode_json(payload, context)
+    builder = ObservationBuilder(context)
+    with reading(context):
+        reader(document, builder)
+    return builder.build()
 
 
 def payload_error(context: FetchContext, problem: str) -> PayloadError:
