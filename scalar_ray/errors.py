@@ -10,6 +10,7 @@ adapter boundary with ``raise ... from exc`` so callers only ever catch our type
     │   ├── PortInUseError        the port a service needs is held by another process
     │   └── ServiceStartTimeoutError   the service started but never became ready
     ├── BrokerAdminError          the Pulsar admin REST API refused or failed a request
+    ├── WarehouseError            a warehouse write or query failed, or a batch does not fit the schema
     └── ProviderError             a market-data provider's request or payload failed (names provider, dataset, window)
         ├── PayloadError          the payload is malformed: truncated, wrong schema, non-numeric values
         ├── ProviderHTTPError     the provider answered with an error status after the retries
@@ -35,6 +36,7 @@ __all__ = [
     "RateLimitedError",
     "ScalarError",
     "ServiceStartTimeoutError",
+    "WarehouseError",
     "WindowTooLargeError",
 ]
 
@@ -176,3 +178,12 @@ class RateLimitedError(ProviderHTTPError):
 
 class ProviderAuthError(ProviderHTTPError):
     """The provider refused the credentials."""
+
+
+class WarehouseError(ScalarError):
+    """A warehouse operation failed; ``operation`` says which (write, query, schema)."""
+
+    def __init__(self, warehouse: str, operation: str, problem: str) -> None:
+        self.warehouse = warehouse
+        self.operation = operation
+        super().__init__(f"{warehouse} {operation}: {problem}")

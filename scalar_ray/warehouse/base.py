@@ -1,0 +1,134 @@
+"""The warehouse port: idempotent writes of canonical observations and point-in-time reads.
+
+Observations are keyed by (``series_id``, ``ts``, ``issued_at``): a re-delivered batch overwrites itself (no
+duplicates), and a revision is a new vintage. Reads can ask for the data "as known at" a moment, which training
+needs to avoid leakage from later revisions. ``InMemoryWarehouse`` is the fake for unit tests; the DuckDB and
+StarRocks adapters are the real ones, and all of them pass one contract suite.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+from typing_extensions import override
+
+from scalar_ray.errors import WarehouseError
+from scalar_ray.providers.canonical import OBSERVATION_SCHEMA, Window
+
+__all__ = ["READ_SCHEMA", "InMemoryWarehouse", "Warehouse", "WriteResult", "check_observations"]
+
+# What a read returns: one row per (series, interval) — the chosen vintage — in series and time order.
+READ_SCHEMA = pa.schema(
+    [
+        pa.field("series_id", pa.string(), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("issued_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write stored."""
+
+    rows: int
+    series: int
+
+
+class Warehouse(ABC):
+    """Where canonical observations are kept and queried."""
+
+    name: str
+
+    @abstractmethod
+    def write(self, observations: pa.Table) -> WriteResult:
+        """Upsert canonical observations (``OBSERVATION_SCHEMA``) and their series' metadata; idempotent."""
+
+    @abstractmethod
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        """For each series and interval in ``window``: the latest vintage issued at or before ``as_of`` (or ever)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Stored observation rows, all vintages."""
+
+    @abstractmethod
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        """The series' provider, dataset, area, variable, unit and resolution, or None if unknown."""
+
+    def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
+        """Release connections."""
+
+
+def check_observations(warehouse: str, observations: pa.Table) -> pa.Table:
+    """The batch with exactly the canonical columns and types, or a ``WarehouseError`` naming what is wrong."""
+    missing = [name for name in OBSERVATION_SCHEMA.names if name not in observations.column_names]
+    if missing:
+        raise WarehouseError(warehouse, "write", f"batch lacks column(s) {', '.join(missing)}")
+    try:
+        batch = observations.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+        raise WarehouseError(warehouse, "write", f"batch does not fit the observation schema: {exc}") from exc
+    return batch
+
+
+class InMemoryWarehouse(Warehouse):
+    """A dictionary-backed warehouse for unit tests: the same semantics, no persistence."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, datetime, datetime], float] = {}
+        self._series: dict[str, dict[str, str]] = {}
+
+    @override
+    def write(self, observations: pa.Table) -> WriteResult:
+        batch = check_observations(self.name, observations)
+        for row in batch.to_pylist():
+            self._values[(row["series_id"], row["ts"], row["issued_at"])] = row["value"]
+            self._series[row["series_id"]] = {key: row[key] for key in _METADATA}
+        return WriteResult(batch.num_rows, len(set(batch["series_id"].to_pylist())))
+
+    @override
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        chosen: dict[tuple[str, datetime], tuple[datetime, float]] = {}
+        wanted = set(series_ids)
+        for (series_id, ts, issued_at), value in self._values.items():
+            if series_id not in wanted or not window.start <= ts < window.end:
+                continue
+            if as_of is not None and issued_at > as_of:
+                continue
+            key = (series_id, ts)
+            if key not in chosen or issued_at > chosen[key][0]:
+                chosen[key] = (issued_at, value)
+        rows = sorted((s, ts, value, issued) for (s, ts), (issued, value) in chosen.items())
+        return pa.table(
+            {
+                "series_id": [row[0] for row in rows],
+                "ts": [row[1] for row in rows],
+                "value": [row[2] for row in rows],
+                "issued_at": [row[3] for row in rows],
+            },
+            schema=READ_SCHEMA,
+        )
+
+    @override
+    def count(self) -> int:
+        return len(self._values)
+
+    @override
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        return self._series.get(series_id)
+
+
+_METADATA = ("provider", "dataset", "area", "variable", "unit", "resolution")
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

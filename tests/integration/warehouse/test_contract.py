@@ -1,0 +1,124 @@
+"""One contract for every warehouse adapter: the in-memory fake and a real DuckDB file (StarRocks joins later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from scalar_ray.errors import WarehouseError
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
+
+pytestmark = pytest.mark.integration
+
+SERIES = "entsoe/A44/DK1/price"
+DAY = Window(datetime(2025, 10, 26, tzinfo=UTC), datetime(2025, 10, 27, tzinfo=UTC))
+
+
+def batch(values: list[float], issued_at: datetime, start: datetime = DAY.start, series: str = "DK1") -> pa.Table:
+    builder = ObservationBuilder(FetchContext("entsoe", "A44", DAY, issued_at, series))
+    for index, value in enumerate(values):
+        builder.add(
+            area=series,
+            variable="price",
+            ts=start + timedelta(minutes=15 * index),
+            value=value,
+            issued_at=issued_at,
+            unit="EUR/MWh",
+            resolution="PT15M",
+        )
+    return builder.build()
+
+
+@pytest.fixture(params=["memory", "duckdb"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    adapter: Warehouse = InMemoryWarehouse() if request.param == "memory" else DuckDBWarehouse(tmp_path / "w.duckdb")
+    yield adapter
+    adapter.close()
+
+
+def test_a_redelivered_batch_changes_nothing(warehouse: Warehouse) -> None:
+    first = batch([10.0, 11.0, 12.0], datetime(2025, 10, 25, 11, tzinfo=UTC))
+
+    warehouse.write(first)
+    warehouse.write(first)
+
+    assert warehouse.count() == 3
+    assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [10.0, 11.0, 12.0]
+
+
+def test_a_revision_is_a_new_vintage_and_reads_are_point_in_time(warehouse: Warehouse) -> None:
+    original, revised = datetime(2025, 10, 25, 11, tzinfo=UTC), datetime(2025, 10, 26, 9, tzinfo=UTC)
+    warehouse.write(batch([10.0, 11.0], original))
+    warehouse.write(batch([10.5], revised))
+
+    latest = warehouse.read([SERIES], DAY)
+    as_known_before = warehouse.read([SERIES], DAY, as_of=datetime(2025, 10, 26, tzinfo=UTC))
+
+    assert warehouse.count() == 3
+    assert latest["value"].to_pylist() == [10.5, 11.0]
+    assert latest["issued_at"].to_pylist() == [revised, original]
+    assert as_known_before["value"].to_pylist() == [10.0, 11.0]  # no leakage from the later revision
+    assert warehouse.read([SERIES], DAY, as_of=datetime(2025, 10, 1, tzinfo=UTC)).num_rows == 0
+
+
+def test_reads_keep_to_the_window_and_the_series_asked_for(warehouse: Warehouse) -> None:
+    issued = datetime(2025, 10, 25, 11, tzinfo=UTC)
+    warehouse.write(batch([1.0] * 8, issued, start=DAY.start - timedelta(hours=1)))  # 23:00 to 00:45
+    warehouse.write(batch([2.0, 2.0], issued, series="DK2"))
+
+    table = warehouse.read([SERIES], Window(DAY.start, DAY.start + timedelta(minutes=30)))
+
+    assert table["ts"].to_pylist() == [DAY.start, DAY.start + timedelta(minutes=15)]
+    assert set(table["series_id"].to_pylist()) == {SERIES}
+    assert warehouse.read(["entsoe/A44/DK2/price", SERIES], DAY).num_rows == 2 + 4
+
+
+def test_series_metadata_is_kept(warehouse: Warehouse) -> None:
+    warehouse.write(batch([1.0], datetime(2025, 10, 25, 11, tzinfo=UTC)))
+
+    assert warehouse.series_metadata(SERIES) == {
+        "provider": "entsoe",
+        "dataset": "A44",
+        "area": "DK1",
+        "variable": "price",
+        "unit": "EUR/MWh",
+        "resolution": "PT15M",
+    }
+    assert warehouse.series_metadata("unknown/series") is None
+
+
+def test_a_batch_of_the_wrong_shape_is_refused_and_nothing_is_written(warehouse: Warehouse) -> None:
+    wrong = batch([1.0], datetime(2025, 10, 25, 11, tzinfo=UTC)).drop_columns(["issued_at"])
+
+    with pytest.raises(WarehouseError, match=r"lacks column.*issued_at"):
+        warehouse.write(wrong)
+    assert warehouse.count() == 0
+
+
+def test_the_dst_fall_back_day_keeps_all_100_quarter_hours(warehouse: Warehouse) -> None:
+    # 2025-10-26 in Copenhagen: 22:00 UTC on the 25th to 23:00 UTC on the 26th, 25 hours.
+    local_day = Window(datetime(2025, 10, 25, 22, tzinfo=UTC), datetime(2025, 10, 26, 23, tzinfo=UTC))
+    warehouse.write(
+        batch([float(i) for i in range(100)], datetime(2025, 10, 25, 11, tzinfo=UTC), start=local_day.start)
+    )
+
+    table = warehouse.read([SERIES], local_day)
+
+    assert table.num_rows == 100
+    assert table["value"].to_pylist() == [float(i) for i in range(100)]
+
+
+def test_duckdb_data_survives_a_reopen(tmp_path: Path) -> None:
+    first = DuckDBWarehouse(tmp_path / "w.duckdb")
+    first.write(batch([1.0, 2.0], datetime(2025, 10, 25, 11, tzinfo=UTC)))
+    first.close()
+
+    reopened = DuckDBWarehouse(tmp_path / "w.duckdb")
+
+    assert reopened.read([SERIES], DAY)["value"].to_pylist() == [1.0, 2.0]
+    reopened.close()
