@@ -207,3 +207,25 @@ def test_platform_namespaces_exist_after_ensuring_them_twice(pulsar_admin: Pulsa
 
     assert sorted(pulsar_admin.namespaces("scalar-it")) == ["scalar-it/acquisition", "scalar-it/insights"]
     assert pulsar_admin.namespaces("no-such-tenant") == []
+
+
+def test_an_envelope_crosses_the_broker_intact(pulsar_client: pulsar.Client) -> None:
+    from scalar_ray.broker.envelope import Envelope
+    from scalar_ray.providers.entsoe_parser import parse_entsoe
+    from tests.unit.providers.helpers import WIDE, context, fixture_bytes
+
+    table = parse_entsoe(fixture_bytes("entsoe", "A44_dayahead_prices_FR.xml"), context("entsoe", "A44"))
+    payload, properties = Envelope("entsoe", "A44", WIDE, "fetch-1", table).encode()
+    topic = fresh_topic()
+    consumer = pulsar_client.subscribe(topic, "ingest", consumer_type=pulsar.ConsumerType.KeyShared)
+    producer = pulsar_client.create_producer(topic)
+
+    producer.send(payload, properties=properties, partition_key="entsoe/A44/FR/price")
+    message = consumer.receive(timeout_millis=RECEIVE_MS)
+    consumer.acknowledge(message)
+    decoded = Envelope.decode(message.data(), message.properties())
+
+    assert decoded.observations.equals(table)
+    assert decoded.fetch_id == "fetch-1"
+    producer.close()
+    consumer.close()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.errors import PayloadError
+from scalar_ray.providers.entsoe_parser import parse_entsoe
+from tests.unit.providers.helpers import WIDE, context, fixture_bytes
+
+
+@pytest.fixture
+def envelope() -> Envelope:
+    table = parse_entsoe(fixture_bytes("entsoe", "A44_dayahead_prices_FR.xml"), context("entsoe", "A44"))
+    return Envelope("entsoe", "A44", WIDE, "fetch-42", table)
+
+
+def test_round_trip_keeps_rows_and_provenance(envelope: Envelope) -> None:
+    payload, properties = envelope.encode()
+
+    decoded = Envelope.decode(payload, properties)
+
+    assert decoded == Envelope("entsoe", "A44", WIDE, "fetch-42", decoded.observations)
+    assert decoded.observations.equals(envelope.observations)
+    assert properties["window_start"] == "2015-01-01T00:00:00Z"
+    assert len(properties["content_sha256"]) == 64
+
+
+def test_the_same_window_encodes_to_the_same_hash(envelope: Envelope) -> None:
+    assert envelope.encode()[1]["content_sha256"] == envelope.encode()[1]["content_sha256"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        pytest.param(lambda p, props: (p[:-8], props), "content_sha256 does not match", id="truncated_payload"),
+        pytest.param(lambda p, props: (p, {**props, "schema_version": "9"}), "schema_version 9", id="future_schema"),
+        pytest.param(
+            lambda p, props: (p, {k: v for k, v in props.items() if k != "fetch_id"}),
+            "lacks propert",
+            id="missing_property",
+        ),
+    ],
+)
+def test_a_bad_message_is_a_typed_error_naming_what_failed(envelope: Envelope, tamper, problem: str) -> None:  # type: ignore[no-untyped-def]
+    payload, properties = tamper(*envelope.encode())
+
+    with pytest.raises(PayloadError, match=problem) as caught:
+        Envelope.decode(payload, properties)
+    assert (caught.value.provider, caught.value.dataset) == ("entsoe", "A44")
