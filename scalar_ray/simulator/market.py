@@ -183,7 +183,7 @@ def _noise(seed: int, keys: tuple[object, ...]) -> float:
 def _country_holidays(country: str) -> holidays.HolidayBase | None:
     try:
         return holidays.country_holidays(country)
-    except NotImplementedError:
+    except NotImplementedError:  # how the holidays library says it has no calendar for a country
         return None
 
 
