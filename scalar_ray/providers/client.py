@@ -79,6 +79,13 @@ class ProviderClient(ABC):
         self._endpoints.append(endpoint)
         return endpoint
 
+    def _oauth(self, scope: str) -> OAuthClientCredentials:
+        """Client-credentials tokens from the provider's ``auth_url`` (Nord Pool, Volue)."""
+        endpoint = self._http(self.settings.auth_url or self.settings.base_url)
+        return OAuthClientCredentials(
+            endpoint, self.settings.client_id, self.settings.client_secret, scope, self.options.clock
+        )
+
     def close(self) -> None:
         """Close every connection pool."""
         for endpoint in self._endpoints:

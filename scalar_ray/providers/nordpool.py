@@ -12,7 +12,7 @@ from scalar_ray.config.settings import ProviderSettings
 from scalar_ray.errors import ProviderAuthError
 from scalar_ray.providers.canonical import FetchContext, Window
 from scalar_ray.providers.catalogue import DatasetSpec
-from scalar_ray.providers.client import ClientOptions, OAuthClientCredentials, ProviderClient
+from scalar_ray.providers.client import ClientOptions, ProviderClient
 from scalar_ray.providers.nordpool_parser import parse_nordpool
 
 __all__ = ["NordPoolClient", "delivery_days"]
@@ -36,13 +36,7 @@ class NordPoolClient(ProviderClient):
     def __init__(self, settings: ProviderSettings, options: ClientOptions | None = None) -> None:
         super().__init__(settings, options)
         self.portal = self._http(settings.secondary_url or settings.base_url)
-        self.oauth = OAuthClientCredentials(
-            self._http(settings.auth_url or settings.base_url),
-            settings.client_id,
-            settings.client_secret,
-            "marketdata_api",
-            self.options.clock,
-        )
+        self.oauth = self._oauth("marketdata_api")
 
     def fetch_payloads(self, spec: DatasetSpec, area: str, window: Window) -> Iterator[bytes]:
         """One answer per delivery day."""

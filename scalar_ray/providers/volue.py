@@ -11,7 +11,7 @@ from scalar_ray.config.settings import ProviderSettings
 from scalar_ray.errors import PayloadError
 from scalar_ray.providers.canonical import FetchContext, Window
 from scalar_ray.providers.catalogue import DatasetSpec
-from scalar_ray.providers.client import ClientOptions, OAuthClientCredentials, ProviderClient
+from scalar_ray.providers.client import ClientOptions, ProviderClient
 from scalar_ray.providers.volue_parser import parse_volue
 
 __all__ = ["VolueClient"]
@@ -25,13 +25,7 @@ class VolueClient(ProviderClient):
 
     def __init__(self, settings: ProviderSettings, options: ClientOptions | None = None) -> None:
         super().__init__(settings, options)
-        self.oauth = OAuthClientCredentials(
-            self._http(settings.auth_url or settings.base_url),
-            settings.client_id,
-            settings.client_secret,
-            "",
-            self.options.clock,
-        )
+        self.oauth = self._oauth("")
         self._curve_ids: dict[str, int] = {}
 
     def fetch_payloads(self, spec: DatasetSpec, area: str, window: Window) -> Iterable[bytes]:

@@ -181,10 +181,9 @@ def _noise(seed: int, keys: tuple[object, ...]) -> float:
 
 @lru_cache(maxsize=64)
 def _country_holidays(country: str) -> holidays.HolidayBase | None:
-    try:
-        return holidays.country_holidays(country)
-    except NotImplementedError:  # how the holidays library says it has no calendar for a country
+    if country not in holidays.list_supported_countries():
         return None
+    return holidays.country_holidays(country)
 
 
 def _is_holiday(country: str, day: date) -> bool:
