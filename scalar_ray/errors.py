@@ -187,3 +187,12 @@ class WarehouseError(ScalarError):
         self.warehouse = warehouse
         self.operation = operation
         super().__init__(f"{warehouse} {operation}: {problem}")
+
+
+class BrokerUnavailableError(ScalarError):
+    """The broker did not take or give a message in time (down, unreachable, or the topic is fenced)."""
+
+    def __init__(self, operation: str, topic: str, detail: str) -> None:
+        self.operation = operation
+        self.topic = topic
+        super().__init__(f"Pulsar {operation} on {topic} failed: {detail}")

@@ -126,6 +126,12 @@ class PulsarAdmin:
         stats: dict[str, Any] = self._request("GET", f"/{name.rest_path}/stats", "topic stats").json()
         return stats
 
+    def ensure_subscription(self, topic: str, subscription: str) -> None:
+        """Create a durable subscription (and the topic) unless it exists, so messages are kept from now on."""
+        name = TopicName.parse(topic)
+        path = f"/{name.rest_path}/subscription/{quote(subscription, safe='')}"
+        self._request("PUT", path, "create subscription", allow=(409,))
+
     def backlog(self, topic: str, subscription: str) -> SubscriptionBacklog:
         """Backlog of one subscription on ``topic``."""
         subscriptions = self.topic_stats(topic).get("subscriptions", {})

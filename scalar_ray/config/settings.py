@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -118,6 +118,45 @@ class CacheSettings(_Section):
     socket_timeout_s: float = Field(
         2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion."
     )
+    points_per_series: int = Field(192, ge=1, description="Latest intervals kept per series (192 = 2 days of 15 min).")
+
+
+class IngestionSettings(_Section):
+    """Ingestion replicas: Pulsar → validation → micro-batches → warehouse, then the cache."""
+
+    replicas: int = Field(2, ge=1, description="Ingestion actors on the one KeyShared subscription.")
+    max_batch_rows: int = Field(100_000, ge=1, description="A micro-batch is written at this many rows.")
+    max_batch_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="... or at this many bytes of Arrow data.")
+    max_batch_age_s: float = Field(1.0, gt=0, description="... or when its oldest message has waited this long.")
+    receiver_queue_size: int = Field(
+        64, ge=1, description="Messages a replica prefetches (one fetched window each); bounds its memory."
+    )
+    max_redeliveries: int = Field(
+        8, ge=1, description="Deliveries after which a message that keeps crashing a replica is dead-lettered."
+    )
+    retry_max_s: float = Field(10.0, gt=0, description="Longest wait between retries of a failed warehouse write.")
+
+
+class AcquisitionSettings(_Section):
+    """Acquisition actors: provider schedules, cursors, the spool used while the broker is away."""
+
+    datasets: list[str] | None = Field(
+        None, description="Only these `provider/dataset` ids (comma-separated); default: the whole catalogue."
+    )
+    areas: list[str] | None = Field(None, description="Only these areas (comma-separated); default: all.")
+    initial_history: str | None = Field(
+        None, description="ISO-8601 duration fetched on a dataset's first run; default: its look-back."
+    )
+    max_catch_up: str = Field("P7D", description="Longest gap refilled after downtime (older gaps: run a backfill).")
+    max_rows_per_message: int = Field(20_000, ge=1, description="Larger windows are split over several messages.")
+    poll_interval_s: float = Field(1.0, gt=0, description="How often an actor checks its schedules.")
+
+    @field_validator("datasets", "areas", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 class RegistrySettings(_Section):
@@ -314,6 +353,8 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings, description="Apache Pulsar.")
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings, description="Warehouse.")
     cache: CacheSettings = Field(default_factory=CacheSettings, description="Redis cache.")
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings, description="Ingestion.")
+    acquisition: AcquisitionSettings = Field(default_factory=AcquisitionSettings, description="Acquisition.")
     registry: RegistrySettings = Field(default_factory=RegistrySettings, description="Model registry.")
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings, description="Providers.")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="Telemetry.")

@@ -51,7 +51,12 @@ def entsoe_document(market: SyntheticMarket, params: Mapping[str, str], now: dat
     except (KeyError, ValueError) as exc:
         return 400, _acknowledgement("999", f"Invalid request: {exc}")
     # Like the real platform: whole local delivery days, up to two days ahead (day-ahead results, forecasts).
-    days = [d for d in delivery_days(start, end, area_by_code(area).timezone) if d[1] < now + timedelta(days=2)]
+    # A day appears once its document exists: day-ahead results after the auction, actuals as they are measured.
+    days = [
+        d
+        for d in delivery_days(start, end, area_by_code(area).timezone)
+        if d[1] < now + timedelta(days=2) and created(d[2]) <= now
+    ]
     if not days:
         return 200, _acknowledgement("999", "No matching data found for Data item ENTSO-E simulator")
     body = []

@@ -181,7 +181,8 @@ class Feeds:
                         }
                     )
                 elif dataset == "Forecasts_5Min":
-                    issued = ts - timedelta(minutes=10)
+                    # The latest run before the interval, but never a run that has not happened yet.
+                    issued = min(ts - timedelta(minutes=10), now.replace(second=0, microsecond=0))
                     for kind, truth in (
                         ("Offshore Wind", m.wind(area, ts, True)),
                         ("Onshore Wind", m.wind(area, ts)),

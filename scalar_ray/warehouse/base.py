@@ -61,6 +61,10 @@ class Warehouse(ABC):
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
         """The series' provider, dataset, area, variable, unit and resolution, or None if unknown."""
 
+    def query(self, sql: str) -> pa.Table:
+        """Run one read-only SQL statement (sample queries, operators' checks); ``WarehouseError`` otherwise."""
+        raise WarehouseError(self.name, "query", "this warehouse takes no SQL")
+
     def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
         """Release connections."""
 

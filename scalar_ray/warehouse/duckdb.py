@@ -117,6 +117,20 @@ class DuckDBWarehouse(Warehouse):
         return dict(zip(("provider", "dataset", "area", "variable", "unit", "resolution"), rows[0], strict=True))
 
     @override
+    def query(self, sql: str) -> pa.Table:
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(self.name, "query", f"cannot parse the SQL: {exc}") from exc
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise WarehouseError(self.name, "query", "give exactly one SELECT statement (queries are read-only)")
+        with self._lock:
+            try:
+                return self._connection.sql(sql).to_arrow_table()
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "query", str(exc)) from exc
+
+    @override
     def close(self) -> None:
         with self._lock:
             self._connection.close()

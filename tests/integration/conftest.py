@@ -100,7 +100,8 @@ def ray_cluster() -> Iterator[None]:
     ray.init(
         address="local",
         num_cpus=2,
-        include_dashboard=False,
+        # The state API (actor states and restarts in `scalar-ray status`) is served by the dashboard.
+        include_dashboard=True,
         namespace="scalar-tests",
         configure_logging=False,
         log_to_driver=False,

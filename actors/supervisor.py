@@ -1,0 +1,144 @@
+"""The supervisor: start, stop and inspect the platform's actors from the configuration (one place for all three).
+
+``start_platform`` is idempotent: it creates the topics' subscriptions first (so nothing published is dropped before
+ingestion joins), then the warehouse actor (DuckDB), the ingestion replicas and one acquisition actor per enabled
+provider, all detached and named, so `scalar-ray status` and the Ray dashboard find them after the driver exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+from ray.util.state import list_actors
+
+from actors.acquisition import AcquisitionActor, acquisition_actor_name
+from actors.ingestion import IngestionActor, ingestion_actor_name
+from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
+from scalar_ray.broker.admin import PulsarAdmin
+from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic
+from scalar_ray.broker.topology import ensure_platform_namespaces
+from scalar_ray.composition import enabled_providers
+from scalar_ray.config.settings import Settings
+from scalar_ray.errors import BrokerAdminError
+
+# Dead letters wait here for an operator; its backlog is the dead-letter count.
+REVIEW_SUBSCRIPTION = "review"
+
+
+@dataclass
+class PlatformActors:
+    """Handles of the running actors by name."""
+
+    acquisition: dict[str, Any] = field(default_factory=dict)
+    ingestion: dict[str, Any] = field(default_factory=dict)
+    warehouse: Any = None
+
+
+def prepare_topics(settings: Settings) -> None:
+    """Namespaces, the ingestion subscription on every provider topic, the dead-letter review subscription."""
+    tenant = settings.broker.tenant
+    with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
+        ensure_platform_namespaces(admin, tenant)
+        for provider, _ in settings.providers:
+            admin.ensure_subscription(acquisition_topic(tenant, provider), INGESTION_SUBSCRIPTION)
+        admin.ensure_subscription(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)
+
+
+def start_platform(settings: Settings, *, acquisition: bool = True, ingestion: bool = True) -> PlatformActors:
+    """Start (or find) every actor the configuration asks for."""
+    prepare_topics(settings)
+    actors = PlatformActors()
+    namespace = settings.ray.namespace
+    if settings.warehouse.kind == "duckdb":
+        actors.warehouse = ensure_warehouse_actor(settings)
+        ray.get(actors.warehouse.count.remote())  # the file is open before replicas write to it
+    if ingestion:
+        for replica in range(settings.ingestion.replicas):
+            name = ingestion_actor_name(replica)
+            actors.ingestion[name] = IngestionActor.options(  # type: ignore[attr-defined]
+                name=name, namespace=namespace, lifetime="detached", get_if_exists=True
+            ).remote(settings, replica)
+    if acquisition:
+        for provider in enabled_providers(settings):
+            name = acquisition_actor_name(provider)
+            actors.acquisition[name] = AcquisitionActor.options(  # type: ignore[attr-defined]
+                name=name, namespace=namespace, lifetime="detached", get_if_exists=True
+            ).remote(settings, provider)
+    return actors
+
+
+def platform_actor_names(settings: Settings) -> list[str]:
+    """Names of the platform's actors that exist now (any state but DEAD)."""
+    return [actor.name for actor in _actors(settings) if actor.state != "DEAD" and actor.name]
+
+
+def stop_platform(settings: Settings, timeout_s: float = 60.0) -> list[str]:
+    """Stop acquisition first, then let ingestion write what it holds, then the warehouse; return what stopped."""
+    namespace = settings.ray.namespace
+    names = platform_actor_names(settings)
+    order = sorted(names, key=lambda n: (not n.startswith("acquisition-"), n.startswith(WAREHOUSE_ACTOR)))
+    stopped = []
+    for name in order:
+        try:
+            handle = ray.get_actor(name, namespace=namespace)
+        except ValueError:
+            continue
+        if not name.startswith(WAREHOUSE_ACTOR):
+            with contextlib.suppress(RayActorError, GetTimeoutError):
+                ray.get(handle.stop.remote(), timeout=timeout_s)
+        ray.kill(handle, no_restart=True)
+        stopped.append(name)
+    return stopped
+
+
+def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The operator's checklist: actors and restarts, per-replica ingestion, per-provider acquisition, backlog, DLQ."""
+    namespace = settings.ray.namespace
+    actors = []
+    details: dict[str, Any] = {}
+    for actor in _actors(settings):
+        if not actor.name:
+            continue
+        actors.append({"name": actor.name, "state": actor.state, "restarts": actor.num_restarts, "pid": actor.pid})
+        if actor.state != "ALIVE" or actor.name == WAREHOUSE_ACTOR:
+            continue
+        try:
+            details[actor.name] = ray.get(ray.get_actor(actor.name, namespace).status.remote(), timeout=timeout_s)
+        except (RayActorError, GetTimeoutError, ValueError) as exc:
+            details[actor.name] = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"actors": actors, "details": details, "broker": broker_status(settings)}
+
+
+def broker_status(settings: Settings) -> dict[str, Any]:
+    """Ingestion backlog per provider topic and the number of dead letters awaiting review."""
+    tenant = settings.broker.tenant
+    result: dict[str, Any] = {"backlog": {}, "dead_letters": None}
+    try:
+        with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
+            for provider, _ in settings.providers:
+                topic = acquisition_topic(tenant, provider)
+                backlog = admin.backlog(topic, INGESTION_SUBSCRIPTION)
+                result["backlog"][provider] = {
+                    "backlog": backlog.backlog,
+                    "unacked": backlog.unacked,
+                    "consumers": backlog.consumers,
+                }
+            result["dead_letters"] = admin.backlog(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION).backlog
+    except BrokerAdminError as exc:
+        result["error"] = str(exc)
+    return result
+
+
+def _actors(settings: Settings) -> list[Any]:
+    prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR)
+    found = list_actors(
+        filters=[("ray_namespace", "=", settings.ray.namespace)],
+        limit=10_000,
+        detail=True,  # restarts and death causes are detail fields
+        raise_on_missing_output=False,
+    )
+    return [actor for actor in found if actor.name and actor.name.startswith(prefixes)]

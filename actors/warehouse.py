@@ -1,0 +1,118 @@
+"""The warehouse actor: the single owner of the embedded DuckDB file, which only one process may write.
+
+Ingestion replicas and operators reach it through ``RemoteWarehouse``, which speaks the ``Warehouse`` port, so the
+ingestion loop cannot tell it from a direct adapter; StarRocks needs no such actor (each replica loads directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pyarrow as pa
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+from typing_extensions import override
+
+from scalar_ray.composition import build_warehouse
+from scalar_ray.config.settings import Settings
+from scalar_ray.errors import WarehouseError
+from scalar_ray.providers.canonical import Window
+from scalar_ray.warehouse.base import Warehouse, WriteResult
+
+WAREHOUSE_ACTOR = "warehouse"
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_concurrency=4)
+class WarehouseActor:
+    """Holds the warehouse adapter; every call is one adapter call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._warehouse = build_warehouse(settings)
+        self._writes = 0
+        self._rows = 0
+
+    def write(self, observations: pa.Table) -> WriteResult:
+        """Upsert a batch."""
+        result = self._warehouse.write(observations)
+        self._writes += 1
+        self._rows += result.rows
+        return result
+
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        """Point-in-time read."""
+        return self._warehouse.read(series_ids, window, as_of)
+
+    def count(self) -> int:
+        """Stored rows."""
+        return self._warehouse.count()
+
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        """A series' metadata."""
+        return self._warehouse.series_metadata(series_id)
+
+    def query(self, sql: str) -> pa.Table:
+        """A read-only SQL query (the demo's sample queries, operators' checks)."""
+        return self._warehouse.query(sql)
+
+    def stats(self) -> dict[str, int]:
+        """Writes and rows since this actor started."""
+        return {"writes": self._writes, "rows": self._rows}
+
+    def __repr__(self) -> str:
+        return f"WarehouseActor({self._warehouse.name})"
+
+
+def ensure_warehouse_actor(settings: Settings) -> ray.actor.ActorHandle:
+    """The named, detached warehouse actor, started unless it runs."""
+    return WarehouseActor.options(  # type: ignore[attr-defined]
+        name=WAREHOUSE_ACTOR, namespace=settings.ray.namespace, lifetime="detached", get_if_exists=True
+    ).remote(settings)
+
+
+class RemoteWarehouse(Warehouse):
+    """The ``Warehouse`` port over the warehouse actor; a dead or missing actor is a ``WarehouseError``."""
+
+    name = "duckdb (warehouse actor)"
+
+    def __init__(self, namespace: str, timeout_s: float = 120.0) -> None:
+        self._namespace = namespace
+        self._timeout_s = timeout_s
+        self._handle: ray.actor.ActorHandle | None = None
+
+    def _call(self, operation: str, method: str, *args: object) -> object:
+        try:
+            if self._handle is None:
+                self._handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=self._namespace)
+            return ray.get(getattr(self._handle, method).remote(*args), timeout=self._timeout_s)
+        except ValueError as exc:  # get_actor: no such actor
+            raise WarehouseError(self.name, operation, "the warehouse actor is not running") from exc
+        except (RayActorError, GetTimeoutError) as exc:
+            self._handle = None  # look it up again: it may come back under the same name
+            raise WarehouseError(self.name, operation, f"the warehouse actor is unavailable: {exc}") from exc
+
+    @override
+    def write(self, observations: pa.Table) -> WriteResult:
+        result = self._call("write", "write", observations)
+        assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
+        return result
+
+    @override
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        table = self._call("query", "read", list(series_ids), window, as_of)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def count(self) -> int:
+        return int(self._call("query", "count"))  # type: ignore[call-overload]
+
+    @override
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        return self._call("query", "series_metadata", series_id)  # type: ignore[return-value]
+
+    @override
+    def query(self, sql: str) -> pa.Table:
+        table = self._call("query", "query", sql)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table

@@ -1,0 +1,224 @@
+"""One provider's acquisition: run each (dataset, area) on its schedule, fetch, publish, advance the cursor.
+
+The order inside a run is what makes restarts safe: fetch, hand every message to the broker (or, when the broker is
+away, to the disk spool), and only then store the cursor. While anything is spooled, new messages are spooled
+behind it, so the broker always receives a task's windows in the order they were fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scalar_ray.acquisition.cursors import Cursor, CursorStore
+from scalar_ray.acquisition.spool import DiskSpool
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.messaging import OutgoingMessage, Publisher
+from scalar_ray.errors import BrokerUnavailableError, ProviderError, RateLimitedError
+from scalar_ray.providers.canonical import Window
+from scalar_ray.providers.catalogue import DatasetSpec
+from scalar_ray.providers.client import ProviderClient
+from scalar_ray.providers.timeutil import add_duration, parse_duration
+
+__all__ = ["AcquisitionService", "AcquisitionTask", "TaskStatus"]
+
+logger = logging.getLogger(__name__)
+
+# After a failed fetch, try again after this long (doubling up to the schedule's own interval).
+_FIRST_RETRY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class AcquisitionTask:
+    """One dataset for one area."""
+
+    spec: DatasetSpec
+    area: str
+
+    @property
+    def name(self) -> str:
+        """``A65-actual/DK1``: the cursor key."""
+        return f"{self.spec.id}/{self.area}"
+
+
+@dataclass
+class TaskStatus:
+    """A task's health, shown by `scalar-ray status` and the actor's dashboard entry."""
+
+    next_run: str
+    last_success: str | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    throttled: int = 0
+    messages: int = 0
+    rows: int = 0
+
+
+class AcquisitionService:
+    """The schedules of one provider's datasets; ``run_due`` is called by the actor's loop."""
+
+    def __init__(
+        self,
+        provider: str,
+        tasks: Sequence[AcquisitionTask],
+        client: ProviderClient,
+        publisher: Publisher,
+        topic: str,
+        cursors: CursorStore,
+        spool: DiskSpool,
+        *,
+        initial_history: str | None = None,
+        max_catch_up: str = "P7D",
+        max_rows_per_message: int = 20_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.provider = provider
+        self.tasks = list(tasks)
+        self._client = client
+        self._publisher = publisher
+        self._topic = topic
+        self._cursors = cursors
+        self._spool = spool
+        self._initial_history = parse_duration(initial_history) if initial_history else None
+        self._max_catch_up = parse_duration(max_catch_up)
+        self._max_rows = max_rows_per_message
+        self._clock = clock
+        now = clock()
+        self.status: dict[str, TaskStatus] = {}
+        for task in self.tasks:
+            cursor = cursors.get(task.name)
+            due = task.spec.schedule.next_run(_parse(cursor.last_run)) if cursor else now
+            self.status[task.name] = TaskStatus(
+                next_run=due.isoformat(), last_success=cursor.last_run if cursor else None
+            )
+        self.spooled_total = 0
+        self.drained_total = 0
+
+    def run_due(self) -> int:
+        """Drain the spool, then run every task whose time has come; return the tasks run."""
+        if len(self._spool):
+            self.drained_total += self._spool.drain(self._publisher)
+        now = self._clock()
+        due = [task for task in self.tasks if _parse(self.status[task.name].next_run) <= now]
+        for task in sorted(due, key=lambda t: self.status[t.name].next_run):
+            self.run_task(task, self._clock())
+        return len(due)
+
+    def run_task(self, task: AcquisitionTask, now: datetime) -> None:
+        """Fetch the task's window, publish it, store the cursor; a provider failure reschedules a retry."""
+        status = self.status[task.name]
+        cursor = self._cursors.get(task.name)
+        window = self.window_for(task, cursor, now)
+        try:
+            table = self._client.fetch(task.spec, task.area, window)
+        except ProviderError as exc:
+            status.consecutive_errors += 1
+            status.last_error = f"{now.isoformat()} {exc}"
+            if isinstance(exc, RateLimitedError):
+                status.throttled += 1
+            retry = min(_FIRST_RETRY * 2 ** (status.consecutive_errors - 1), self._interval(task, now))
+            status.next_run = (now + retry).isoformat()
+            logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run)
+            return
+        messages = self._messages(task, window, table, now)
+        for message in messages:
+            self._hand_over(message)
+        covered = _covered_until(table, window, task.spec.resolution)
+        previous = cursor.covered_until if cursor else None
+        self._cursors.put(
+            task.name,
+            Cursor(
+                covered_until=max(filter(None, (covered, previous)), default=None),
+                last_run=now.isoformat(),
+                runs=(cursor.runs if cursor else 0) + 1,
+            ),
+        )
+        status.consecutive_errors = 0
+        status.last_success = now.isoformat()
+        status.messages += len(messages)
+        status.rows += table.num_rows
+        status.next_run = task.spec.schedule.next_run(now).isoformat()
+        logger.info("%s: %d rows in %d message(s) for %s", task.name, table.num_rows, len(messages), window)
+
+    def window_for(self, task: AcquisitionTask, cursor: Cursor | None, now: datetime) -> Window:
+        """The scheduled window, reaching back to where the published data ended (at most ``max_catch_up``)."""
+        scheduled = task.spec.fetch_window(now)
+        start = scheduled.start
+        if cursor is not None and cursor.covered_until_utc is not None:
+            start = min(start, cursor.covered_until_utc)
+        elif cursor is None and self._initial_history is not None:
+            start = min(start, add_duration(now, self._initial_history, -1))
+        oldest = add_duration(now, self._max_catch_up, -1)
+        start = max(start, min(oldest, scheduled.start))
+        return Window(_floor_to(start, task.spec.resolution), scheduled.end)
+
+    def _messages(self, task: AcquisitionTask, window: Window, table: pa.Table, now: datetime) -> list[OutgoingMessage]:
+        fetch_id = hashlib.sha256(f"{self.provider}|{task.name}|{window}|{now.isoformat()}".encode()).hexdigest()[:32]
+        messages = []
+        for part, offset in enumerate(range(0, table.num_rows, self._max_rows)):
+            envelope = Envelope(
+                self.provider, task.spec.key, window, f"{fetch_id}-{part}", table.slice(offset, self._max_rows)
+            )
+            payload, properties = envelope.encode()
+            properties |= {"dataset_id": task.spec.id, "area": task.area}
+            # KeyShared routes by key: one (dataset, area) stays in order on one ingestion replica.
+            messages.append(OutgoingMessage(self._topic, payload, properties, f"{self.provider}/{task.name}"))
+        return messages
+
+    def _hand_over(self, message: OutgoingMessage) -> None:
+        if not len(self._spool):
+            try:
+                self._publisher.send(message)
+                return
+            except BrokerUnavailableError as exc:
+                logger.warning("broker unavailable, spooling to %s: %s", self._spool.directory, exc)
+        self._spool.append(message)
+        self.spooled_total += 1
+
+    def _interval(self, task: AcquisitionTask, now: datetime) -> timedelta:
+        following = task.spec.schedule.next_run(now)
+        return max(_FIRST_RETRY, task.spec.schedule.next_run(following) - following)
+
+    def snapshot(self) -> dict[str, object]:
+        """The provider's health for status output."""
+        stats = self._client.stats()
+        return {
+            "provider": self.provider,
+            "tasks": {name: asdict(status) for name, status in self.status.items()},
+            "spooled": len(self._spool),
+            "spooled_total": self.spooled_total,
+            "drained_total": self.drained_total,
+            "requests": stats.requests,
+            "retries": stats.retries,
+            "throttled": stats.throttled,
+            "http_failures": stats.failures,
+            "errors": sum(1 for status in self.status.values() if status.consecutive_errors),
+        }
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _covered_until(table: pa.Table, window: Window, resolution: str) -> str | None:
+    """The end of the last interval the fetch returned (None when it returned nothing)."""
+    if table.num_rows == 0:
+        return None
+    latest: datetime = pc.max(table["ts"]).as_py()
+    end = min(add_duration(latest, parse_duration(resolution)), window.end)
+    return end.isoformat()
+
+
+def _floor_to(moment: datetime, resolution: str) -> datetime:
+    step = parse_duration(resolution)
+    seconds = step.hours * 3600 + step.minutes * 60 + step.seconds
+    if step.days or step.months or step.years or seconds <= 0:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((moment - epoch) // timedelta(seconds=seconds)) * timedelta(seconds=seconds)

@@ -1,0 +1,261 @@
+"""Publishing and receiving platform messages: small ports with Pulsar adapters and in-memory fakes.
+
+The library's services (acquisition, ingestion) talk to these ports, never to pulsar-client directly, so their logic
+is unit-tested on the fakes and integration-tested on the real broker through the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulsar
+from typing_extensions import override
+
+from scalar_ray.errors import BrokerUnavailableError
+
+__all__ = [
+    "InMemoryBroker",
+    "MessageSource",
+    "OutgoingMessage",
+    "Publisher",
+    "PulsarMessageSource",
+    "PulsarPublisher",
+    "ReceivedMessage",
+    "SubscriptionOptions",
+]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A payload with its properties and routing key."""
+
+    topic: str
+    payload: bytes
+    properties: dict[str, str]
+    key: str
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A delivered message; ``handle`` is what the source needs to acknowledge it."""
+
+    topic: str
+    payload: bytes
+    properties: dict[str, str]
+    key: str
+    message_id: str
+    publish_time_ms: int
+    redelivery_count: int
+    handle: Any = field(compare=False, repr=False)
+
+
+class Publisher(ABC):
+    """Sends messages; ``send`` returns only once the broker has persisted the message."""
+
+    @abstractmethod
+    def send(self, message: OutgoingMessage) -> str:
+        """Persist ``message`` and return its message id; ``BrokerUnavailableError`` when the broker cannot."""
+
+    def close(self) -> None:  # noqa: B027 - fakes hold nothing to release
+        """Release producers and connections."""
+
+
+class MessageSource(ABC):
+    """A subscription that hands out messages in batches and takes acknowledgements."""
+
+    @abstractmethod
+    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
+        """Up to ``max_messages`` messages, waiting at most ``timeout_ms`` for the first; may be empty."""
+
+    @abstractmethod
+    def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Mark ``messages`` processed; the broker will not deliver them again."""
+
+    def close(self) -> None:  # noqa: B027 - fakes hold nothing to release
+        """Leave the subscription (unacknowledged messages go to the other consumers)."""
+
+
+@dataclass(frozen=True)
+class SubscriptionOptions:
+    """How an ingestion replica subscribes."""
+
+    topics: tuple[str, ...]
+    subscription: str
+    consumer_name: str
+    # Messages the client prefetches; with one fetched window per message this bounds the replica's memory.
+    receiver_queue_size: int = 64
+    # Deliveries after which a message that keeps failing (a crash while handling it) goes to the dead-letter topic.
+    max_redeliveries: int = 8
+    dead_letter_topic: str | None = None
+
+
+class PulsarPublisher(Publisher):
+    """Unbatched, persisted sends (one fetched window per message; batching gains nothing at that size)."""
+
+    def __init__(self, client: pulsar.Client, send_timeout_ms: int = 10_000) -> None:
+        self._client = client
+        self._send_timeout_ms = send_timeout_ms
+        self._producers: dict[str, pulsar.Producer] = {}
+        self._lock = threading.Lock()
+
+    @override
+    def send(self, message: OutgoingMessage) -> str:
+        try:
+            producer = self._producer(message.topic)
+            message_id = producer.send(message.payload, properties=message.properties, partition_key=message.key)
+        except pulsar.PulsarException as exc:
+            # A producer that timed out may stay wedged; a new one reconnects cleanly.
+            self._drop(message.topic)
+            raise BrokerUnavailableError("send", message.topic, str(exc)) from exc
+        return str(message_id)
+
+    def _producer(self, topic: str) -> pulsar.Producer:
+        with self._lock:
+            if topic not in self._producers:
+                self._producers[topic] = self._client.create_producer(
+                    topic, send_timeout_millis=self._send_timeout_ms, block_if_queue_full=True
+                )
+            return self._producers[topic]
+
+    def _drop(self, topic: str) -> None:
+        with self._lock:
+            producer = self._producers.pop(topic, None)
+        if producer is not None:
+            with contextlib.suppress(pulsar.PulsarException):  # the broker is away; the producer goes anyway
+                producer.close()
+
+    @override
+    def close(self) -> None:
+        for topic in list(self._producers):
+            self._drop(topic)
+
+
+class PulsarMessageSource(MessageSource):
+    """One consumer on a KeyShared subscription over several topics, read with ``batch_receive``."""
+
+    def __init__(self, client: pulsar.Client, options: SubscriptionOptions, max_messages: int = 64) -> None:
+        dead_letter = (
+            pulsar.ConsumerDeadLetterPolicy(options.max_redeliveries, options.dead_letter_topic)
+            if options.dead_letter_topic
+            else None
+        )
+        self._consumer = client.subscribe(
+            list(options.topics),
+            options.subscription,
+            consumer_type=pulsar.ConsumerType.KeyShared,
+            consumer_name=options.consumer_name,
+            receiver_queue_size=options.receiver_queue_size,
+            initial_position=pulsar.InitialPosition.Earliest,
+            batch_receive_policy=pulsar.ConsumerBatchReceivePolicy(max_messages, 64 * 1024 * 1024, 100),
+            dead_letter_policy=dead_letter,
+        )
+
+    @override
+    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
+        # batch_receive waits for its own policy (100 ms); an empty answer means nothing is waiting.
+        del max_messages, timeout_ms  # fixed by the batch-receive policy at subscribe time
+        try:
+            messages = self._consumer.batch_receive()
+        except pulsar.PulsarException as exc:
+            raise BrokerUnavailableError("receive", self._consumer.topic(), str(exc)) from exc
+        return [
+            ReceivedMessage(
+                topic=message.topic_name(),
+                payload=message.data(),
+                properties=dict(message.properties()),
+                key=message.partition_key(),
+                message_id=str(message.message_id()),
+                publish_time_ms=message.publish_timestamp(),
+                redelivery_count=message.redelivery_count(),
+                handle=message,
+            )
+            for message in messages
+        ]
+
+    @override
+    def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
+        try:
+            for message in messages:
+                self._consumer.acknowledge(message.handle)
+        except pulsar.PulsarException as exc:
+            # Unacknowledged messages are redelivered; idempotent writes make that harmless.
+            raise BrokerUnavailableError("acknowledge", self._consumer.topic(), str(exc)) from exc
+
+    @override
+    def close(self) -> None:
+        with contextlib.suppress(pulsar.PulsarException):  # a consumer whose broker is gone: released broker-side
+            self._consumer.close()
+
+
+class InMemoryBroker(Publisher):
+    """A fake broker for unit tests: topics are queues, ``source`` hands them out, unacked ones can come back."""
+
+    def __init__(self) -> None:
+        self.topics: dict[str, list[OutgoingMessage]] = {}
+        self.available = True
+        self._pending: deque[ReceivedMessage] = deque()
+        self._unacked: dict[str, ReceivedMessage] = {}
+        self._sequence = 0
+
+    @override
+    def send(self, message: OutgoingMessage) -> str:
+        if not self.available:
+            raise BrokerUnavailableError("send", message.topic, "broker unavailable (fake)")
+        self.topics.setdefault(message.topic, []).append(message)
+        self._sequence += 1
+        message_id = f"{self._sequence}:0:-1"
+        self._pending.append(
+            ReceivedMessage(message.topic, message.payload, message.properties, message.key, message_id, 0, 0, None)
+        )
+        return message_id
+
+    def source(self) -> MessageSource:
+        """A consumer over every topic of this broker."""
+        return _InMemorySource(self)
+
+    def redeliver_unacknowledged(self) -> None:
+        """What the broker does when a consumer dies: its unacknowledged messages go out again."""
+        for message in self._unacked.values():
+            self._pending.appendleft(
+                ReceivedMessage(
+                    message.topic,
+                    message.payload,
+                    message.properties,
+                    message.key,
+                    message.message_id,
+                    0,
+                    message.redelivery_count + 1,
+                    None,
+                )
+            )
+        self._unacked.clear()
+
+    @property
+    def backlog(self) -> int:
+        """Messages not yet acknowledged."""
+        return len(self._pending) + len(self._unacked)
+
+
+class _InMemorySource(MessageSource):
+    def __init__(self, broker: InMemoryBroker) -> None:
+        self._broker = broker
+
+    @override
+    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
+        batch: list[ReceivedMessage] = []
+        while self._broker._pending and len(batch) < max_messages:
+            message = self._broker._pending.popleft()
+            self._broker._unacked[message.message_id] = message
+            batch.append(message)
+        return batch
+
+    @override
+    def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
+        for message in messages:
+            self._broker._unacked.pop(message.message_id, None)

@@ -1,0 +1,106 @@
+"""Redis adapter of the cache: one sorted set per series, scored by interval start, merged by a server-side script.
+
+The merge runs in Redis (one Lua call per batch) so concurrent ingestion replicas cannot interleave a read and a
+write: an older vintage arriving late never replaces a newer one, and each set is trimmed to the last N intervals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import redis
+from typing_extensions import override
+
+from scalar_ray.cache.base import Cache, CachedPoint, latest_per_key
+from scalar_ray.config.settings import CacheSettings
+
+__all__ = ["RedisCache"]
+
+# KEYS: one sorted set per series. ARGV: keep, then per key a count followed by (ts_us, issued_us, value) triples.
+_MERGE = """
+local keep = tonumber(ARGV[1])
+local at = 2
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local n = tonumber(ARGV[at]); at = at + 1
+  for i = 1, n do
+    local ts, issued, value = ARGV[at], ARGV[at + 1], ARGV[at + 2]; at = at + 3
+    local held = redis.call('ZRANGEBYSCORE', key, ts, ts)
+    local newer = true
+    if #held > 0 then
+      local held_issued = tonumber(string.match(held[1], '^[^|]*|([^|]*)|'))
+      if held_issued > tonumber(issued) then newer = false else redis.call('ZREMRANGEBYSCORE', key, ts, ts) end
+    end
+    if newer then redis.call('ZADD', key, ts, ts .. '|' .. issued .. '|' .. value) end
+  end
+  redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1)
+end
+return #KEYS
+"""
+
+
+class RedisCache(Cache):
+    """Latest points per series in Redis sorted sets under ``<prefix>:recent:<series_id>``."""
+
+    def __init__(self, client: redis.Redis, points_per_series: int = 192, prefix: str = "scalar") -> None:
+        self._client = client
+        self._prefix = prefix
+        self.points_per_series = points_per_series
+        self._merge = client.register_script(_MERGE)
+
+    @classmethod
+    def from_settings(cls, settings: CacheSettings) -> RedisCache:
+        """Connect as configured (the password from its secret, short timeouts: the cache must not stall ingestion)."""
+        client = redis.Redis.from_url(
+            str(settings.url),
+            password=settings.password.get_secret_value() if settings.password else None,
+            socket_timeout=settings.socket_timeout_s,
+            socket_connect_timeout=settings.socket_timeout_s,
+            decode_responses=True,
+        )
+        return cls(client, settings.points_per_series)
+
+    def _key(self, series_id: str) -> str:
+        return f"{self._prefix}:recent:{series_id}"
+
+    @override
+    def update(self, observations: pa.Table) -> int:
+        grouped = latest_per_key(observations)
+        if not grouped:
+            return 0
+        keys: list[str] = []
+        arguments: list[str | int | float] = [self.points_per_series]
+        for series_id, rows in grouped.items():
+            keys.append(self._key(series_id))
+            recent = rows[-self.points_per_series :]
+            arguments.append(len(recent))
+            for ts, value, issued_at in recent:
+                arguments += [_micros(ts), _micros(issued_at), repr(float(value))]
+        self._merge(keys=keys, args=arguments)
+        return len(keys)
+
+    @override
+    def recent(self, series_id: str, count: int) -> list[CachedPoint]:
+        if count <= 0:
+            return []
+        members = self._client.zrange(self._key(series_id), -count, -1)
+        points = []
+        for member in members:
+            ts, issued, value = str(member).split("|")
+            points.append(CachedPoint(_from_micros(int(ts)), float(value), _from_micros(int(issued))))
+        return points
+
+    @override
+    def close(self) -> None:
+        self._client.close()
+
+
+def _micros(moment: datetime) -> int:
+    # Integer arithmetic (a float timestamp would round); exact in a Redis score (a double) before year 2255.
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)

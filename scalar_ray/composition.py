@@ -1,0 +1,114 @@
+"""The one composition root: adapters and services built from ``Settings``.
+
+Ray shells (``actors/``, ``jobs/``, ``serve/``) hold only settings and call these functions inside their worker, so
+connections are opened where they are used and nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pulsar
+
+from scalar_ray.acquisition.cursors import FileCursorStore
+from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
+from scalar_ray.acquisition.spool import DiskSpool
+from scalar_ray.broker.messaging import Publisher
+from scalar_ray.broker.topics import acquisition_topic
+from scalar_ray.cache.base import BestEffortCache, Cache
+from scalar_ray.cache.redis import RedisCache
+from scalar_ray.config.settings import Settings
+from scalar_ray.errors import ConfigurationError
+from scalar_ray.ingestion.batcher import FlushPolicy
+from scalar_ray.providers.catalogue import load_catalogue
+from scalar_ray.providers.registry import build_client
+from scalar_ray.warehouse.base import Warehouse
+from scalar_ray.warehouse.duckdb import DuckDBWarehouse
+
+__all__ = [
+    "acquisition_service",
+    "acquisition_tasks",
+    "build_cache",
+    "build_warehouse",
+    "enabled_providers",
+    "flush_policy",
+    "pulsar_client",
+    "state_dir",
+]
+
+
+def build_warehouse(settings: Settings) -> Warehouse:
+    """The configured warehouse adapter (DuckDB file by default, StarRocks in production)."""
+    if settings.warehouse.kind == "starrocks":
+        from scalar_ray.warehouse.starrocks import StarRocksWarehouse  # noqa: PLC0415 - only production needs it
+
+        return StarRocksWarehouse.from_settings(settings.warehouse.starrocks)
+    return DuckDBWarehouse(settings.duckdb_path, settings.warehouse.duckdb.threads)
+
+
+def build_cache(settings: Settings) -> Cache | None:
+    """The Redis cache behind its best-effort guard, or None when caching is off."""
+    if not settings.cache.enabled:
+        return None
+    return BestEffortCache(RedisCache.from_settings(settings.cache))
+
+
+def pulsar_client(settings: Settings) -> pulsar.Client:
+    """A Pulsar client with the configured authentication; the C++ client's logging goes through Python's."""
+    token = settings.broker.auth_token
+    return pulsar.Client(
+        settings.broker.service_url,
+        authentication=pulsar.AuthenticationToken(token.get_secret_value()) if token else None,
+        operation_timeout_seconds=int(settings.broker.operation_timeout_s),
+        logger=logging.getLogger("pulsar.client"),
+    )
+
+
+def flush_policy(settings: Settings) -> FlushPolicy:
+    """The ingestion micro-batch policy."""
+    ingestion = settings.ingestion
+    return FlushPolicy(ingestion.max_batch_rows, ingestion.max_batch_bytes, ingestion.max_batch_age_s)
+
+
+def state_dir(settings: Settings) -> Path:
+    """Where acquisition keeps its cursors and spool (a persistent volume in production)."""
+    return settings.data_dir / "acquisition"
+
+
+def enabled_providers(settings: Settings) -> list[str]:
+    """Providers that are enabled and have at least one selected task."""
+    names = [name for name, provider in settings.providers if provider.enabled]
+    return [name for name in names if acquisition_tasks(settings, name)]
+
+
+def acquisition_tasks(settings: Settings, provider: str) -> list[AcquisitionTask]:
+    """The provider's (dataset, area) tasks, narrowed by ``acquisition.datasets`` and ``acquisition.areas``."""
+    wanted = settings.acquisition.datasets
+    areas = settings.acquisition.areas
+    unknown = [name for name in wanted or [] if "/" not in name]
+    if unknown:
+        raise ConfigurationError("acquisition.datasets", f"{unknown} are not provider/dataset ids", "write entsoe/A44")
+    tasks = []
+    for spec in load_catalogue().for_provider(provider):
+        if wanted is not None and f"{provider}/{spec.id}" not in wanted:
+            continue
+        tasks += [AcquisitionTask(spec, area) for area in spec.areas if areas is None or area in areas]
+    return tasks
+
+
+def acquisition_service(settings: Settings, provider: str, publisher: Publisher) -> AcquisitionService:
+    """One provider's acquisition service with its client, cursors and spool."""
+    root = state_dir(settings)
+    return AcquisitionService(
+        provider,
+        acquisition_tasks(settings, provider),
+        build_client(provider, settings),
+        publisher,
+        acquisition_topic(settings.broker.tenant, provider),
+        FileCursorStore(root / "cursors" / f"{provider}.json"),
+        DiskSpool(root / "spool" / provider),
+        initial_history=settings.acquisition.initial_history,
+        max_catch_up=settings.acquisition.max_catch_up,
+        max_rows_per_message=settings.acquisition.max_rows_per_message,
+    )

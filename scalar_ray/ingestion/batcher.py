@@ -1,0 +1,99 @@
+"""Adaptive micro-batching: gather accepted windows and decide when to write them (pure; clock passed in).
+
+A batch is written when it is full (rows or bytes), when its oldest message has waited ``max_age_s``, or as soon as
+the subscription has nothing more waiting. Under load that yields large batches (upserts cost ~8x less per row in
+50,000-row batches than in 100-row ones); when idle, each window is written the moment it arrives. The seed instead
+waited for 100 rows or 30 s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scalar_ray.broker.messaging import ReceivedMessage
+from scalar_ray.providers.canonical import OBSERVATION_SCHEMA
+
+__all__ = ["FlushPolicy", "MicroBatcher", "PendingBatch"]
+
+
+@dataclass(frozen=True)
+class FlushPolicy:
+    """When a batch is due; defaults chosen by ``bench/ingest.py`` (see docs/benchmarks.md)."""
+
+    max_rows: int = 100_000
+    max_bytes: int = 32 * 1024 * 1024
+    max_age_s: float = 1.0
+    # Write as soon as nothing more is waiting (lowest latency when idle); off, batches wait for size or age.
+    flush_when_idle: bool = True
+
+
+@dataclass
+class PendingBatch:
+    """Accepted rows and the messages they came from (acknowledged once the rows are committed)."""
+
+    tables: list[pa.Table] = field(default_factory=list)
+    messages: list[ReceivedMessage] = field(default_factory=list)
+    rows: int = 0
+    nbytes: int = 0
+    opened_at: float | None = None
+
+    def combined(self) -> pa.Table:
+        """One table, one row per key: when two windows carry the same key, the later message wins."""
+        if not self.tables:
+            return OBSERVATION_SCHEMA.empty_table()
+        table = pa.concat_tables(self.tables)
+        if len(self.tables) == 1:
+            return table
+        keys = ["series_id", "ts", "issued_at"]
+        numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+        last = numbered.group_by(keys, use_threads=False).aggregate([("_row", "max")])
+        if last.num_rows == table.num_rows:
+            return table
+        return table.take(pc.sort(last["_row_max"]))
+
+
+class MicroBatcher:
+    """Collects accepted windows into ``PendingBatch``es according to a ``FlushPolicy``."""
+
+    def __init__(self, policy: FlushPolicy) -> None:
+        self.policy = policy
+        self._batch = PendingBatch()
+
+    @property
+    def pending(self) -> PendingBatch:
+        """The batch being filled."""
+        return self._batch
+
+    def add(self, message: ReceivedMessage, rows: pa.Table | None, now: float) -> None:
+        """Add a message and its accepted rows (None for a message with nothing to write, still to be acked)."""
+        batch = self._batch
+        if batch.opened_at is None:
+            batch.opened_at = now
+        batch.messages.append(message)
+        if rows is not None and rows.num_rows:
+            batch.tables.append(rows)
+            batch.rows += rows.num_rows
+            batch.nbytes += rows.nbytes
+
+    def due(self, now: float, source_idle: bool) -> bool:
+        """Whether the batch should be written now."""
+        batch, policy = self._batch, self.policy
+        if not batch.messages:
+            return False
+        if batch.rows >= policy.max_rows or batch.nbytes >= policy.max_bytes:
+            return True
+        if batch.opened_at is not None and now - batch.opened_at >= policy.max_age_s:
+            return True
+        return policy.flush_when_idle and source_idle
+
+    def full(self) -> bool:
+        """Whether the batch reached its row or byte limit (stop receiving until it is written)."""
+        return self._batch.rows >= self.policy.max_rows or self._batch.nbytes >= self.policy.max_bytes
+
+    def take(self) -> PendingBatch:
+        """Hand over the batch and start a new one."""
+        batch, self._batch = self._batch, PendingBatch()
+        return batch

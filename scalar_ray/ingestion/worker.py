@@ -1,0 +1,209 @@
+"""One ingestion replica's loop: receive → decode → validate → micro-batch → write → acknowledge → cache.
+
+Delivery is at-least-once and writes are idempotent upserts, so the warehouse ends up with every row exactly once:
+a message is acknowledged only after the batch holding it is committed; a replica killed before that leaves the
+message unacknowledged and the broker hands it to another replica. A failed write keeps the batch, stops receiving
+and retries with back-off (Pulsar keeps the backlog meanwhile). A message that fails validation goes to the
+dead-letter topic with its reasons and is then acknowledged; the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
+from scalar_ray.cache.base import Cache
+from scalar_ray.errors import BrokerUnavailableError, PayloadError, WarehouseError
+from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
+from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.warehouse.base import Warehouse
+
+__all__ = ["IngestionStats", "IngestionWorker"]
+
+logger = logging.getLogger(__name__)
+
+_FRESHNESS_SAMPLES = 10_000
+
+
+@dataclass
+class IngestionStats:
+    """What a replica has done; the operator's checklist reads these."""
+
+    messages: int = 0
+    rows_written: int = 0
+    batches: int = 0
+    dead_lettered: int = 0
+    duplicates_dropped: int = 0
+    redelivered: int = 0
+    warehouse_errors: int = 0
+    broker_errors: int = 0
+    last_batch_rows: int = 0
+    last_batch_ms: float = 0.0
+    last_commit_at: str | None = None
+    last_error: str = ""
+    writing_blocked_since: str | None = None
+    # Publish → committed, per message, in milliseconds (the newest samples).
+    freshness_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
+
+    def snapshot(self) -> dict[str, object]:
+        """A plain dictionary for status output, without the raw samples."""
+        data = asdict(self)
+        samples = sorted(self.freshness_ms)
+        data.pop("freshness_ms")
+        data["freshness_p50_ms"] = samples[len(samples) // 2] if samples else None
+        data["freshness_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
+        return data
+
+
+class IngestionWorker:
+    """The library service an ingestion actor runs; ``step`` does one round and never raises for bad data."""
+
+    def __init__(
+        self,
+        source: MessageSource,
+        warehouse: Warehouse,
+        cache: Cache | None,
+        dead_letters: Publisher,
+        dead_letter_topic: str,
+        policy: FlushPolicy,
+        *,
+        max_messages: int = 64,
+        retry_max_s: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._source = source
+        self._warehouse = warehouse
+        self._cache = cache
+        self._dead_letters = dead_letters
+        self._dead_letter_topic = dead_letter_topic
+        self._batcher = MicroBatcher(policy)
+        self._max_messages = max_messages
+        self._retry_max_s = retry_max_s
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._blocked: PendingBatch | None = None
+        self._retry_at = 0.0
+        self._retry_delay_s = 0.0
+        self.stats = IngestionStats()
+
+    def step(self) -> None:
+        """Retry a blocked write, or receive what is waiting, and write the batch when it is due."""
+        if self._blocked is not None:
+            if self._monotonic() >= self._retry_at:
+                self._write(self._blocked)
+            else:
+                time.sleep(min(0.1, max(0.0, self._retry_at - self._monotonic())))
+            return
+        idle = True
+        if not self._batcher.full():
+            try:
+                messages = self._source.receive(self._max_messages, timeout_ms=100)
+            except BrokerUnavailableError as exc:
+                self._broker_failed(exc)
+                messages = []
+            idle = not messages
+            for message in messages:
+                self._accept(message)
+        if self._batcher.due(self._monotonic(), source_idle=idle):
+            self._write(self._batcher.take())
+
+    def drain(self) -> None:
+        """Write what is pending (before a planned stop)."""
+        if self._blocked is not None:
+            self._write(self._blocked)
+        if self._blocked is None and self._batcher.pending.messages:
+            self._write(self._batcher.take())
+
+    def _accept(self, message: ReceivedMessage) -> None:
+        self.stats.messages += 1
+        if message.redelivery_count:
+            self.stats.redelivered += 1
+        try:
+            envelope = Envelope.decode(message.payload, message.properties)
+        except PayloadError as exc:
+            self._dead_letter(message, [exc.problem])
+            return
+        verdict = validate_envelope(envelope, self._wall_clock())
+        if not verdict.accepted:
+            self._dead_letter(message, list(verdict.reasons))
+            return
+        self.stats.duplicates_dropped += verdict.duplicates_dropped
+        self._batcher.add(message, verdict.observations, self._monotonic())
+
+    def _dead_letter(self, message: ReceivedMessage, reasons: list[str]) -> None:
+        reason = "; ".join(reasons)
+        properties = {
+            **message.properties,
+            "dead_letter_reason": reason,
+            "source_topic": message.topic,
+            "source_message_id": message.message_id,
+            "dead_lettered_at": self._wall_clock().isoformat(),
+        }
+        try:
+            self._dead_letters.send(OutgoingMessage(self._dead_letter_topic, message.payload, properties, message.key))
+        except BrokerUnavailableError as exc:
+            # Not acknowledged: the message comes back when this replica restarts, and is judged again.
+            self._broker_failed(exc)
+            return
+        logger.warning(
+            "dead-lettered %s from %s: %s", message.message_id, message.topic, reason, extra={"reason": reason}
+        )
+        self.stats.dead_lettered += 1
+        # Acknowledged in order with the rest of its batch, so a blocked write also holds this acknowledgement back.
+        self._batcher.add(message, None, self._monotonic())
+
+    def _write(self, batch: PendingBatch) -> None:
+        started = self._monotonic()
+        table = batch.combined()
+        try:
+            result = self._warehouse.write(table)
+        except WarehouseError as exc:
+            self._write_failed(batch, exc)
+            return
+        committed = self._wall_clock()
+        self._blocked, self._retry_delay_s = None, 0.0
+        self.stats.writing_blocked_since = None
+        try:
+            self._source.acknowledge(batch.messages)
+        except BrokerUnavailableError as exc:
+            # The rows are committed; the messages will be redelivered and rewritten to the same keys.
+            self._broker_failed(exc)
+        committed_ms = committed.timestamp() * 1000
+        for message in batch.messages:
+            if message.publish_time_ms:
+                self.stats.freshness_ms.append(committed_ms - message.publish_time_ms)
+        self.stats.batches += 1
+        self.stats.rows_written += result.rows
+        self.stats.last_batch_rows = result.rows
+        self.stats.last_batch_ms = (self._monotonic() - started) * 1000
+        self.stats.last_commit_at = committed.isoformat()
+        if self._cache is not None and table.num_rows:
+            self._cache.update(table)
+
+    def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
+        self._blocked = batch
+        self._retry_delay_s = min(self._retry_max_s, max(0.2, self._retry_delay_s * 2))
+        self._retry_at = self._monotonic() + self._retry_delay_s
+        self.stats.warehouse_errors += 1
+        self.stats.last_error = str(exc)
+        if self.stats.writing_blocked_since is None:
+            self.stats.writing_blocked_since = self._wall_clock().isoformat()
+        logger.warning(
+            "warehouse write of %d rows failed, retrying in %.1f s (nothing acknowledged): %s",
+            batch.rows,
+            self._retry_delay_s,
+            exc,
+        )
+
+    def _broker_failed(self, exc: BrokerUnavailableError) -> None:
+        self.stats.broker_errors += 1
+        self.stats.last_error = str(exc)
+        logger.warning("broker: %s", exc)
+        time.sleep(0.5)  # the client reconnects on its own; do not spin meanwhile

@@ -1,0 +1,153 @@
+"""The data spine on real services: Pulsar, Redis, a DuckDB file, Ray actors, and the provider simulator."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pulsar
+import pytest
+
+from actors.supervisor import platform_status, start_platform, stop_platform
+from actors.warehouse import RemoteWarehouse
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.topics import acquisition_topic
+from scalar_ray.config import Settings, load_settings
+from scalar_ray.local import RedisServer
+from scalar_ray.local.pulsar import PulsarStandalone
+from scalar_ray.local.process import wait_until
+from scalar_ray.simulator import SimulatorServer
+from tests.integration.conftest import free_port
+from tests.integration.providers.conftest import simulator_environment
+
+Key = tuple[str, object, object]
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    """The provider simulator without faults."""
+    with SimulatorServer(free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def spine_environment(
+    service_settings: Settings,
+    pulsar_broker: PulsarStandalone,
+    redis_server: RedisServer,
+    simulator: SimulatorServer,
+    ray_cluster: None,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """Variables for a platform of its own: a fresh tenant (its own topics), namespace and data directory."""
+    run = uuid.uuid4().hex[:8]
+    return {
+        **simulator_environment(simulator.base_url),
+        "SCALAR_BROKER__SERVICE_URL": service_settings.broker.service_url,
+        "SCALAR_BROKER__ADMIN_URL": str(service_settings.broker.admin_url),
+        "SCALAR_BROKER__TENANT": f"t{run}",
+        "SCALAR_CACHE__URL": str(service_settings.cache.url),
+        "SCALAR_LOCAL__DATA_DIR": str(tmp_path / "data"),
+        "SCALAR_RAY__NAMESPACE": f"spine-{run}",
+        "SCALAR_INGESTION__REPLICAS": "2",
+        "SCALAR_ACQUISITION__POLL_INTERVAL_S": "0.5",
+    }
+
+
+class Platform:
+    """A started platform and the checks the tests make on it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.warehouse = RemoteWarehouse(settings.ray.namespace)
+
+    def status(self) -> dict[str, object]:
+        return platform_status(self.settings)
+
+    def tasks_run(self) -> tuple[int, int]:
+        """(tasks that succeeded at least once, all tasks) over every acquisition actor."""
+        done = total = 0
+        for name, detail in self.status()["details"].items():  # type: ignore[union-attr]
+            if name.startswith("acquisition-") and "tasks" in detail:
+                for task in detail["tasks"].values():
+                    total += 1
+                    done += task["last_success"] is not None
+        return done, total
+
+    def describe(self) -> str:
+        """A short account for assertion messages: tasks run, failing tasks, backlog, replica counters."""
+        status = self.status()
+        lines = [f"tasks run {self.tasks_run()}, backlog {status['broker']}"]
+        for actor in status["actors"]:  # type: ignore[union-attr]
+            lines.append(f"{actor['name']}: {actor['state']}, restarts {actor['restarts']}")
+        for name, detail in status["details"].items():  # type: ignore[union-attr]
+            if name.startswith("ingestion-"):
+                lines.append(f"{name}: {({k: v for k, v in detail.items() if k != 'last_error'})}")
+                lines.append(f"{name} last error: {detail.get('last_error', '')[:300]}")
+            for task, state in detail.get("tasks", {}).items():
+                if state["last_success"] is None or state["last_error"]:
+                    lines.append(f"{name} {task}: {state}")
+        return "\n".join(lines)
+
+    def backlog(self) -> int:
+        broker = platform_status(self.settings)["broker"]
+        return sum(entry["backlog"] for entry in broker["backlog"].values())  # type: ignore[index]
+
+    def settled(self, timeout_s: float = 240) -> bool:
+        """Every task ran once, the backlog is empty and the warehouse count stopped moving."""
+
+        def quiet() -> bool:
+            done, total = self.tasks_run()
+            if not total or done < total or self.backlog():
+                return False
+            before = self.warehouse.count()
+            time.sleep(2)
+            return self.warehouse.count() == before and not self.backlog()
+
+        return wait_until(quiet, timeout_s, interval_s=1)
+
+    def stored_keys(self) -> list[Key]:
+        table = self.warehouse.query("select series_id, ts, issued_at from observations")
+        return list(zip(*(table[c].to_pylist() for c in ("series_id", "ts", "issued_at")), strict=True))
+
+    def published_keys(self, providers: list[str]) -> set[Key]:
+        """Every key in every message on the providers' topics, read back through a fresh subscription."""
+        client = pulsar.Client(self.settings.broker.service_url, logger=logging.getLogger("pulsar.audit"))
+        keys: set[Key] = set()
+        try:
+            topics = [acquisition_topic(self.settings.broker.tenant, p) for p in providers]
+            consumer = client.subscribe(
+                topics, f"audit-{uuid.uuid4().hex[:6]}", initial_position=pulsar.InitialPosition.Earliest
+            )
+            while True:
+                try:
+                    message = consumer.receive(timeout_millis=3000)
+                except pulsar.Timeout:
+                    break
+                envelope = Envelope.decode(message.data(), dict(message.properties()))
+                table = envelope.observations
+                keys |= set(zip(*(table[c].to_pylist() for c in ("series_id", "ts", "issued_at")), strict=True))
+                consumer.acknowledge(message)
+            consumer.unsubscribe()
+        finally:
+            client.close()
+        return keys
+
+
+@pytest.fixture
+def start_spine(spine_environment: dict[str, str]) -> Iterator[object]:
+    """Start a platform with extra settings; stopped (actors killed) at the end of the test."""
+    started: list[Settings] = []
+
+    def start(**overrides: str) -> Platform:
+        settings = load_settings({**spine_environment, **overrides})
+        started.append(settings)
+        start_platform(settings)
+        return Platform(settings)
+
+    yield start
+    for settings in started:
+        stop_platform(settings, timeout_s=20)
