@@ -79,7 +79,7 @@ class IngestionActor:
 
     def status(self) -> dict[str, object]:
         """The replica's counters for `scalar-ray status`."""
-        return {"name": self._name, "uptime_s": round(time.time() - self._started), **self._worker.stats.snapshot()}
+        return {"name": self._name, "uptime_s": round(time.time() - self._started), **self._worker.snapshot()}
 
     def freshness_samples(self) -> list[float]:
         """Publish → commit latencies in ms (for the benchmark)."""

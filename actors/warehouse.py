@@ -81,15 +81,19 @@ class RemoteWarehouse(Warehouse):
         self._handle: ray.actor.ActorHandle | None = None
 
     def _call(self, operation: str, method: str, *args: object) -> object:
-        try:
-            if self._handle is None:
-                self._handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=self._namespace)
-            return ray.get(getattr(self._handle, method).remote(*args), timeout=self._timeout_s)
-        except ValueError as exc:  # get_actor: no such actor
-            raise WarehouseError(self.name, operation, "the warehouse actor is not running") from exc
-        except (RayActorError, GetTimeoutError) as exc:
-            self._handle = None  # look it up again: it may come back under the same name
-            raise WarehouseError(self.name, operation, f"the warehouse actor is unavailable: {exc}") from exc
+        # Two attempts: a handle to an actor that was replaced under the same name fails once, then is looked up.
+        for attempt in (1, 2):
+            try:
+                if self._handle is None:
+                    self._handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=self._namespace)
+                return ray.get(getattr(self._handle, method).remote(*args), timeout=self._timeout_s)
+            except ValueError as exc:  # get_actor: no such actor
+                raise WarehouseError(self.name, operation, "the warehouse actor is not running") from exc
+            except (RayActorError, GetTimeoutError) as exc:
+                self._handle = None
+                if attempt == 2 or isinstance(exc, GetTimeoutError):  # noqa: PLR2004 - the last of two attempts
+                    raise WarehouseError(self.name, operation, f"the warehouse actor is unavailable: {exc}") from exc
+        raise AssertionError("unreachable")
 
     @override
     def write(self, observations: pa.Table) -> WriteResult:

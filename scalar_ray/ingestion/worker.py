@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
-from scalar_ray.cache.base import Cache
+from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.errors import BrokerUnavailableError, PayloadError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
@@ -92,6 +92,15 @@ class IngestionWorker:
         self._retry_at = 0.0
         self._retry_delay_s = 0.0
         self.stats = IngestionStats()
+
+    def snapshot(self) -> dict[str, object]:
+        """The replica's counters and, when the cache is guarded, its health."""
+        data = self.stats.snapshot()
+        if isinstance(self._cache, BestEffortCache):
+            data["cache_enabled"] = self._cache.enabled
+            data["cache_failures"] = self._cache.stats.failures
+            data["cache_updates"] = self._cache.stats.updates
+        return data
 
     def step(self) -> None:
         """Retry a blocked write, or receive what is waiting, and write the batch when it is due."""

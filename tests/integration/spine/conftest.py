@@ -11,7 +11,8 @@ from pathlib import Path
 import pulsar
 import pytest
 
-from actors.supervisor import platform_status, start_platform, stop_platform
+from actors.supervisor import platform_status, prepare_topics, start_platform, stop_platform
+from scalar_ray.broker.admin import PulsarAdmin
 from actors.warehouse import RemoteWarehouse
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
@@ -24,6 +25,7 @@ from tests.integration.conftest import free_port
 from tests.integration.providers.conftest import simulator_environment
 
 Key = tuple[str, object, object]
+AUDIT_SUBSCRIPTION = "audit"
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +87,7 @@ class Platform:
             lines.append(f"{actor['name']}: {actor['state']}, restarts {actor['restarts']}")
         for name, detail in status["details"].items():  # type: ignore[union-attr]
             if name.startswith("ingestion-"):
-                lines.append(f"{name}: {({k: v for k, v in detail.items() if k != 'last_error'})}")
+                lines.append(f"{name}: { ({k: v for k, v in detail.items() if k != 'last_error'}) }")
                 lines.append(f"{name} last error: {detail.get('last_error', '')[:300]}")
             for task, state in detail.get("tasks", {}).items():
                 if state["last_success"] is None or state["last_error"]:
@@ -114,14 +116,12 @@ class Platform:
         return list(zip(*(table[c].to_pylist() for c in ("series_id", "ts", "issued_at")), strict=True))
 
     def published_keys(self, providers: list[str]) -> set[Key]:
-        """Every key in every message on the providers' topics, read back through a fresh subscription."""
+        """Every key in every message on the providers' topics, read back through the audit subscription."""
         client = pulsar.Client(self.settings.broker.service_url, logger=logging.getLogger("pulsar.audit"))
         keys: set[Key] = set()
         try:
             topics = [acquisition_topic(self.settings.broker.tenant, p) for p in providers]
-            consumer = client.subscribe(
-                topics, f"audit-{uuid.uuid4().hex[:6]}", initial_position=pulsar.InitialPosition.Earliest
-            )
+            consumer = client.subscribe(topics, AUDIT_SUBSCRIPTION, consumer_type=pulsar.ConsumerType.Shared)
             while True:
                 try:
                     message = consumer.receive(timeout_millis=3000)
@@ -130,8 +130,7 @@ class Platform:
                 envelope = Envelope.decode(message.data(), dict(message.properties()))
                 table = envelope.observations
                 keys |= set(zip(*(table[c].to_pylist() for c in ("series_id", "ts", "issued_at")), strict=True))
-                consumer.acknowledge(message)
-            consumer.unsubscribe()
+                # Not acknowledged: the audit subscription keeps every message, so the check can be repeated.
         finally:
             client.close()
         return keys
@@ -145,6 +144,12 @@ def start_spine(spine_environment: dict[str, str]) -> Iterator[object]:
     def start(**overrides: str) -> Platform:
         settings = load_settings({**spine_environment, **overrides})
         started.append(settings)
+        # The audit subscription exists before anything is published, so the broker keeps every message for it
+        # (acknowledged messages are otherwise deleted once their ledger rolls over, e.g. at a broker restart).
+        prepare_topics(settings)
+        with PulsarAdmin(str(settings.broker.admin_url)) as admin:
+            for provider, _ in settings.providers:
+                admin.ensure_subscription(acquisition_topic(settings.broker.tenant, provider), AUDIT_SUBSCRIPTION)
         start_platform(settings)
         return Platform(settings)
 
