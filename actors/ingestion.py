@@ -51,7 +51,9 @@ class IngestionActor:
             max_messages=settings.ingestion.receiver_queue_size,
         )
         warehouse: Warehouse = (
-            RemoteWarehouse(settings.ray.namespace) if settings.warehouse.kind == "duckdb" else build_warehouse(settings)
+            RemoteWarehouse(settings.ray.namespace)
+            if settings.warehouse.kind == "duckdb"
+            else build_warehouse(settings)
         )
         self._worker = IngestionWorker(
             source,

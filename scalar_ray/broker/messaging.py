@@ -215,9 +215,9 @@ class InMemoryBroker(Publisher):
         )
         return message_id
 
-    def source(self) -> MessageSource:
-        """A consumer over every topic of this broker."""
-        return _InMemorySource(self)
+    def source(self, topics: Sequence[str] | None = None) -> MessageSource:
+        """A consumer over ``topics`` (default: every topic but dead-letter ones)."""
+        return _InMemorySource(self, topics)
 
     def redeliver_unacknowledged(self) -> None:
         """What the broker does when a consumer dies: its unacknowledged messages go out again."""
@@ -241,18 +241,26 @@ class InMemoryBroker(Publisher):
         """Messages not yet acknowledged."""
         return len(self._pending) + len(self._unacked)
 
+    def backlog_of(self, topic: str) -> int:
+        """Messages of one topic not yet acknowledged."""
+        return sum(1 for m in (*self._pending, *self._unacked.values()) if m.topic == topic)
+
 
 class _InMemorySource(MessageSource):
-    def __init__(self, broker: InMemoryBroker) -> None:
+    def __init__(self, broker: InMemoryBroker, topics: Sequence[str] | None) -> None:
         self._broker = broker
+        self._topics = set(topics) if topics is not None else None
+
+    def _wanted(self, topic: str) -> bool:
+        return topic in self._topics if self._topics is not None else not topic.endswith("dead-letter")
 
     @override
     def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
-        batch: list[ReceivedMessage] = []
-        while self._broker._pending and len(batch) < max_messages:
-            message = self._broker._pending.popleft()
+        pending = self._broker._pending  # the fake's two halves share their queues
+        batch = [message for message in pending if self._wanted(message.topic)][:max_messages]
+        for message in batch:
+            pending.remove(message)
             self._broker._unacked[message.message_id] = message
-            batch.append(message)
         return batch
 
     @override

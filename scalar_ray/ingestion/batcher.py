@@ -52,7 +52,8 @@ class PendingBatch:
         last = numbered.group_by(keys, use_threads=False).aggregate([("_row", "max")])
         if last.num_rows == table.num_rows:
             return table
-        return table.take(pc.sort(last["_row_max"]))
+        rows = last["_row_max"]
+        return table.take(rows.take(pc.sort_indices(rows)))
 
 
 class MicroBatcher:

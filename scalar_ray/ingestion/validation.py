@@ -156,5 +156,6 @@ def _deduplicate(table: pa.Table) -> tuple[pa.Table, int, int]:
         return table, 0, conflicts
     indices = pa.array(range(table.num_rows))
     first = table.append_column("_row", indices).group_by(keys, use_threads=False).aggregate([("_row", "min")])
-    kept = table.take(pc.sort(first["_row_min"]))
+    rows = first["_row_min"]
+    kept = table.take(rows.take(pc.sort_indices(rows)))
     return kept, table.num_rows - kept.num_rows, conflicts

@@ -1,4 +1,4 @@
-"""Acceptance (c), (d), (e): broker and warehouse outages lose nothing; bad messages are dead-lettered; Redis is optional."""
+"""Acceptance (c), (d), (e): outages lose nothing; bad messages are dead-lettered; Redis is optional."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pulsar
 import pytest
@@ -22,7 +21,7 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.providers.canonical import ObservationBuilder, FetchContext, Window
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
 from tests.integration.conftest import free_port, running
 
 pytestmark = pytest.mark.integration

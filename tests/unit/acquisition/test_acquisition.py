@@ -1,0 +1,180 @@
+"""Acquisition on fakes: windows from cursors, publish-then-cursor, the spool while the broker is away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from scalar_ray.acquisition.cursors import Cursor, FileCursorStore, InMemoryCursorStore
+from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
+from scalar_ray.acquisition.spool import DiskSpool
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
+from scalar_ray.config import load_settings
+from scalar_ray.errors import ProviderHTTPError
+from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.providers.catalogue import load_catalogue
+from scalar_ray.providers.client import ProviderClient
+from tests.unit.spine_helpers import observations
+
+NOW = datetime(2026, 11, 25, 12, 2, tzinfo=UTC)
+TOPIC = "persistent://scalar/acquisition/entsoe"
+
+
+class FakeClient(ProviderClient):
+    """Returns 15-minute prices for whatever window it is asked, or fails while ``failing``."""
+
+    provider = "entsoe"
+
+    def __init__(self) -> None:
+        super().__init__(load_settings({}).providers.entsoe)
+        self.windows: list[Window] = []
+        self.failing = False
+
+    def fetch(self, spec, area: str, window: Window) -> pa.Table:  # type: ignore[no-untyped-def]
+        if self.failing:
+            raise ProviderHTTPError("entsoe", spec.id, str(window), 503, "unavailable")
+        self.windows.append(window)
+        count = int((window.end - window.start) / timedelta(minutes=15))
+        return observations([50.0] * count, start=window.start, issued_at=NOW - timedelta(minutes=1))
+
+    def fetch_payloads(self, spec, area: str, window: Window) -> Iterable[bytes]:  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def parse(self, payload: bytes, context: FetchContext) -> pa.Table:
+        raise NotImplementedError
+
+
+def service(tmp_path: Path, broker: InMemoryBroker, client: FakeClient, cursors=None, **options) -> AcquisitionService:  # type: ignore[no-untyped-def]
+    spec = load_catalogue().get("entsoe", "A65-actual")
+    clock = options.pop("clock", lambda: NOW)
+    return AcquisitionService(
+        "entsoe",
+        [AcquisitionTask(spec, "DK1")],
+        client,
+        broker,
+        TOPIC,
+        cursors or InMemoryCursorStore(),
+        DiskSpool(tmp_path / "spool"),
+        clock=clock,
+        **options,
+    )
+
+
+def test_a_first_run_fetches_the_lookback_publishes_it_and_stores_the_cursor(tmp_path: Path) -> None:
+    broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
+    acquisition = service(tmp_path, broker, client, cursors)
+
+    assert acquisition.run_due() == 1
+
+    window = client.windows[0]
+    assert window.end - window.start >= timedelta(hours=12)
+    messages = broker.topics[TOPIC]
+    decoded = Envelope.decode(messages[0].payload, messages[0].properties)
+    assert decoded.observations.num_rows == (window.end - window.start) / timedelta(minutes=15)
+    assert messages[0].key == "entsoe/A65-actual/DK1"
+    cursor = cursors.get("A65-actual/DK1")
+    assert cursor is not None
+    assert cursor.covered_until == window.end.isoformat()
+    assert acquisition.run_due() == 0  # not due again before its schedule says so
+
+
+def test_after_downtime_the_window_reaches_back_to_where_the_data_ended(tmp_path: Path) -> None:
+    broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
+    ended = NOW.replace(minute=0) - timedelta(days=2)
+    cursors.put("A65-actual/DK1", Cursor(ended.isoformat(), (NOW - timedelta(days=2)).isoformat(), 3))
+    acquisition = service(tmp_path, broker, client, cursors)
+
+    acquisition.run_due()
+
+    assert client.windows[0].start == ended
+
+
+def test_catch_up_is_capped(tmp_path: Path) -> None:
+    broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
+    cursors.put(
+        "A65-actual/DK1", Cursor((NOW - timedelta(days=40)).isoformat(), (NOW - timedelta(days=40)).isoformat())
+    )
+    acquisition = service(tmp_path, broker, client, cursors, max_catch_up="P7D")
+
+    acquisition.run_due()
+
+    assert client.windows[0].start >= NOW - timedelta(days=7, minutes=15)
+
+
+def test_while_the_broker_is_away_windows_are_spooled_and_drained_in_order(tmp_path: Path) -> None:
+    broker, client = InMemoryBroker(), FakeClient()
+    now = [NOW]
+    acquisition = service(tmp_path, broker, client, clock=lambda: now[0])
+    broker.available = False
+
+    acquisition.run_due()
+    now[0] += timedelta(minutes=15)
+    acquisition.run_due()
+    assert TOPIC not in broker.topics
+    assert acquisition.snapshot()["spooled"] == 2
+
+    broker.available = True
+    now[0] += timedelta(minutes=1)
+    acquisition.run_due()
+
+    fetch_ids = [m.properties["fetch_id"] for m in broker.topics[TOPIC]]
+    assert len(fetch_ids) == 2
+    assert acquisition.snapshot()["spooled"] == 0
+    first, second = (Envelope.decode(m.payload, m.properties) for m in broker.topics[TOPIC])
+    assert first.window.end < second.window.end  # fetched order kept
+
+
+def test_a_failing_provider_keeps_the_cursor_and_retries_with_back_off(tmp_path: Path) -> None:
+    broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
+    client.failing = True
+    acquisition = service(tmp_path, broker, client, cursors)
+
+    acquisition.run_due()
+
+    status = acquisition.status["A65-actual/DK1"]
+    assert status.consecutive_errors == 1
+    assert "503" in (status.last_error or "")
+    assert datetime.fromisoformat(status.next_run) == NOW + timedelta(seconds=30)
+    assert cursors.get("A65-actual/DK1") is None
+
+
+def test_large_windows_are_split_over_several_messages(tmp_path: Path) -> None:
+    broker, client = InMemoryBroker(), FakeClient()
+    acquisition = service(tmp_path, broker, client, max_rows_per_message=10)
+
+    acquisition.run_due()
+
+    sizes = [Envelope.decode(m.payload, m.properties).observations.num_rows for m in broker.topics[TOPIC]]
+    assert max(sizes) == 10
+    assert len({m.properties["fetch_id"] for m in broker.topics[TOPIC]}) == len(sizes)
+
+
+def test_the_spool_survives_a_restart_and_ignores_half_written_files(tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path)
+    spool.append(OutgoingMessage(TOPIC, b"one", {"a": "1"}, "k"))
+    spool.append(OutgoingMessage(TOPIC, b"two\nwith newline", {"a": "2"}, "k"))
+    (tmp_path / "00000000000000000099.tmp").write_bytes(b"partial")
+
+    reopened = DiskSpool(tmp_path)
+    broker = InMemoryBroker()
+    assert reopened.drain(broker) == 2
+
+    assert [m.payload for m in broker.topics[TOPIC]] == [b"one", b"two\nwith newline"]
+    assert len(reopened) == 0
+
+
+def test_file_cursors_survive_a_restart_and_a_damaged_file_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "entsoe.json"
+    FileCursorStore(path).put("A44/DK1", Cursor("2026-11-25T00:00:00+00:00", "2026-11-25T12:00:00+00:00", 2))
+
+    assert FileCursorStore(path).get("A44/DK1") == Cursor("2026-11-25T00:00:00+00:00", "2026-11-25T12:00:00+00:00", 2)
+
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="unreadable"):
+        FileCursorStore(path)
+    assert path.with_suffix(".damaged").exists()
