@@ -32,9 +32,9 @@ class WarehouseActor:
         self._writes = 0
         self._rows = 0
 
-    def write(self, observations: pa.Table) -> WriteResult:
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         """Upsert a batch."""
-        result = self._warehouse.write(observations)
+        result = self._warehouse.write(observations, batch_id)
         self._writes += 1
         self._rows += result.rows
         return result
@@ -96,8 +96,8 @@ class RemoteWarehouse(Warehouse):
         raise AssertionError("unreachable")
 
     @override
-    def write(self, observations: pa.Table) -> WriteResult:
-        result = self._call("write", "write", observations)
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        result = self._call("write", "write", observations, batch_id)
         assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
         return result
 

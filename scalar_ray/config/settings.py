@@ -93,6 +93,13 @@ class StarRocksSettings(_Section):
         None, description="StarRocks password; required when the warehouse kind is starrocks."
     )
     database: str = Field("scalar", min_length=1, description="StarRocks database of the platform's tables.")
+    replication_num: int | None = Field(
+        None, ge=1, description="Replicas per tablet for the tables it creates; default: the cluster's (3)."
+    )
+    label_prefix: str = Field(
+        "scalar", pattern=r"^[A-Za-z0-9_]{1,40}$", description="Prefix of Stream Load labels (letters, digits, _)."
+    )
+    load_timeout_s: float = Field(600.0, gt=0, description="Stream Load timeout header, in seconds.")
 
 
 class WarehouseSettings(_Section):

@@ -8,6 +8,7 @@ waited for 100 rows or 30 s.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -39,6 +40,11 @@ class PendingBatch:
     rows: int = 0
     nbytes: int = 0
     opened_at: float | None = None
+
+    def batch_id(self) -> str:
+        """A name for the batch that is the same on every retry: a digest of its message ids."""
+        ids = "|".join(message.message_id for message in self.messages)
+        return hashlib.sha256(ids.encode()).hexdigest()[:40]
 
     def combined(self) -> pa.Table:
         """One table, one row per key: when two windows carry the same key, the later message wins."""

@@ -172,7 +172,7 @@ class IngestionWorker:
         started = self._monotonic()
         table = batch.combined()
         try:
-            result = self._warehouse.write(table)
+            result = self._warehouse.write(table, batch.batch_id())
         except WarehouseError as exc:
             self._write_failed(batch, exc)
             return

@@ -46,8 +46,12 @@ class Warehouse(ABC):
     name: str
 
     @abstractmethod
-    def write(self, observations: pa.Table) -> WriteResult:
-        """Upsert canonical observations (``OBSERVATION_SCHEMA``) and their series' metadata; idempotent."""
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        """Upsert canonical observations (``OBSERVATION_SCHEMA``) and their series' metadata; idempotent.
+
+        ``batch_id`` names the batch the same way on every retry (ingestion derives it from the message ids);
+        adapters with load labels use it so a retried load is recognised.
+        """
 
     @abstractmethod
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
@@ -91,7 +95,7 @@ class InMemoryWarehouse(Warehouse):
         self._series: dict[str, dict[str, str]] = {}
 
     @override
-    def write(self, observations: pa.Table) -> WriteResult:
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         batch = check_observations(self.name, observations)
         for row in batch.to_pylist():
             self._values[(row["series_id"], row["ts"], row["issued_at"])] = row["value"]

@@ -53,7 +53,7 @@ class DuckDBWarehouse(Warehouse):
         self._lock = threading.Lock()
 
     @override
-    def write(self, observations: pa.Table) -> WriteResult:
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         batch = check_observations(self.name, observations)
         if batch.num_rows == 0:
             return WriteResult(0, 0)

@@ -1,7 +1,9 @@
-"""One contract for every warehouse adapter: the in-memory fake and a real DuckDB file (StarRocks joins later)."""
+"""One contract for every warehouse adapter: the in-memory fake, a real DuckDB file, StarRocks through its protocol
+double (Stream Load + MySQL protocol) and, when ``SCALAR_TEST_STARROCKS_HTTP_URL`` names one, a real StarRocks."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,8 @@ import pytest
 from scalar_ray.errors import WarehouseError
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
 from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
+from scalar_ray.warehouse.starrocks import StarRocksWarehouse
+from tests.integration.warehouse.conftest import double_settings, real_starrocks_settings
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +38,18 @@ def batch(values: list[float], issued_at: datetime, start: datetime = DAY.start,
     return builder.build()
 
 
-@pytest.fixture(params=["memory", "duckdb"])
+@pytest.fixture(params=["memory", "duckdb", "starrocks-double", "starrocks"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    adapter: Warehouse = InMemoryWarehouse() if request.param == "memory" else DuckDBWarehouse(tmp_path / "w.duckdb")
+    adapter: Warehouse
+    if request.param == "memory":
+        adapter = InMemoryWarehouse()
+    elif request.param == "duckdb":
+        adapter = DuckDBWarehouse(tmp_path / "w.duckdb")
+    elif request.param == "starrocks-double":
+        double = request.getfixturevalue("starrocks_double")
+        adapter = StarRocksWarehouse(double_settings(double, database=f"c{uuid.uuid4().hex[:8]}"))
+    else:
+        adapter = StarRocksWarehouse(real_starrocks_settings(f"scalar_test_{uuid.uuid4().hex[:8]}"))
     yield adapter
     adapter.close()
 

@@ -35,11 +35,11 @@ class FlakyWarehouse(InMemoryWarehouse):
         self.down = False
         self.writes = 0
 
-    def write(self, observations: pa.Table) -> WriteResult:
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         if self.down:
             raise WarehouseError("flaky", "write", "connection refused")
         self.writes += 1
-        return super().write(observations)
+        return super().write(observations, batch_id)
 
 
 class BrokenCache(InMemoryCache):

@@ -1,0 +1,250 @@
+"""The production warehouse: StarRocks 3.4, loaded by Stream Load (CSV from Arrow), queried over the MySQL protocol.
+
+Tables are primary-key tables partitioned by day on ``ts``, so a re-delivered batch upserts onto itself and old days
+can be dropped whole. A batch is one Stream Load per table with a label derived from the batch's message ids: the
+same batch retried after a crash carries the same label, which StarRocks accepts only once. StarRocks 3.4 has no
+Arrow load format (it arrives in 4.2), hence tab-separated CSV: pyarrow writes it, and refuses any value that would
+need quoting rather than emit something StarRocks would misread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pymysql
+from typing_extensions import override
+
+from scalar_ray.config.settings import StarRocksSettings
+from scalar_ray.errors import WarehouseError
+from scalar_ray.providers.canonical import Window
+from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations
+from scalar_ray.warehouse.stream_load import StreamLoadClient
+
+__all__ = ["StarRocksWarehouse", "schema_statements"]
+
+_SERIES_COLUMNS = ("series_id", "provider", "dataset", "area", "variable", "unit", "resolution")
+_OBSERVATION_COLUMNS = ("series_id", "ts", "issued_at", "value")
+_READ_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+
+
+def schema_statements(database: str, replication_num: int | None) -> list[str]:
+    """The DDL of the platform's tables (idempotent)."""
+    properties = f' PROPERTIES ("replication_num" = "{replication_num}")' if replication_num else ""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database}",
+        f"""CREATE TABLE IF NOT EXISTS {database}.series (
+            series_id VARCHAR(512) NOT NULL, provider VARCHAR(64) NOT NULL, dataset VARCHAR(128) NOT NULL,
+            area VARCHAR(64) NOT NULL, variable VARCHAR(128) NOT NULL, unit VARCHAR(32) NOT NULL,
+            resolution VARCHAR(16) NOT NULL
+        ) PRIMARY KEY (series_id) DISTRIBUTED BY HASH(series_id){properties}""",
+        # Key columns first, in key order (a StarRocks rule); the partition column must be part of the key.
+        f"""CREATE TABLE IF NOT EXISTS {database}.observations (
+            series_id VARCHAR(512) NOT NULL, ts DATETIME NOT NULL, issued_at DATETIME NOT NULL,
+            value DOUBLE NOT NULL, ingested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+        ) PRIMARY KEY (series_id, ts, issued_at) PARTITION BY date_trunc('day', ts)
+        DISTRIBUTED BY HASH(series_id){properties}""",
+    ]
+
+
+class StarRocksWarehouse(Warehouse):
+    """Stream Load for writes, pymysql for DDL and queries; DATETIME columns hold UTC."""
+
+    name = "starrocks"
+
+    def __init__(self, settings: StarRocksSettings, loader: StreamLoadClient | None = None) -> None:
+        if settings.password is None:
+            raise WarehouseError(self.name, "open", "no password: set SCALAR_WAREHOUSE__STARROCKS__PASSWORD")
+        self._settings = settings
+        self._loader = loader or StreamLoadClient(
+            str(settings.http_url),
+            settings.database,
+            settings.user,
+            settings.password,
+            timeout_s=settings.load_timeout_s,
+        )
+        self._connection: pymysql.connections.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._schema_ready = False
+
+    @classmethod
+    def from_settings(cls, settings: StarRocksSettings) -> StarRocksWarehouse:
+        """Connect as configured."""
+        return cls(settings)
+
+    @contextmanager
+    def _cursor(self, operation: str) -> Iterator[Any]:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = self._connect()
+                else:
+                    try:
+                        self._connection.ping()
+                    except pymysql.MySQLError:
+                        self._connection = None  # a dropped connection: one new attempt below
+                        self._connection = self._connect()
+                with self._connection.cursor() as cursor:
+                    yield cursor
+            except pymysql.MySQLError as exc:
+                self._connection = None
+                raise WarehouseError(self.name, operation, f"{type(exc).__name__}: {exc}") from exc
+
+    def _connect(self) -> pymysql.connections.Connection[Any]:
+        password = self._settings.password.get_secret_value() if self._settings.password else ""
+        return pymysql.connect(
+            host=self._settings.mysql_host,
+            port=self._settings.mysql_port,
+            user=self._settings.user,
+            password=password,
+            connect_timeout=10,
+            read_timeout=300,
+            autocommit=True,
+        )
+
+    def ensure_schema(self) -> None:
+        """Create the database and tables unless they exist."""
+        if self._schema_ready:
+            return
+        with self._cursor("schema") as cursor:
+            for statement in schema_statements(self._settings.database, self._settings.replication_num):
+                cursor.execute(statement)
+        self._schema_ready = True
+
+    @override
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        batch = check_observations(self.name, observations)
+        if batch.num_rows == 0:
+            return WriteResult(0, 0)
+        self.ensure_schema()
+        batch_id = batch_id or _content_id(batch)
+        grouped = batch.group_by("series_id", use_threads=False).aggregate(
+            [(name, "first") for name in _SERIES_COLUMNS[1:]]
+        )
+        series = pa.table({name: grouped[name if name == "series_id" else f"{name}_first"] for name in _SERIES_COLUMNS})
+        prefix = self._settings.label_prefix
+        self._loader.load("series", _csv(series), f"{prefix}_series_{batch_id}", {"columns": ",".join(_SERIES_COLUMNS)})
+        values = batch.select(list(_OBSERVATION_COLUMNS))
+        self._loader.load(
+            "observations",
+            _csv(values),
+            f"{prefix}_observations_{batch_id}",
+            {"columns": ",".join(_OBSERVATION_COLUMNS)},
+        )
+        return WriteResult(batch.num_rows, series.num_rows)
+
+    @override
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        if not series_ids:
+            return READ_SCHEMA.empty_table()
+        self.ensure_schema()
+        placeholders = ", ".join(["%s"] * len(series_ids))
+        vintage = "and issued_at <= %s" if as_of is not None else ""
+        sql = f"""
+            select series_id, ts, value, issued_at from (
+                select series_id, ts, value, issued_at,
+                       row_number() over (partition by series_id, ts order by issued_at desc) as rn
+                from {self._settings.database}.observations
+                where series_id in ({placeholders}) and ts >= %s and ts < %s {vintage}
+            ) chosen where rn = 1 order by series_id, ts"""  # noqa: S608 - identifiers from settings, values bound
+        params: list[Any] = [*series_ids, _naive(window.start), _naive(window.end)]
+        if as_of is not None:
+            params.append(_naive(as_of))
+        with self._cursor("query") as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return pa.table(
+            {
+                "series_id": [row[0] for row in rows],
+                "ts": [_aware(row[1]) for row in rows],
+                "value": [float(row[2]) for row in rows],
+                "issued_at": [_aware(row[3]) for row in rows],
+            },
+            schema=READ_SCHEMA,
+        )
+
+    @override
+    def count(self) -> int:
+        self.ensure_schema()
+        with self._cursor("query") as cursor:
+            cursor.execute(f"select count(*) from {self._settings.database}.observations")  # noqa: S608
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @override
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        self.ensure_schema()
+        with self._cursor("query") as cursor:
+            cursor.execute(
+                f"select {', '.join(_SERIES_COLUMNS[1:])} from {self._settings.database}.series "  # noqa: S608
+                "where series_id = %s",
+                [series_id],
+            )
+            row = cursor.fetchone()
+        return dict(zip(_SERIES_COLUMNS[1:], row, strict=True)) if row else None
+
+    @override
+    def query(self, sql: str) -> pa.Table:
+        if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
+            raise WarehouseError(self.name, "query", "give exactly one SELECT statement (queries are read-only)")
+        self.ensure_schema()
+        with self._cursor("query") as cursor:
+            cursor.execute(f"use {self._settings.database}")
+            cursor.execute(sql)
+            names = [column[0] for column in cursor.description or []]
+            rows = cursor.fetchall()
+        return pa.table({name: [_aware(row[i]) for row in rows] for i, name in enumerate(names)})
+
+    @override
+    def close(self) -> None:
+        self._loader.close()
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def _csv(table: pa.Table) -> bytes:
+    """Tab-separated, no header, timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (DATETIME has no zone)."""
+    columns = []
+    for field in table.schema:
+        column = table[field.name]
+        if pa.types.is_timestamp(field.type):
+            column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        columns.append(column)
+    text = pa.table(columns, names=table.column_names)
+    sink = io.BytesIO()
+    # WriteOptions and write_csv are exported at run time but not declared in pyarrow's stubs.
+    options = pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")  # type: ignore[attr-defined]
+    try:
+        pa_csv.write_csv(text, sink, write_options=options)  # type: ignore[attr-defined]
+    except pa.ArrowInvalid as exc:
+        raise WarehouseError("starrocks", "write", f"a value cannot be written as plain CSV: {exc}") from exc
+    return sink.getvalue()
+
+
+def _content_id(table: pa.Table) -> str:
+    digest = hashlib.sha256()
+    for batch in table.to_batches():
+        for column in batch.columns:
+            for buffer in column.buffers():
+                if buffer is not None:
+                    digest.update(buffer)
+    return digest.hexdigest()[:40]
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: object) -> object:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
