@@ -50,6 +50,8 @@ def prepare_topics(settings: Settings) -> None:
 
 def start_platform(settings: Settings, *, acquisition: bool = True, ingestion: bool = True) -> PlatformActors:
     """Start (or find) every actor the configuration asks for."""
+    # Actors run with the head's working directory: hand them the data directory as an absolute path.
+    settings = settings.model_copy(update={"local": settings.local.model_copy(update={"data_dir": settings.data_dir})})
     prepare_topics(settings)
     actors = PlatformActors()
     namespace = settings.ray.namespace

@@ -55,6 +55,10 @@ class WarehouseActor:
         """A read-only SQL query (the demo's sample queries, operators' checks)."""
         return self._warehouse.query(sql)
 
+    def compact(self, keep_after: datetime) -> int:
+        """Retention: drop intervals before ``keep_after``."""
+        return self._warehouse.compact(keep_after)
+
     def stats(self) -> dict[str, int]:
         """Writes and rows since this actor started."""
         return {"writes": self._writes, "rows": self._rows}
@@ -114,6 +118,10 @@ class RemoteWarehouse(Warehouse):
     @override
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
         return self._call("query", "series_metadata", series_id)  # type: ignore[return-value]
+
+    @override
+    def compact(self, keep_after: datetime) -> int:
+        return int(self._call("compact", "compact", keep_after))  # type: ignore[call-overload]
 
     @override
     def query(self, sql: str) -> pa.Table:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from scalar_ray import __version__
+from scalar_ray.cli_platform import add_platform_commands
 from scalar_ray.config import Settings, load_settings, markdown_table
 from scalar_ray.errors import ConfigurationError, LocalServiceError, ScalarError
 from scalar_ray.local import LocalStack, ServiceStatus
@@ -89,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-malformed", type=float, default=0.0, help="share of answers cut short")
     sim.add_argument("--slow-s", type=float, default=2.0, help="delay of a slow answer, seconds")
     sim.set_defaults(handler=_sim)
+
+    add_platform_commands(commands)
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="ACTION")

@@ -22,7 +22,13 @@ from scalar_ray.config.settings import Settings
 from scalar_ray.local.process import ProcessSpec
 from scalar_ray.local.service import ProcessService, find_executable
 
-__all__ = ["RayHead", "default_ray_token_path", "ray_auth_token"]
+__all__ = ["RayHead", "default_ray_token_path", "ray_auth_token", "use_ray_token"]
+
+
+def use_ray_token(settings: Settings) -> None:
+    """Put the cluster's token in this process's environment, before ray is imported (it reads it at import)."""
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = ray_auth_token(settings).get_secret_value()
 
 
 def default_ray_token_path() -> Path:

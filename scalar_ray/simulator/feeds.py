@@ -397,7 +397,8 @@ class Feeds:
         day = first
         while day <= last:
             start, end = local_day_window(day, "Europe/Paris")
-            if start <= self.now() + timedelta(days=1):
+            # Daily auction results are published at noon the day before delivery, not earlier.
+            if start - timedelta(hours=12) <= self.now():
                 results = [
                     {
                         "productIdentification": f"B{n + 1:02d}-------",

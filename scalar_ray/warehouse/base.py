@@ -65,6 +65,10 @@ class Warehouse(ABC):
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
         """The series' provider, dataset, area, variable, unit and resolution, or None if unknown."""
 
+    def compact(self, keep_after: datetime) -> int:
+        """Drop observations of intervals before ``keep_after`` (retention) and reclaim space; return rows dropped."""
+        raise WarehouseError(self.name, "compact", "this warehouse does not compact")
+
     def query(self, sql: str) -> pa.Table:
         """Run one read-only SQL statement (sample queries, operators' checks); ``WarehouseError`` otherwise."""
         raise WarehouseError(self.name, "query", "this warehouse takes no SQL")
@@ -128,6 +132,13 @@ class InMemoryWarehouse(Warehouse):
     @override
     def count(self) -> int:
         return len(self._values)
+
+    @override
+    def compact(self, keep_after: datetime) -> int:
+        stale = [key for key in self._values if key[1] < keep_after]
+        for key in stale:
+            del self._values[key]
+        return len(stale)
 
     @override
     def series_metadata(self, series_id: str) -> dict[str, str] | None:

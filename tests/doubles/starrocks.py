@@ -296,6 +296,8 @@ class StarRocksDouble:
         with self.lock:
             self.db.execute(f"set search_path = '{database or 'main'}'")
             result = self.db.execute(expression.sql("duckdb"))
+            if isinstance(expression, exp.Delete | exp.Insert | exp.Update):
+                return [], []  # an OK packet, as StarRocks answers DML
             names = [d[0] for d in result.description or []]
             rows = result.fetchall()
         return rows, names

@@ -135,3 +135,12 @@ def test_duckdb_data_survives_a_reopen(tmp_path: Path) -> None:
 
     assert reopened.read([SERIES], DAY)["value"].to_pylist() == [1.0, 2.0]
     reopened.close()
+
+
+def test_compaction_drops_intervals_before_the_retention_horizon(warehouse: Warehouse) -> None:
+    warehouse.write(batch([1.0, 2.0, 3.0, 4.0], datetime(2025, 10, 25, 11, tzinfo=UTC)))
+
+    dropped = warehouse.compact(DAY.start + timedelta(minutes=30))
+
+    assert dropped == 2
+    assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [3.0, 4.0]

@@ -1,0 +1,224 @@
+"""`scalar-ray platform start|stop`, `scalar-ray status` and `scalar-ray demo`: the running platform from the shell.
+
+These commands drive the Ray layer (``actors/``, ``jobs/``), so they import it when they run, never at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from scalar_ray.config import Settings
+from scalar_ray.local import LocalStack
+from scalar_ray.local.ray_head import use_ray_token
+
+__all__ = ["add_platform_commands"]
+
+EXIT_OK, EXIT_UNHEALTHY = 0, 1
+
+# What `demo` acquires: every provider, a handful of areas, so a 2-core machine keeps up and the output stays short.
+DEMO_AREAS = "DK1,DK2,SE3,BE,DK,CORE,NORDIC,DK1>DE-LU,IF1-FR-GB"
+DEMO_HISTORY = ("entsoe/A44,entsoe/A65-actual,entsoe/A75,energinet/ElectricityProdex5MinRealtime", "DK1,DK2", "P7D")
+
+
+def add_platform_commands(commands: Any) -> None:
+    """Register the commands on the CLI's subparsers."""
+    platform = commands.add_parser("platform", help="start or stop the platform's actors on the Ray cluster")
+    actions = platform.add_subparsers(title="platform commands", metavar="ACTION")
+    actions.add_parser("start", help="start acquisition, ingestion and warehouse actors").set_defaults(
+        handler=_platform_start
+    )
+    actions.add_parser("stop", help="stop them (ingestion writes what it holds first)").set_defaults(
+        handler=_platform_stop
+    )
+    status = commands.add_parser("status", help="the operator's checklist: services, actors, backlog, dead letters")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=_status)
+    demo = commands.add_parser("demo", help="local stack, actors, a backfill, then live ingestion with a report")
+    demo.add_argument("--live", type=float, default=90.0, help="seconds of live ingestion to watch (default 90)")
+    demo.add_argument("--history", default=DEMO_HISTORY[2], help="backfill depth, ISO-8601 (default P7D)")
+    demo.set_defaults(handler=_demo)
+
+
+def _platform_start(settings: Settings, _: argparse.Namespace) -> int:
+    use_ray_token(settings)
+    from actors.cluster import connect  # noqa: PLC0415 - the Ray layer loads only for the commands that drive it
+    from actors.supervisor import start_platform  # noqa: PLC0415
+
+    connect(settings)
+    actors = start_platform(settings)
+    names = [*actors.acquisition, *actors.ingestion] + (["warehouse"] if actors.warehouse else [])
+    print(f"started: {', '.join(names)}")
+    return EXIT_OK
+
+
+def _platform_stop(settings: Settings, _: argparse.Namespace) -> int:
+    use_ray_token(settings)
+    from actors.cluster import connect  # noqa: PLC0415
+    from actors.supervisor import stop_platform  # noqa: PLC0415
+
+    connect(settings)
+    stopped = stop_platform(settings)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "no platform actors were running")
+    return EXIT_OK
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    use_ray_token(settings)
+    from actors.cluster import connect  # noqa: PLC0415
+    from actors.supervisor import platform_status  # noqa: PLC0415
+
+    services = LocalStack(settings).status()
+    connect(settings)
+    report = platform_status(settings)
+    if args.json:
+        print(json.dumps({"services": [s.name for s in services if s.healthy], **report}, indent=2, default=str))
+    else:
+        print(render_status(report))
+    alive = all(actor["state"] == "ALIVE" for actor in report["actors"]) and bool(report["actors"])
+    return EXIT_OK if alive else EXIT_UNHEALTHY
+
+
+def render_status(report: dict[str, Any]) -> str:
+    """The checklist as text: one line per actor, then the broker."""
+    lines = [f"{'ACTOR':<24} {'STATE':<10} {'RESTARTS':>8}  DETAIL"]
+    for actor in sorted(report["actors"], key=lambda a: str(a["name"])):
+        detail = report["details"].get(actor["name"], {})
+        lines.append(f"{actor['name']:<24} {actor['state']:<10} {actor['restarts'] or 0:>8}  {_detail(detail)}")
+    broker = report["broker"]
+    backlog = ", ".join(f"{name} {entry['backlog']}" for name, entry in broker.get("backlog", {}).items())
+    lines.append(f"consumer backlog: {backlog or 'unknown'}")
+    lines.append(f"dead letters awaiting review: {broker.get('dead_letters', 'unknown')}")
+    if "error" in broker:
+        lines.append(f"broker: {broker['error']}")
+    return "\n".join(lines)
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    if "error" in detail:
+        return str(detail["error"])
+    if "tasks" in detail:
+        failing = [name for name, task in detail["tasks"].items() if task["consecutive_errors"]]
+        text = (
+            f"{len(detail['tasks'])} tasks, {len(failing)} failing, {detail['requests']} requests "
+            f"({detail['retries']} retried, {detail['throttled']} throttled), spooled {detail['spooled']}"
+        )
+        return text + (f"; failing: {', '.join(failing[:3])}" if failing else "")
+    if "rows_written" in detail:
+        p99 = detail.get("freshness_p99_ms")
+        cache = "cache ok" if detail.get("cache_enabled", True) else f"cache down ({detail.get('cache_failures')})"
+        blocked = (
+            f", WRITES BLOCKED since {detail['writing_blocked_since']}" if detail.get("writing_blocked_since") else ""
+        )
+        return (
+            f"{detail['messages']:,} msgs, {detail['rows_written']:,} rows; "
+            f"last batch {detail['last_batch_rows']:,} rows at {detail['last_commit_at'] or '-'} "
+            f"({detail['last_batch_ms']:.0f} ms); "
+            f"p99 freshness {p99 if p99 is None else round(p99)} ms; redelivered {detail['redelivered']}; "
+            f"dead-lettered {detail['dead_lettered']}; {cache}{blocked}"
+        )
+    return ""
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+
+    print("1/5 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
+    statuses = LocalStack(settings).up()
+    if not all(status.healthy for status in statuses):
+        return EXIT_UNHEALTHY
+    use_ray_token(settings)  # the head made the token if there was none
+    from actors.cluster import connect, job_environment  # noqa: PLC0415 - ray must see the token first
+    from actors.supervisor import platform_status, start_platform  # noqa: PLC0415
+    from actors.warehouse import RemoteWarehouse  # noqa: PLC0415
+
+    demo_settings = settings if settings.acquisition.areas else _with_areas(settings, DEMO_AREAS)
+    connect(demo_settings)
+    print("2/5 actors: warehouse, ingestion replicas, one acquisition actor per provider", flush=True)
+    actors = start_platform(demo_settings)
+    print(f"    {len(actors.acquisition)} acquisition, {len(actors.ingestion)} ingestion actors", flush=True)
+    datasets, areas, _ = DEMO_HISTORY
+    print(f"3/5 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
+    submitted = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "job",
+            "submit",
+            "--",
+            sys.executable,
+            "-m",
+            "jobs.backfill",
+            "--datasets",
+            datasets,
+            "--areas",
+            areas,
+            "--last",
+            args.history,
+        ],
+        env=job_environment(demo_settings),
+        check=False,
+    )
+    if submitted.returncode != 0:
+        print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
+    print(f"4/5 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
+    warehouse = RemoteWarehouse(demo_settings.ray.namespace)
+    deadline = time.monotonic() + args.live
+    while time.monotonic() < deadline:
+        time.sleep(min(15.0, max(0.0, deadline - time.monotonic())))
+        report = platform_status(demo_settings)
+        replicas = [d for n, d in report["details"].items() if n.startswith("ingestion-")]
+        rows = sum(int(d.get("rows_written", 0)) for d in replicas)
+        p99 = max((d.get("freshness_p99_ms") or 0 for d in replicas), default=0)
+        backlog = sum(e["backlog"] for e in report["broker"].get("backlog", {}).values())
+        print(
+            f"    {datetime.now(UTC):%H:%M:%S} warehouse {warehouse.count():,} rows; live ingestion {rows:,} rows, "
+            f"backlog {backlog}, p99 freshness {p99:.0f} ms",
+            flush=True,
+        )
+    print("5/5 what is in the warehouse", flush=True)
+    for title, sql in SAMPLE_QUERIES:
+        print(f"\n-- {title}\n{sql.strip()}")
+        print(warehouse.query(sql).to_pandas().to_string(index=False))
+    print(
+        f"\nThe actors keep running: watch them at {_dashboard(settings)} (Actors), `scalar-ray status` for the "
+        "checklist, `scalar-ray platform stop` or `make down` to stop."
+    )
+    return EXIT_OK
+
+
+SAMPLE_QUERIES = (
+    (
+        "rows and series per provider",
+        """select s.provider, count(distinct o.series_id) as series, count(*) as rows, max(o.ts) as latest_interval
+           from observations o join series s using (series_id) group by s.provider order by s.provider""",
+    ),
+    (
+        "DK1 day-ahead price, last 8 quarter-hours known (latest vintage)",
+        """select ts, value as eur_per_mwh, issued_at from observations
+           where series_id = 'entsoe/A44/DK1/price' and ts <= now()
+           qualify row_number() over (partition by ts order by issued_at desc) = 1
+           order by ts desc limit 8""",
+    ),
+    (
+        "vintages: how often each Energinet 5-minute forecast was revised",
+        """select series_id, count(*) as vintages, count(distinct ts) as intervals from observations
+           where series_id like 'energinet/Forecasts_5Min/DK1/%' group by series_id order by series_id limit 5""",
+    ),
+)
+
+
+def _with_areas(settings: Settings, areas: str) -> Settings:
+    acquisition = settings.acquisition.model_copy(update={"areas": areas.split(",")})
+    return settings.model_copy(update={"acquisition": acquisition})
+
+
+def _dashboard(settings: Settings) -> str:
+    from scalar_ray.local.ray_head import RayHead  # noqa: PLC0415
+
+    return RayHead(settings).dashboard_url
