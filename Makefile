@@ -44,13 +44,8 @@ $(STAMPS)/pulsar: $(PULSAR_HOME)/pom.xml $(STAMPS)/apt
 	sha256sum $(PULSAR_HOME)/pom.xml | cut -d' ' -f1 > $(PULSAR_HOME)/lib/.pom.sha256
 	@touch $@
 
-demo: setup ## the main job on embedded defaults: the local stack up and healthy, then data from the providers
-	$(BIN)/scalar-ray local up
-	$(BIN)/scalar-ray local status
-	$(BIN)/scalar-ray fetch entsoe A44 --area DK1 --last P2D
-	$(BIN)/scalar-ray fetch nordpool DayAheadPriceIndices-15 --area SE3 --last P1D
-	$(BIN)/scalar-ray fetch energinet Forecasts_5Min --area DK1 --last PT6H
-	$(BIN)/scalar-ray fetch elia ods134 --last P1D --output .scalar/elia_imbalance_prices.parquet
+demo: setup ## the main job on embedded defaults: local stack, actors, a backfill, live ingestion, sample queries
+	$(BIN)/scalar-ray demo
 
 test: setup ## all tests: unit, then integration against real Pulsar, Redis, Ray and DuckDB
 	$(BIN)/pytest

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+import psutil
 import ray
 
 from actors.warehouse import RemoteWarehouse
@@ -81,7 +82,12 @@ class IngestionActor:
 
     def status(self) -> dict[str, object]:
         """The replica's counters for `scalar-ray status`."""
-        return {"name": self._name, "uptime_s": round(time.time() - self._started), **self._worker.snapshot()}
+        return {
+            "name": self._name,
+            "uptime_s": round(time.time() - self._started),
+            "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
+            **self._worker.snapshot(),
+        }
 
     def freshness_samples(self) -> list[float]:
         """Publish → commit latencies in ms (for the benchmark)."""

@@ -73,15 +73,12 @@ def start_platform(settings: Settings, *, acquisition: bool = True, ingestion: b
     return actors
 
 
-def platform_actor_names(settings: Settings) -> list[str]:
-    """Names of the platform's actors that exist now (any state but DEAD)."""
-    return [actor.name for actor in _actors(settings) if actor.state != "DEAD" and actor.name]
-
-
 def stop_platform(settings: Settings, timeout_s: float = 60.0) -> list[str]:
     """Stop acquisition first, then let ingestion write what it holds, then the warehouse; return what stopped."""
     namespace = settings.ray.namespace
-    names = platform_actor_names(settings)
+    # The names the configuration implies, so stopping works without the dashboard's state API too.
+    names = [acquisition_actor_name(p) for p, _ in settings.providers]
+    names += [ingestion_actor_name(i) for i in range(max(settings.ingestion.replicas, 16))] + [WAREHOUSE_ACTOR]
     order = sorted(names, key=lambda n: (not n.startswith("acquisition-"), n.startswith(WAREHOUSE_ACTOR)))
     stopped = []
     for name in order:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import psutil
 import pyarrow as pa
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
@@ -60,8 +61,9 @@ class WarehouseActor:
         return self._warehouse.compact(keep_after)
 
     def stats(self) -> dict[str, int]:
-        """Writes and rows since this actor started."""
-        return {"writes": self._writes, "rows": self._rows}
+        """Writes and rows since this actor started, and its memory."""
+        rss_mb = round(psutil.Process().memory_info().rss / 2**20)
+        return {"writes": self._writes, "rows": self._rows, "rss_mb": rss_mb}
 
     def __repr__(self) -> str:
         return f"WarehouseActor({self._warehouse.name})"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench import providers, pulsar_throughput
+from bench import ingest, providers, pulsar_throughput
 
-for benchmark in (pulsar_throughput, providers):
+for benchmark in (pulsar_throughput, providers, ingest):
     print(f"== {benchmark.__name__}")
     benchmark.main()

@@ -1,0 +1,48 @@
+"""`scalar-ray status` renders the operator's checklist from the supervisor's report."""
+
+from __future__ import annotations
+
+from scalar_ray.cli_platform import render_status
+
+REPORT = {
+    "actors": [
+        {"name": "ingestion-0", "state": "ALIVE", "restarts": 2, "pid": 1},
+        {"name": "acquisition-entsoe", "state": "RESTARTING", "restarts": 1, "pid": 2},
+    ],
+    "details": {
+        "ingestion-0": {
+            "messages": 1200,
+            "rows_written": 250000,
+            "last_batch_rows": 12000,
+            "last_commit_at": "2026-11-25T10:00:00+00:00",
+            "last_batch_ms": 35.2,
+            "freshness_p99_ms": 420.7,
+            "redelivered": 3,
+            "dead_lettered": 1,
+            "cache_enabled": False,
+            "cache_failures": 4,
+            "writing_blocked_since": "2026-11-25T10:01:00+00:00",
+        },
+        "acquisition-entsoe": {
+            "tasks": {"A44/DK1": {"consecutive_errors": 2}, "A44/DK2": {"consecutive_errors": 0}},
+            "requests": 40,
+            "retries": 5,
+            "throttled": 2,
+            "spooled": 7,
+        },
+    },
+    "broker": {"backlog": {"entsoe": {"backlog": 12}, "elia": {"backlog": 0}}, "dead_letters": 1},
+}
+
+
+def test_every_checklist_item_is_on_the_page() -> None:
+    text = render_status(REPORT)
+
+    assert "acquisition-entsoe       RESTARTING        1" in text
+    assert "2 tasks, 1 failing, 40 requests (5 retried, 2 throttled), spooled 7; failing: A44/DK1" in text
+    assert "250,000 rows; last batch 12,000 rows at 2026-11-25T10:00:00+00:00 (35 ms)" in text
+    assert "p99 freshness 421 ms" in text
+    assert "cache down (4)" in text
+    assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
+    assert "consumer backlog: entsoe 12, elia 0" in text
+    assert "dead letters awaiting review: 1" in text
