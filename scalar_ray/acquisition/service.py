@@ -58,6 +58,8 @@ class TaskStatus:
     throttled: int = 0
     messages: int = 0
     rows: int = 0
+    # Re-fetched rows whose value had already been published (not sent again).
+    unchanged_rows: int = 0
 
 
 class AcquisitionService:
@@ -99,6 +101,7 @@ class AcquisitionService:
             )
         self.spooled_total = 0
         self.drained_total = 0
+        self._published: dict[str, dict[tuple[str, datetime], float]] = {}
 
     def run_due(self) -> int:
         """Drain the spool, then run every task whose time has come; return the tasks run."""
@@ -126,7 +129,8 @@ class AcquisitionService:
             status.next_run = (now + retry).isoformat()
             logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run)
             return
-        messages = self._messages(task, window, table, now)
+        changed = self._changed_only(task, table, window)
+        messages = self._messages(task, window, changed, now) if changed.num_rows else []
         for message in messages:
             self._hand_over(message)
         covered = _covered_until(table, window, task.spec.resolution)
@@ -142,9 +146,32 @@ class AcquisitionService:
         status.consecutive_errors = 0
         status.last_success = now.isoformat()
         status.messages += len(messages)
-        status.rows += table.num_rows
+        status.rows += changed.num_rows
+        status.unchanged_rows += table.num_rows - changed.num_rows
         status.next_run = task.spec.schedule.next_run(now).isoformat()
         logger.info("%s: %d rows in %d message(s) for %s", task.name, table.num_rows, len(messages), window)
+
+    def _changed_only(self, task: AcquisitionTask, table: pa.Table, window: Window) -> pa.Table:
+        """The rows whose value differs from the last one this actor published for the same series and interval.
+
+        Every scheduled run re-fetches its look-back; providers that stamp no publication time get the fetch time as
+        ``issued_at``, so an unchanged value would otherwise be stored as a new vintage on every run. A revision (a
+        different value) always goes out. The memory is per actor life: after a restart the first run sends
+        everything once more, which the warehouse absorbs.
+        """
+        published = self._published.setdefault(task.name, {})
+        for key in [key for key in published if key[1] < window.start]:
+            del published[key]  # older than any window this task will fetch again
+        if table.num_rows == 0:
+            return table
+        columns = table.select(["series_id", "ts", "value"]).to_pydict()
+        keep = []
+        for index, key in enumerate(zip(columns["series_id"], columns["ts"], strict=True)):
+            value = columns["value"][index]
+            if published.get(key) != value:
+                keep.append(index)
+                published[key] = value
+        return table if len(keep) == table.num_rows else table.take(keep)
 
     def window_for(self, task: AcquisitionTask, cursor: Cursor | None, now: datetime) -> Window:
         """The scheduled window, reaching back to where the published data ended (at most ``max_catch_up``)."""

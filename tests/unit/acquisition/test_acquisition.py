@@ -178,3 +178,30 @@ def test_file_cursors_survive_a_restart_and_a_damaged_file_is_set_aside(tmp_path
     with pytest.raises(ValueError, match="unreadable"):
         FileCursorStore(path)
     assert path.with_suffix(".damaged").exists()
+
+
+def test_a_rerun_sends_only_values_that_changed(tmp_path: Path) -> None:
+    broker, client = InMemoryBroker(), FakeClient()
+    now = [NOW]
+    acquisition = service(tmp_path, broker, client, clock=lambda: now[0])
+    acquisition.run_due()
+    first = sum(Envelope.decode(m.payload, m.properties).observations.num_rows for m in broker.topics[TOPIC])
+
+    first_end = client.windows[0].end
+    now[0] += timedelta(minutes=15)  # the same look-back again, the same values: only the new interval goes out
+    acquisition.run_due()
+    sent = [Envelope.decode(m.payload, m.properties).observations for m in broker.topics[TOPIC][1:]]
+    assert sum(t.num_rows for t in sent) == 1
+    assert all(ts >= first_end for t in sent for ts in t["ts"].to_pylist())
+    assert acquisition.status["A65-actual/DK1"].unchanged_rows >= first - 2  # the look-back re-fetched
+
+    revised = FakeClient()
+    revised.fetch = lambda spec, area, window: observations(  # type: ignore[method-assign]
+        [51.0] * int((window.end - window.start) / timedelta(minutes=15)), start=window.start, issued_at=now[0]
+    )
+    acquisition._client = revised  # swap the provider's answer for a revision
+    now[0] += timedelta(minutes=15)
+    acquisition.run_due()
+
+    last = Envelope.decode(broker.topics[TOPIC][-1].payload, broker.topics[TOPIC][-1].properties)
+    assert set(last.observations["value"].to_pylist()) == {51.0}  # a revision always goes out
