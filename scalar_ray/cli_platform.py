@@ -119,7 +119,7 @@ def _detail(detail: dict[str, Any]) -> str:
             f"{detail['messages']:,} msgs, {detail['rows_written']:,} rows; "
             f"last batch {detail['last_batch_rows']:,} rows at {detail['last_commit_at'] or '-'} "
             f"({detail['last_batch_ms']:.0f} ms); "
-            f"p99 freshness {p99 if p99 is None else round(p99)} ms; redelivered {detail['redelivered']}; "
+            f"p99 freshness (5 min) {p99 if p99 is None else round(p99)} ms; redelivered {detail['redelivered']}; "
             f"dead-lettered {detail['dead_lettered']}; {cache}{blocked}"
         )
     return ""
@@ -178,7 +178,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         backlog = sum(e["backlog"] for e in report["broker"].get("backlog", {}).values())
         print(
             f"    {datetime.now(UTC):%H:%M:%S} warehouse {warehouse.count():,} rows; live ingestion {rows:,} rows, "
-            f"backlog {backlog}, p99 freshness {p99:.0f} ms",
+            f"backlog {backlog}, p99 freshness (last 5 min) {p99:.0f} ms",
             flush=True,
         )
     print("5/5 what is in the warehouse", flush=True)

@@ -29,6 +29,8 @@ __all__ = ["IngestionStats", "IngestionWorker"]
 logger = logging.getLogger(__name__)
 
 _FRESHNESS_SAMPLES = 10_000
+# Status reports freshness over the last five minutes: a start-up backlog should not colour it for the day.
+_FRESHNESS_WINDOW_S = 300.0
 
 
 @dataclass
@@ -50,12 +52,16 @@ class IngestionStats:
     writing_blocked_since: str | None = None
     # Publish → committed, per message, in milliseconds (the newest samples).
     freshness_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
+    # When each sample was taken (Unix seconds), so status can report the recent past only.
+    freshness_at: deque[float] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
 
-    def snapshot(self) -> dict[str, object]:
-        """A plain dictionary for status output, without the raw samples."""
+    def snapshot(self, now: float | None = None, window_s: float = _FRESHNESS_WINDOW_S) -> dict[str, object]:
+        """A plain dictionary for status output; freshness percentiles over the ``window_s`` seconds before ``now``."""
         data = asdict(self)
-        samples = sorted(self.freshness_ms)
+        since = (time.time() if now is None else now) - window_s
+        samples = sorted(ms for ms, at in zip(self.freshness_ms, self.freshness_at, strict=True) if at >= since)
         data.pop("freshness_ms")
+        data.pop("freshness_at")
         data["freshness_p50_ms"] = samples[len(samples) // 2] if samples else None
         data["freshness_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
         return data
@@ -95,7 +101,7 @@ class IngestionWorker:
 
     def snapshot(self) -> dict[str, object]:
         """The replica's counters and, when the cache is guarded, its health."""
-        data = self.stats.snapshot()
+        data = self.stats.snapshot(now=self._wall_clock().timestamp())
         if isinstance(self._cache, BestEffortCache):
             data["cache_enabled"] = self._cache.enabled
             data["cache_failures"] = self._cache.stats.failures
@@ -188,6 +194,7 @@ class IngestionWorker:
         for message in batch.messages:
             if message.publish_time_ms:
                 self.stats.freshness_ms.append(committed_ms - message.publish_time_ms)
+                self.stats.freshness_at.append(committed.timestamp())
         self.stats.batches += 1
         self.stats.rows_written += result.rows
         self.stats.last_batch_rows = result.rows

@@ -41,7 +41,7 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "acquisition-entsoe       RESTARTING        1" in text
     assert "2 tasks, 1 failing, 40 requests (5 retried, 2 throttled), spooled 7; failing: A44/DK1" in text
     assert "250,000 rows; last batch 12,000 rows at 2026-11-25T10:00:00+00:00 (35 ms)" in text
-    assert "p99 freshness 421 ms" in text
+    assert "p99 freshness (5 min) 421 ms" in text
     assert "cache down (4)" in text
     assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
     assert "consumer backlog: entsoe 12, elia 0" in text

@@ -214,3 +214,16 @@ def test_a_batch_keeps_the_later_message_when_two_carry_the_same_key() -> None:
     combined = batch.combined()
 
     assert sorted(combined["value"].to_pylist()) == [2.0, 5.0]
+
+
+def test_status_reports_freshness_over_the_last_five_minutes_only() -> None:
+    broker, warehouse = InMemoryBroker(), FlakyWarehouse()
+    worker, _ = worker_for(broker, warehouse)
+    recent = NOW.timestamp()
+    worker.stats.freshness_ms.extend([9_000.0, 100.0, 120.0])
+    worker.stats.freshness_at.extend([recent - 3_600, recent - 10, recent - 5])  # a start-up backlog an hour ago
+
+    snapshot = worker.snapshot()
+
+    assert snapshot["freshness_p99_ms"] == 120.0
+    assert snapshot["freshness_p50_ms"] == 120.0
