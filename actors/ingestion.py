@@ -7,22 +7,17 @@ for DuckDB, StarRocks directly), the Redis cache and the dead-letter producer, a
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 import psutil
 import ray
 
-from actors.warehouse import RemoteWarehouse
+from actors.loop import ActorLoop
+from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic
-from scalar_ray.composition import build_cache, build_warehouse, flush_policy, pulsar_client
+from scalar_ray.composition import build_cache, flush_policy, pulsar_client
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import ScalarError
 from scalar_ray.ingestion.worker import IngestionWorker
-from scalar_ray.warehouse.base import Warehouse
-
-logger = logging.getLogger(__name__)
 
 
 def ingestion_actor_name(replica: int) -> str:
@@ -51,52 +46,38 @@ class IngestionActor:
             ),
             max_messages=settings.ingestion.receiver_queue_size,
         )
-        warehouse: Warehouse = (
-            RemoteWarehouse(settings.ray.namespace)
-            if settings.warehouse.kind == "duckdb"
-            else build_warehouse(settings)
-        )
         self._worker = IngestionWorker(
             source,
-            warehouse,
+            warehouse_for_workers(settings),
             build_cache(settings),
             PulsarPublisher(self._client),
             dead_letter_topic(tenant),
             flush_policy(settings),
-            max_messages=settings.ingestion.receiver_queue_size,
             retry_max_s=settings.ingestion.retry_max_s,
         )
-        self._started = time.time()
-        self._running = True
-        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-        self._thread.start()
+        self._loop = ActorLoop(self._name, self._step, idle_s=1.0)
 
-    def _loop(self) -> None:
-        while self._running:
-            try:
-                self._worker.step()
-            except ScalarError as exc:  # a bug-free step never raises; keep the replica alive and visible
-                logger.exception("ingestion step failed: %s", exc)
-                self._worker.stats.last_error = str(exc)
-                time.sleep(1.0)
+    def _step(self) -> bool:
+        self._worker.step()  # waits on the broker itself; never idles on its own
+        return True
 
     def status(self) -> dict[str, object]:
         """The replica's counters for `scalar-ray status`."""
         return {
             "name": self._name,
-            "uptime_s": round(time.time() - self._started),
+            "uptime_s": self._loop.uptime_s,
             "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
             **self._worker.snapshot(),
+            "loop_error": self._loop.last_error,
         }
 
     def freshness_samples(self) -> list[float]:
         """Publish → commit latencies in ms (for the benchmark)."""
-        return list(self._worker.stats.freshness_ms)
+        return [ms for _, ms in self._worker.stats.freshness]
 
     def stop(self) -> dict[str, object]:
         """Write what is pending and stop the loop (a planned shutdown)."""
-        self._running = False
-        self._thread.join(timeout=30)
+        self._loop.stop(timeout_s=30)
         self._worker.drain()
         return self.status()
 

@@ -130,3 +130,10 @@ class RemoteWarehouse(Warehouse):
         table = self._call("query", "query", sql)
         assert isinstance(table, pa.Table)  # noqa: S101
         return table
+
+
+def warehouse_for_workers(settings: Settings) -> Warehouse:
+    """The warehouse as any Ray worker should write to it: DuckDB through its owning actor, StarRocks directly."""
+    if settings.warehouse.kind == "duckdb":
+        return RemoteWarehouse(settings.ray.namespace)
+    return build_warehouse(settings)

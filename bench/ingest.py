@@ -77,14 +77,26 @@ def window_table(series: int, points: int, offset: int) -> tuple[pa.Table, Windo
     return builder.build(), window
 
 
-def encoded_messages(workload: Workload, first: int = 0) -> list[tuple[bytes, dict[str, str], int]]:
-    """(payload, properties, rows) per message, messages ``first``..; one template shifted in time."""
+def shifted_windows(workload: Workload, first: int = 0) -> list[tuple[int, pa.Table]]:
+    """(index, table) for messages ``first``..: one template window shifted in time, so every window has new keys."""
     template, _ = window_table(workload.series, workload.points, 0)
     shift_us = int((STEP * workload.points).total_seconds() * 1_000_000)
+    ts_type = template.schema.field("ts")
+    return [
+        (
+            index,
+            template.set_column(
+                1, ts_type, pc.add(template["ts"].cast(pa.int64()), index * shift_us).cast(ts_type.type)
+            ),
+        )
+        for index in range(first, first + workload.messages)
+    ]
+
+
+def encoded_messages(workload: Workload, first: int = 0) -> list[tuple[bytes, dict[str, str], int]]:
+    """(payload, properties, rows) per message, messages ``first``.."""
     encoded = []
-    for index in range(first, first + workload.messages):
-        ts = pc.add(template["ts"].cast(pa.int64()), index * shift_us).cast(template.schema.field("ts").type)
-        table = template.set_column(1, template.schema.field("ts"), ts)
+    for index, table in shifted_windows(workload, first):
         start = START + STEP * workload.points * index
         window = Window(start, start + STEP * workload.points)
         payload, properties = Envelope("entsoe", "A75", window, f"m{index}", table).encode()
@@ -125,18 +137,7 @@ def raw_broker(client: pulsar.Client, tenant: str, workload: Workload) -> float:
 
 def raw_warehouse(path: Path, workload: Workload, batch_rows: int = 100_000) -> tuple[float, float]:
     """Rows/s of DuckDB alone: primary-key upserts of large Arrow batches, and plain appends without a key."""
-    template, _ = window_table(workload.series, workload.points, 0)
-    tables = [
-        template.set_column(
-            1,
-            template.schema.field("ts"),
-            pc.add(template["ts"].cast(pa.int64()), i * int((STEP * workload.points).total_seconds() * 1e6)).cast(
-                template.schema.field("ts").type
-            ),
-        )
-        for i in range(workload.messages)
-    ]
-    combined = pa.concat_tables(tables).combine_chunks()
+    combined = pa.concat_tables([table for _, table in shifted_windows(workload)]).combine_chunks()
     warehouse = DuckDBWarehouse(path)
     started = time.perf_counter()
     for offset in range(0, combined.num_rows, batch_rows):

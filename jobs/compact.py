@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 
 import ray
 
-from actors.warehouse import RemoteWarehouse, ensure_warehouse_actor
-from scalar_ray.composition import build_warehouse
+from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
 from scalar_ray.config import load_settings
 from scalar_ray.providers.timeutil import add_duration, parse_duration
 
@@ -29,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.warehouse.kind == "duckdb":
         ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
         ensure_warehouse_actor(settings)
-        warehouse = RemoteWarehouse(settings.ray.namespace)
-    else:
-        warehouse = build_warehouse(settings)
+    warehouse = warehouse_for_workers(settings)
     dropped = warehouse.compact(keep_after)
     print(f"compacted {settings.warehouse.kind}: {dropped:,} rows before {keep_after.isoformat()} dropped")
     return 0

@@ -7,7 +7,6 @@ a label derived from the job and the block's content, so a retried task does not
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,10 +15,9 @@ from ray.data import Datasink
 from ray.data.block import BlockAccessor
 from ray.data.datasource.datasink import WriteResult as RayWriteResult
 
-from actors.warehouse import RemoteWarehouse, ensure_warehouse_actor
-from scalar_ray.composition import build_warehouse
+from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
 from scalar_ray.config.settings import Settings
-from scalar_ray.warehouse.base import Warehouse
+from scalar_ray.warehouse.base import content_digest
 
 
 class WarehouseDatasink(Datasink[dict[str, int]]):
@@ -37,21 +35,16 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
         if self._settings.warehouse.kind == "duckdb":
             ensure_warehouse_actor(self._settings)
 
-    def _warehouse(self) -> Warehouse:
-        if self._settings.warehouse.kind == "duckdb":
-            return RemoteWarehouse(self._settings.ray.namespace)
-        return build_warehouse(self._settings)
-
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, int]:
         """Upsert each block (large blocks in slices); return rows and series written."""
-        warehouse = self._warehouse()
+        warehouse = warehouse_for_workers(self._settings)
         rows = series = 0
         try:
             for block in blocks:
                 table: pa.Table = BlockAccessor.for_block(block).to_arrow()
                 for offset in range(0, table.num_rows, self._rows_per_write):
                     piece = table.slice(offset, self._rows_per_write)
-                    batch_id = _batch_id(self._job_id, piece)
+                    batch_id = content_digest(piece, salt=self._job_id)
                     result = warehouse.write(piece, batch_id)
                     rows += result.rows
                     series += result.series
@@ -71,13 +64,3 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
     def get_name(self) -> str:
         """Shown in Ray Data's progress output."""
         return f"Warehouse({self._settings.warehouse.kind})"
-
-
-def _batch_id(job_id: str, table: pa.Table) -> str:
-    digest = hashlib.sha256(job_id.encode())
-    for column in table.columns:
-        for chunk in column.chunks:
-            for buffer in chunk.buffers():
-                if buffer is not None:
-                    digest.update(buffer)
-    return digest.hexdigest()[:40]

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pulsar
@@ -54,7 +54,7 @@ def replay(
                 summary["rejected"] += 1
                 logger.warning("skipping %s: %s", message.message_id(), exc)
                 continue
-            verdict = validate_envelope(envelope, datetime.now(envelope.window.start.tzinfo))
+            verdict = validate_envelope(envelope, datetime.now(UTC))
             if not verdict.accepted:
                 summary["rejected"] += 1
                 continue

@@ -24,7 +24,7 @@ from scalar_ray.errors import BrokerUnavailableError, ProviderError, RateLimited
 from scalar_ray.providers.canonical import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
-from scalar_ray.providers.timeutil import add_duration, parse_duration
+from scalar_ray.providers.timeutil import add_duration, clock_step, floor_to, parse_duration
 
 __all__ = ["AcquisitionService", "AcquisitionTask", "TaskStatus"]
 
@@ -243,9 +243,5 @@ def _covered_until(table: pa.Table, window: Window, resolution: str) -> str | No
 
 
 def _floor_to(moment: datetime, resolution: str) -> datetime:
-    step = parse_duration(resolution)
-    seconds = step.hours * 3600 + step.minutes * 60 + step.seconds
-    if step.days or step.months or step.years or seconds <= 0:
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return epoch + ((moment - epoch) // timedelta(seconds=seconds)) * timedelta(seconds=seconds)
+    step = clock_step(resolution)
+    return floor_to(moment, step) if step else moment.replace(hour=0, minute=0, second=0, microsecond=0)

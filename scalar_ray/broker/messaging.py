@@ -70,8 +70,8 @@ class MessageSource(ABC):
     """A subscription that hands out messages in batches and takes acknowledgements."""
 
     @abstractmethod
-    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
-        """Up to ``max_messages`` messages, waiting at most ``timeout_ms`` for the first; may be empty."""
+    def receive(self) -> list[ReceivedMessage]:
+        """The messages waiting, up to the source's batch size, after a short wait (~100 ms); may be empty."""
 
     @abstractmethod
     def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
@@ -157,9 +157,8 @@ class PulsarMessageSource(MessageSource):
         )
 
     @override
-    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
+    def receive(self) -> list[ReceivedMessage]:
         # batch_receive waits for its own policy (100 ms); an empty answer means nothing is waiting.
-        del max_messages, timeout_ms  # fixed by the batch-receive policy at subscribe time
         try:
             messages = self._consumer.batch_receive()
         except pulsar.PulsarException as exc:
@@ -215,9 +214,9 @@ class InMemoryBroker(Publisher):
         )
         return message_id
 
-    def source(self, topics: Sequence[str] | None = None) -> MessageSource:
-        """A consumer over ``topics`` (default: every topic but dead-letter ones)."""
-        return _InMemorySource(self, topics)
+    def source(self, topics: Sequence[str] | None = None, max_messages: int = 64) -> MessageSource:
+        """A consumer over ``topics`` (default: every topic but dead-letter ones), ``max_messages`` at a time."""
+        return _InMemorySource(self, topics, max_messages)
 
     def redeliver_unacknowledged(self) -> None:
         """What the broker does when a consumer dies: its unacknowledged messages go out again."""
@@ -247,17 +246,18 @@ class InMemoryBroker(Publisher):
 
 
 class _InMemorySource(MessageSource):
-    def __init__(self, broker: InMemoryBroker, topics: Sequence[str] | None) -> None:
+    def __init__(self, broker: InMemoryBroker, topics: Sequence[str] | None, max_messages: int) -> None:
         self._broker = broker
+        self._max_messages = max_messages
         self._topics = set(topics) if topics is not None else None
 
     def _wanted(self, topic: str) -> bool:
         return topic in self._topics if self._topics is not None else not topic.endswith("dead-letter")
 
     @override
-    def receive(self, max_messages: int, timeout_ms: int) -> list[ReceivedMessage]:
+    def receive(self) -> list[ReceivedMessage]:
         pending = self._broker._pending  # the fake's two halves share their queues
-        batch = [message for message in pending if self._wanted(message.topic)][:max_messages]
+        batch = [message for message in pending if self._wanted(message.topic)][: self._max_messages]
         for message in batch:
             pending.remove(message)
             self._broker._unacked[message.message_id] = message

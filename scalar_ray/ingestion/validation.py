@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scalar_ray.broker.envelope import Envelope
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import clock_step
 
 __all__ = ["VALUE_RANGES", "Verdict", "validate_envelope"]
 
@@ -33,7 +33,7 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
 # How far in the future a vintage may claim to be issued: clocks drift, providers stamp ahead a little.
 _ISSUED_AHEAD = timedelta(hours=1)
 _MAX_REASONS = 5
-_HOUR_S = 3600
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -114,16 +114,13 @@ def _on_grid(table: pa.Table) -> list[str]:
 
 def _grid_step_us(resolution: str) -> int | None:
     try:
-        duration = parse_duration(resolution)
+        step = clock_step(resolution)
     except ValueError:
         return None
-    if duration.years or duration.months or duration.days:
-        return None
-    seconds = duration.hours * _HOUR_S + duration.minutes * 60 + duration.seconds
     # Only grids that divide an hour are anchored to UTC hours in every time zone the platform covers.
-    if not 0 < seconds <= _HOUR_S or _HOUR_S % seconds:
+    if step is None or step > _HOUR or _HOUR % step:
         return None
-    return seconds * 1_000_000
+    return step // timedelta(microseconds=1)
 
 
 def _inside_window(envelope: Envelope) -> list[str]:

@@ -50,18 +50,15 @@ class IngestionStats:
     last_commit_at: str | None = None
     last_error: str = ""
     writing_blocked_since: str | None = None
-    # Publish → committed, per message, in milliseconds (the newest samples).
-    freshness_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
-    # When each sample was taken (Unix seconds), so status can report the recent past only.
-    freshness_at: deque[float] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
+    # (commit time in Unix seconds, publish → committed in ms) per message, the newest samples.
+    freshness: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
 
     def snapshot(self, now: float | None = None, window_s: float = _FRESHNESS_WINDOW_S) -> dict[str, object]:
         """A plain dictionary for status output; freshness percentiles over the ``window_s`` seconds before ``now``."""
         data = asdict(self)
         since = (time.time() if now is None else now) - window_s
-        samples = sorted(ms for ms, at in zip(self.freshness_ms, self.freshness_at, strict=True) if at >= since)
-        data.pop("freshness_ms")
-        data.pop("freshness_at")
+        samples = sorted(ms for at, ms in self.freshness if at >= since)
+        data.pop("freshness")
         data["freshness_p50_ms"] = samples[len(samples) // 2] if samples else None
         data["freshness_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
         return data
@@ -79,7 +76,6 @@ class IngestionWorker:
         dead_letter_topic: str,
         policy: FlushPolicy,
         *,
-        max_messages: int = 64,
         retry_max_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -90,7 +86,6 @@ class IngestionWorker:
         self._dead_letters = dead_letters
         self._dead_letter_topic = dead_letter_topic
         self._batcher = MicroBatcher(policy)
-        self._max_messages = max_messages
         self._retry_max_s = retry_max_s
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -119,7 +114,7 @@ class IngestionWorker:
         idle = True
         if not self._batcher.full():
             try:
-                messages = self._source.receive(self._max_messages, timeout_ms=100)
+                messages = self._source.receive()
             except BrokerUnavailableError as exc:
                 self._broker_failed(exc)
                 messages = []
@@ -190,11 +185,10 @@ class IngestionWorker:
         except BrokerUnavailableError as exc:
             # The rows are committed; the messages will be redelivered and rewritten to the same keys.
             self._broker_failed(exc)
-        committed_ms = committed.timestamp() * 1000
+        committed_s = committed.timestamp()
         for message in batch.messages:
             if message.publish_time_ms:
-                self.stats.freshness_ms.append(committed_ms - message.publish_time_ms)
-                self.stats.freshness_at.append(committed.timestamp())
+                self.stats.freshness.append((committed_s, committed_s * 1000 - message.publish_time_ms))
         self.stats.batches += 1
         self.stats.rows_written += result.rows
         self.stats.last_batch_rows = result.rows

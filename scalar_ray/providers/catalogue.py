@@ -28,7 +28,7 @@ from scalar_ray.providers.energinet_parser import ENERGINET_DATASETS
 from scalar_ray.providers.entsoe_parser import DOCUMENT_VARIABLES
 from scalar_ray.providers.jao_parser import AUCTION_DATASET, JAO_PUBLICATION_VARIABLES
 from scalar_ray.providers.nordpool_parser import NORDPOOL_DATASETS
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import floor_to, parse_duration
 
 __all__ = ["PROVIDERS", "Catalogue", "DatasetSpec", "Schedule", "load_catalogue"]
 
@@ -133,8 +133,8 @@ class DatasetSpec(BaseModel):
     def fetch_window(self, now: datetime) -> Window:
         """The window a scheduled fetch asks for: from ``lookback`` before now to ``horizon`` after it, on the grid."""
         step = _timedelta(self.resolution) if not _is_calendar(self.resolution) else timedelta(days=1)
-        start = _floor(now - _timedelta(self.lookback) - _timedelta(self.publication_delay), step)
-        end = _floor(now + _timedelta(self.horizon), step) + step
+        start = floor_to(now - _timedelta(self.lookback) - _timedelta(self.publication_delay), step)
+        end = floor_to(now + _timedelta(self.horizon), step) + step
         return Window(start, end)
 
     def request_windows(self, window: Window) -> list[Window]:
@@ -211,8 +211,3 @@ def _timedelta(text: str) -> timedelta:
         # Window arithmetic only needs an upper bound: a calendar month or year at its longest.
         return timedelta(days=366 * duration.years + 31 * duration.months + duration.days)
     return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
-
-
-def _floor(moment: datetime, step: timedelta) -> datetime:
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return epoch + ((moment - epoch) // step) * step

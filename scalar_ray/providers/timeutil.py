@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["add_duration", "local_day_window", "parse_duration", "parse_utc"]
+__all__ = ["add_duration", "clock_step", "floor_to", "local_day_window", "parse_duration", "parse_utc"]
 
 _DURATION = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
@@ -25,6 +25,21 @@ def parse_duration(text: str) -> relativedelta:
     return relativedelta(
         years=part["years"], months=part["months"], days=part["days"], hours=part["hours"], minutes=part["minutes"]
     )
+
+
+def clock_step(text: str) -> timedelta | None:
+    """A resolution of fixed clock length (``PT15M`` → 15 minutes), or None for a day or longer (calendar steps)."""
+    duration = parse_duration(text)
+    if duration.years or duration.months or duration.days:
+        return None
+    step = timedelta(hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
+    return step if step > timedelta(0) else None
+
+
+def floor_to(moment: datetime, step: timedelta) -> datetime:
+    """``moment`` rounded down to a multiple of ``step`` since the Unix epoch (UTC grids)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((moment - epoch) // step) * step
 
 
 def add_duration(moment: datetime, duration: relativedelta, times: int = 1, zone: ZoneInfo | None = None) -> datetime:

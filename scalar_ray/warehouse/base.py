@@ -8,6 +8,7 @@ StarRocks adapters are the real ones, and all of them pass one contract suite.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from typing_extensions import override
 from scalar_ray.errors import WarehouseError
 from scalar_ray.providers.canonical import OBSERVATION_SCHEMA, Window
 
-__all__ = ["READ_SCHEMA", "InMemoryWarehouse", "Warehouse", "WriteResult", "check_observations"]
+__all__ = [
+    "READ_SCHEMA",
+    "InMemoryWarehouse",
+    "Warehouse",
+    "WriteResult",
+    "check_observations",
+    "content_digest",
+]
 
 # What a read returns: one row per (series, interval) — the chosen vintage — in series and time order.
 READ_SCHEMA = pa.schema(
@@ -75,6 +83,17 @@ class Warehouse(ABC):
 
     def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
         """Release connections."""
+
+
+def content_digest(table: pa.Table, salt: str = "") -> str:
+    """A 40-hex-digit name for a batch from its Arrow buffers (and ``salt``): the same rows give the same name."""
+    digest = hashlib.sha256(salt.encode())
+    for column in table.columns:
+        for chunk in column.chunks:
+            for buffer in chunk.buffers():
+                if buffer is not None:
+                    digest.update(buffer)
+    return digest.hexdigest()[:40]
 
 
 def check_observations(warehouse: str, observations: pa.Table) -> pa.Table:

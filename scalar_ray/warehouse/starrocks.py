@@ -9,7 +9,6 @@ need quoting rather than emit something StarRocks would misread.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import threading
@@ -27,7 +26,7 @@ from typing_extensions import override
 from scalar_ray.config.settings import StarRocksSettings
 from scalar_ray.errors import WarehouseError
 from scalar_ray.providers.canonical import Window
-from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations
+from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations, content_digest
 from scalar_ray.warehouse.stream_load import StreamLoadClient
 
 __all__ = ["StarRocksWarehouse", "schema_statements"]
@@ -126,7 +125,7 @@ class StarRocksWarehouse(Warehouse):
         if batch.num_rows == 0:
             return WriteResult(0, 0)
         self.ensure_schema()
-        batch_id = batch_id or _content_id(batch)
+        batch_id = batch_id or content_digest(batch)
         grouped = batch.group_by("series_id", use_threads=False).aggregate(
             [(name, "first") for name in _SERIES_COLUMNS[1:]]
         )
@@ -242,16 +241,6 @@ def _csv(table: pa.Table) -> bytes:
     except pa.ArrowInvalid as exc:
         raise WarehouseError("starrocks", "write", f"a value cannot be written as plain CSV: {exc}") from exc
     return sink.getvalue()
-
-
-def _content_id(table: pa.Table) -> str:
-    digest = hashlib.sha256()
-    for batch in table.to_batches():
-        for column in batch.columns:
-            for buffer in column.buffers():
-                if buffer is not None:
-                    digest.update(buffer)
-    return digest.hexdigest()[:40]
 
 
 def _naive(moment: datetime) -> datetime:

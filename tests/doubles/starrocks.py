@@ -48,6 +48,8 @@ class Faults:
     publish_timeout_next: int = 0
     # Labels whose job is reported as still running (``Label Already Exists`` with RUNNING, state PREPARE).
     running_labels: set[str] = field(default_factory=set)
+    # Labels whose earlier job is still running and then aborts: the state lookup sees ABORTED and frees the label.
+    aborting_labels: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -143,6 +145,9 @@ class StarRocksDouble:
             label = request.query_params.get("label", "")
             key = f"{request.path_params['db']}/{label}"
             state = "PREPARE" if label in self.faults.running_labels else self.labels.get(key, "UNKNOWN")
+            if label in self.faults.aborting_labels:
+                self.faults.aborting_labels.discard(label)
+                state = "ABORTED"
             state = {"FINISHED": "VISIBLE"}.get(state, state)
             return JSONResponse({"msg": "success", "code": 0, "data": state, "count": 0})
 
@@ -183,7 +188,7 @@ class StarRocksDouble:
         base: dict[str, Any] = {"TxnId": len(self.loads) + 1, "Label": label, "NumberTotalRows": 0}
         if not _LABEL.match(label):
             return {**base, "Status": "Fail", "Message": f"label {label!r} is not [A-Za-z0-9_]{{1,128}}"}
-        if label in self.faults.running_labels:
+        if label in self.faults.running_labels | self.faults.aborting_labels:
             return {**base, "Status": "Label Already Exists", "ExistingJobStatus": "RUNNING"}
         key = f"{database}/{label}"
         if self.labels.get(key) == "FINISHED":

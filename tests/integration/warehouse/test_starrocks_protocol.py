@@ -147,3 +147,15 @@ def test_a_value_that_would_need_quoting_is_refused_before_loading(warehouse: St
 
     with pytest.raises(WarehouseError, match="plain CSV"):
         warehouse.write(tabbed)
+
+
+def test_a_label_whose_earlier_job_aborted_is_loaded_again(
+    warehouse: StarRocksWarehouse, starrocks_double: StarRocksDouble
+) -> None:
+    warehouse.ensure_schema()
+    starrocks_double.faults.aborting_labels.add("scalar_observations_aborted")
+
+    warehouse.write(batch([1.0, 2.0], ISSUED), batch_id="aborted")
+
+    assert loads_of(starrocks_double, "observations_aborted") == ["Label Already Exists", "Success"]
+    assert warehouse.count() == 2

@@ -202,7 +202,7 @@ def test_the_batcher_flushes_on_rows_age_or_idleness(
     batcher = MicroBatcher(policy)
     broker = InMemoryBroker()
     publish(broker, observations([1.0] * rows))
-    message = broker.source().receive(1, 0)[0]
+    message = broker.source(max_messages=1).receive()[0]
     batcher.add(message, observations([float(i) for i in range(rows)], step=timedelta(minutes=15)), now=0.0)
 
     assert batcher.due(age, source_idle=idle) is due
@@ -220,8 +220,8 @@ def test_status_reports_freshness_over_the_last_five_minutes_only() -> None:
     broker, warehouse = InMemoryBroker(), FlakyWarehouse()
     worker, _ = worker_for(broker, warehouse)
     recent = NOW.timestamp()
-    worker.stats.freshness_ms.extend([9_000.0, 100.0, 120.0])
-    worker.stats.freshness_at.extend([recent - 3_600, recent - 10, recent - 5])  # a start-up backlog an hour ago
+    # A start-up backlog an hour ago, then two fresh messages.
+    worker.stats.freshness.extend([(recent - 3_600, 9_000.0), (recent - 10, 100.0), (recent - 5, 120.0)])
 
     snapshot = worker.snapshot()
 

@@ -1,0 +1,49 @@
+"""The background loop of the platform's long-lived actors: a step in a daemon thread until stopped.
+
+A step that raises is logged and recorded, never fatal: the actor stays alive and visible in `scalar-ray status`
+with the error, rather than ending in a restart loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class ActorLoop:
+    """Calls ``step`` until ``stop``; when a step did no work (returned False) or failed, waits ``idle_s``."""
+
+    def __init__(self, name: str, step: Callable[[], bool], idle_s: float) -> None:
+        self.name = name
+        self.last_error = ""
+        self.started = time.time()
+        self._step = step
+        self._idle_s = idle_s
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while self._running:
+            try:
+                worked = self._step()
+            except Exception as exc:
+                logger.exception("%s: step failed", self.name)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                worked = False
+            if not worked:
+                time.sleep(self._idle_s)
+
+    def stop(self, timeout_s: float) -> None:
+        """Let the current step finish and end the loop."""
+        self._running = False
+        self._thread.join(timeout=timeout_s)
+
+    @property
+    def uptime_s(self) -> int:
+        """Seconds since the loop started."""
+        return round(time.time() - self.started)
