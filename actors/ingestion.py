@@ -14,7 +14,7 @@ import ray
 from actors.loop import ActorLoop
 from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
-from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic
+from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic, forecasts_topic
 from scalar_ray.composition import build_cache, flush_policy, pulsar_client
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
@@ -37,7 +37,7 @@ class IngestionActor:
         source = PulsarMessageSource(
             self._client,
             SubscriptionOptions(
-                topics=tuple(acquisition_topic(tenant, name) for name, _ in settings.providers),
+                topics=(*(acquisition_topic(tenant, name) for name, _ in settings.providers), forecasts_topic(tenant)),
                 subscription=INGESTION_SUBSCRIPTION,
                 consumer_name=self._name,
                 receiver_queue_size=settings.ingestion.receiver_queue_size,

@@ -16,14 +16,16 @@ from ray.exceptions import GetTimeoutError, RayActorError
 from ray.util.state import list_actors
 
 from actors.acquisition import AcquisitionActor, acquisition_actor_name
+from actors.forecasting import FORECASTING_ACTOR, ForecastingActor
 from actors.ingestion import IngestionActor, ingestion_actor_name
 from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
 from scalar_ray.broker.admin import PulsarAdmin
-from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic
+from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic, forecasts_topic
 from scalar_ray.broker.topology import ensure_platform_namespaces
 from scalar_ray.composition import enabled_providers
 from scalar_ray.config.settings import Settings
 from scalar_ray.errors import BrokerAdminError
+from scalar_ray.forecasting.training import thread_caps
 
 # Dead letters wait here for an operator; its backlog is the dead-letter count.
 REVIEW_SUBSCRIPTION = "review"
@@ -36,19 +38,28 @@ class PlatformActors:
     acquisition: dict[str, Any] = field(default_factory=dict)
     ingestion: dict[str, Any] = field(default_factory=dict)
     warehouse: Any = None
+    forecasting: Any = None
 
 
 def prepare_topics(settings: Settings) -> None:
-    """Namespaces, the ingestion subscription on every provider topic, the dead-letter review subscription."""
+    """Namespaces, the ingestion subscription on every topic it reads, the dead-letter review subscription."""
     tenant = settings.broker.tenant
     with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
         ensure_platform_namespaces(admin, tenant)
-        for provider, _ in settings.providers:
-            admin.ensure_subscription(acquisition_topic(tenant, provider), INGESTION_SUBSCRIPTION)
+        for topic in ingested_topics(settings):
+            admin.ensure_subscription(topic, INGESTION_SUBSCRIPTION)
         admin.ensure_subscription(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)
 
 
-def start_platform(settings: Settings, *, acquisition: bool = True, ingestion: bool = True) -> PlatformActors:
+def ingested_topics(settings: Settings) -> list[str]:
+    """Every provider's acquisition topic and the forecasts topic."""
+    tenant = settings.broker.tenant
+    return [*(acquisition_topic(tenant, provider) for provider, _ in settings.providers), forecasts_topic(tenant)]
+
+
+def start_platform(
+    settings: Settings, *, acquisition: bool = True, ingestion: bool = True, forecasting: bool | None = None
+) -> PlatformActors:
     """Start (or find) every actor the configuration asks for."""
     # Actors run with the head's working directory: hand them the data directory as an absolute path.
     settings = settings.model_copy(update={"local": settings.local.model_copy(update={"data_dir": settings.data_dir})})
@@ -70,6 +81,14 @@ def start_platform(settings: Settings, *, acquisition: bool = True, ingestion: b
             actors.acquisition[name] = AcquisitionActor.options(  # type: ignore[attr-defined]
                 name=name, namespace=namespace, lifetime="detached", get_if_exists=True
             ).remote(settings, provider)
+    if settings.forecasting.enabled if forecasting is None else forecasting:
+        actors.forecasting = ForecastingActor.options(  # type: ignore[attr-defined]
+            name=FORECASTING_ACTOR,
+            namespace=namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            runtime_env={"env_vars": thread_caps(1)},  # predictions share the node with everything else
+        ).remote(settings)
     return actors
 
 
@@ -77,9 +96,12 @@ def stop_platform(settings: Settings, timeout_s: float = 60.0) -> list[str]:
     """Stop acquisition first, then let ingestion write what it holds, then the warehouse; return what stopped."""
     namespace = settings.ray.namespace
     # The names the configuration implies, so stopping works without the dashboard's state API too.
-    names = [acquisition_actor_name(p) for p, _ in settings.providers]
+    names = [FORECASTING_ACTOR, *(acquisition_actor_name(p) for p, _ in settings.providers)]
     names += [ingestion_actor_name(i) for i in range(max(settings.ingestion.replicas, 16))] + [WAREHOUSE_ACTOR]
-    order = sorted(names, key=lambda n: (not n.startswith("acquisition-"), n.startswith(WAREHOUSE_ACTOR)))
+    # Producers first (forecasting, acquisition), then ingestion writes what it holds, then the warehouse.
+    order = sorted(
+        names, key=lambda n: (not n.startswith(("acquisition-", FORECASTING_ACTOR)), n.startswith(WAREHOUSE_ACTOR))
+    )
     stopped = []
     for name in order:
         try:
@@ -118,10 +140,9 @@ def broker_status(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"backlog": {}, "dead_letters": None}
     try:
         with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
-            for provider, _ in settings.providers:
-                topic = acquisition_topic(tenant, provider)
+            for topic in ingested_topics(settings):
                 backlog = admin.backlog(topic, INGESTION_SUBSCRIPTION)
-                result["backlog"][provider] = {
+                result["backlog"][topic.rsplit("/", 1)[-1]] = {
                     "backlog": backlog.backlog,
                     "unacked": backlog.unacked,
                     "consumers": backlog.consumers,
@@ -133,7 +154,7 @@ def broker_status(settings: Settings) -> dict[str, Any]:
 
 
 def _actors(settings: Settings) -> list[Any]:
-    prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR)
+    prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR, FORECASTING_ACTOR)
     found = list_actors(
         filters=[("ray_namespace", "=", settings.ray.namespace)],
         limit=10_000,

@@ -7,7 +7,7 @@ ingestion loop cannot tell it from a direct adapter; StarRocks needs no such act
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psutil
 import pyarrow as pa
@@ -43,6 +43,12 @@ class WarehouseActor:
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
         """Point-in-time read."""
         return self._warehouse.read(series_ids, window, as_of)
+
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        """Values as known shortly after (or before) each interval: training frames."""
+        return self._warehouse.read_known(series_ids, window, known_within, earliest_if_unknown)
 
     def count(self) -> int:
         """Stored rows."""
@@ -110,6 +116,14 @@ class RemoteWarehouse(Warehouse):
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
         table = self._call("query", "read", list(series_ids), window, as_of)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        table = self._call("query", "read_known", list(series_ids), window, known_within, earliest_if_unknown)
         assert isinstance(table, pa.Table)  # noqa: S101
         return table
 

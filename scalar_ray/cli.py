@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from scalar_ray import __version__
+from scalar_ray.cli_forecasting import add_forecasting_commands
 from scalar_ray.cli_platform import add_platform_commands
 from scalar_ray.config import Settings, load_settings, markdown_table
 from scalar_ray.errors import ConfigurationError, LocalServiceError, ScalarError
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_sim)
 
     add_platform_commands(commands)
+    add_forecasting_commands(commands)
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="ACTION")

@@ -53,6 +53,7 @@ def _platform_start(settings: Settings, _: argparse.Namespace) -> int:
     connect(settings)
     actors = start_platform(settings)
     names = [*actors.acquisition, *actors.ingestion] + (["warehouse"] if actors.warehouse else [])
+    names += ["forecasting"] if actors.forecasting else []
     print(f"started: {', '.join(names)}")
     return EXIT_OK
 
@@ -109,6 +110,13 @@ def _detail(detail: dict[str, Any]) -> str:
             f"({detail['retries']} retried, {detail['throttled']} throttled), spooled {detail['spooled']}"
         )
         return text + (f"; failing: {', '.join(failing[:3])}" if failing else "")
+    if "models" in detail:
+        models = detail["models"]
+        issued = [m for m in models if m["last_issue"]]
+        failing = [m for m in models if m["error"]]
+        latest = max((m["last_issue"] for m in issued), default="-")
+        text = f"{len(models)} models, {len(issued)} issuing, last forecast at {latest}; {len(failing)} failing"
+        return text + (f": {failing[0]['error']}" if failing else "")
     if "rows_written" in detail:
         p99 = detail.get("freshness_p99_ms")
         cache = "cache ok" if detail.get("cache_enabled", True) else f"cache down ({detail.get('cache_failures')})"

@@ -15,11 +15,14 @@ from scalar_ray.acquisition.cursors import FileCursorStore
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
 from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.messaging import Publisher
-from scalar_ray.broker.topics import acquisition_topic
+from scalar_ray.broker.topics import acquisition_topic, forecasts_topic
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.cache.redis import RedisCache
 from scalar_ray.config.settings import Settings
 from scalar_ray.errors import ConfigurationError
+from scalar_ray.forecasting.families import FamilySpec, load_families
+from scalar_ray.forecasting.issuing import ForecastService
+from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.registry import build_client
@@ -33,6 +36,9 @@ __all__ = [
     "build_warehouse",
     "enabled_providers",
     "flush_policy",
+    "forecast_families",
+    "forecast_service",
+    "model_registry",
     "pulsar_client",
     "state_dir",
 ]
@@ -111,4 +117,35 @@ def acquisition_service(settings: Settings, provider: str, publisher: Publisher)
         initial_history=settings.acquisition.initial_history,
         max_catch_up=settings.acquisition.max_catch_up,
         max_rows_per_message=settings.acquisition.max_rows_per_message,
+    )
+
+
+def model_registry(settings: Settings) -> ModelRegistry:
+    """The model registry at ``registry.url`` (``<data_dir>/models`` by default), with a local download cache."""
+    return ModelRegistry(settings.registry_url, settings.data_dir / "cache" / "models")
+
+
+def forecast_families(settings: Settings) -> list[FamilySpec]:
+    """The families ``forecasting.families`` selects (all by default); ``ConfigurationError`` for unknown names."""
+    families = load_families()
+    wanted = settings.forecasting.families
+    unknown = [name for name in wanted or [] if name not in families]
+    if unknown:
+        raise ConfigurationError(
+            "forecasting.families",
+            f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}",
+            f"use {sorted(families)}",
+        )
+    return [families[name] for name in wanted] if wanted else list(families.values())
+
+
+def forecast_service(settings: Settings, warehouse: Warehouse, publisher: Publisher | None) -> ForecastService:
+    """The scheduled-forecast service over the selected families and zones."""
+    return ForecastService(
+        forecast_families(settings),
+        warehouse,
+        model_registry(settings),
+        publisher,
+        forecasts_topic(settings.broker.tenant),
+        zones=settings.forecasting.zones,
     )

@@ -26,8 +26,10 @@ from __future__ import annotations
 __all__ = [
     "BrokerAdminError",
     "ConfigurationError",
+    "ForecastDataError",
     "InvalidConfigurationError",
     "LocalServiceError",
+    "ModelRegistryError",
     "PayloadError",
     "PortInUseError",
     "ProviderAuthError",
@@ -196,3 +198,21 @@ class BrokerUnavailableError(ScalarError):
         self.operation = operation
         self.topic = topic
         super().__init__(f"Pulsar {operation} on {topic} failed: {detail}")
+
+
+class ForecastDataError(ScalarError):
+    """A model cannot be trained or run on the data there is (no data, too little history, gaps)."""
+
+    def __init__(self, family: str, zone: str, problem: str) -> None:
+        self.family = family
+        self.zone = zone
+        self.problem = problem
+        super().__init__(f"{family}/{zone}: {problem}")
+
+
+class ModelRegistryError(ScalarError):
+    """The model registry cannot store, find or load a model version."""
+
+    def __init__(self, model: str, problem: str) -> None:
+        self.model = model
+        super().__init__(f"model registry, {model}: {problem}")

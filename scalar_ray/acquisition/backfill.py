@@ -7,6 +7,7 @@ either handed on for writing or reported with its error; one failing window neve
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,11 @@ from scalar_ray.acquisition.service import AcquisitionTask
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.errors import ProviderError
 from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.providers.areas import area_by_code_or_none
 from scalar_ray.providers.canonical import Window, empty_observations
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ProviderClient
+from scalar_ray.providers.timeutil import local_day_window
 
 __all__ = ["BackfillItem", "WindowOutcome", "fetch_item", "plan_backfill"]
 
@@ -59,14 +62,35 @@ class WindowOutcome:
 def plan_backfill(
     tasks: list[AcquisitionTask], window: Window, piece: timedelta = timedelta(days=1)
 ) -> list[BackfillItem]:
-    """Every task for every window piece, oldest first."""
+    """Every task for every window piece, oldest first.
+
+    Daily pieces follow the area's local delivery days (clipped to ``window``): a provider answers a day document
+    with one creation time, and a request spanning two local days would stamp the earlier day with the later one's.
+    """
     items = []
-    for part in window.split(piece):
-        for task in tasks:
+    for task in tasks:
+        for part in _pieces(window, piece, task.area):
             items.append(
                 BackfillItem(task.spec.provider, task.spec.id, task.area, part.start.isoformat(), part.end.isoformat())
             )
-    return items
+    return sorted(items, key=lambda item: (item.start, item.provider, item.dataset_id, item.area))
+
+
+def _pieces(window: Window, piece: timedelta, area: str) -> list[Window]:
+    found = area_by_code_or_none(area.split(">", maxsplit=1)[0])
+    if piece != timedelta(days=1) or found is None:
+        return window.split(piece)
+    cuts = [window.start]
+    day = window.start.astimezone(found.zone).date()
+    while True:
+        _, day_end = local_day_window(day, found.timezone)
+        if day_end >= window.end:
+            break
+        if day_end > cuts[-1]:
+            cuts.append(day_end)
+        day += timedelta(days=1)
+    cuts.append(window.end)
+    return [Window(start, end) for start, end in itertools.pairwise(cuts)]
 
 
 def fetch_item(client: ProviderClient, item: BackfillItem, now: datetime | None = None) -> WindowOutcome:

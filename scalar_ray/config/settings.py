@@ -175,6 +175,24 @@ class RegistrySettings(_Section):
     )
 
 
+class ForecastingSettings(_Section):
+    """Scheduled forecasts."""
+
+    enabled: bool = Field(True, description="Run the forecasting actor with the platform.")
+    families: list[str] | None = Field(
+        None, description="Model families to issue (comma-separated, e.g. dk_demand,dk_dayahead); default: all."
+    )
+    zones: list[str] | None = Field(None, description="Only these zones (comma-separated); default: all.")
+    poll_interval_s: float = Field(5.0, gt=0, description="How often the forecasting actor checks its schedules.")
+
+    @field_validator("families", "zones", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class ProviderSettings(_Section):
     """One market-data provider: where its API is and the credentials it wants."""
 
@@ -363,6 +381,7 @@ class Settings(BaseSettings):
     ingestion: IngestionSettings = Field(default_factory=IngestionSettings, description="Ingestion.")
     acquisition: AcquisitionSettings = Field(default_factory=AcquisitionSettings, description="Acquisition.")
     registry: RegistrySettings = Field(default_factory=RegistrySettings, description="Model registry.")
+    forecasting: ForecastingSettings = Field(default_factory=ForecastingSettings, description="Forecasting.")
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings, description="Providers.")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="Telemetry.")
     ray: RaySettings = Field(default_factory=RaySettings, description="Ray.")

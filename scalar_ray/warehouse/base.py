@@ -12,7 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 from typing_extensions import override
@@ -64,6 +64,18 @@ class Warehouse(ABC):
     @abstractmethod
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
         """For each series and interval in ``window``: the latest vintage issued at or before ``as_of`` (or ever)."""
+
+    @abstractmethod
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        """For each series and interval: the value as it was known ``known_within`` after the interval started.
+
+        That is the latest vintage issued at or before ``ts + known_within`` (negative: that long *before* the
+        interval — a forecast with a lead). With ``earliest_if_unknown``, an interval with no such vintage gets its
+        earliest one: a backfill stamps history with the fetch time, and its first value is what was published then.
+        Training frames use this so that no row sees a value from after the moment it would have been used.
+        """
 
     @abstractmethod
     def count(self) -> int:
@@ -137,16 +149,28 @@ class InMemoryWarehouse(Warehouse):
             key = (series_id, ts)
             if key not in chosen or issued_at > chosen[key][0]:
                 chosen[key] = (issued_at, value)
-        rows = sorted((s, ts, value, issued) for (s, ts), (issued, value) in chosen.items())
-        return pa.table(
-            {
-                "series_id": [row[0] for row in rows],
-                "ts": [row[1] for row in rows],
-                "value": [row[2] for row in rows],
-                "issued_at": [row[3] for row in rows],
-            },
-            schema=READ_SCHEMA,
-        )
+        return _read_table(sorted((s, ts, value, issued) for (s, ts), (issued, value) in chosen.items()))
+
+    @override
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        vintages: dict[tuple[str, datetime], list[tuple[datetime, float]]] = {}
+        wanted = set(series_ids)
+        for (series_id, ts, issued_at), value in self._values.items():
+            if series_id in wanted and window.start <= ts < window.end:
+                vintages.setdefault((series_id, ts), []).append((issued_at, value))
+        rows = []
+        for (series_id, ts), known in sorted(vintages.items()):
+            in_time = [vintage for vintage in known if vintage[0] <= ts + known_within]
+            if in_time:
+                issued_at, value = max(in_time)
+            elif earliest_if_unknown:
+                issued_at, value = min(known)
+            else:
+                continue
+            rows.append((series_id, ts, value, issued_at))
+        return _read_table(rows)
 
     @override
     def count(self) -> int:
@@ -162,6 +186,18 @@ class InMemoryWarehouse(Warehouse):
     @override
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
         return self._series.get(series_id)
+
+
+def _read_table(rows: Sequence[tuple[str, datetime, float, datetime]]) -> pa.Table:
+    return pa.table(
+        {
+            "series_id": [row[0] for row in rows],
+            "ts": [row[1] for row in rows],
+            "value": [row[2] for row in rows],
+            "issued_at": [row[3] for row in rows],
+        },
+        schema=READ_SCHEMA,
+    )
 
 
 _METADATA = ("provider", "dataset", "area", "variable", "unit", "resolution")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -93,6 +93,32 @@ class DuckDBWarehouse(Warehouse):
                 # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
                 result = self._connection.sql(
                     query, params=[list(series_ids), window.start, window.end, as_of, as_of]
+                ).to_arrow_table()
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "query", str(exc)) from exc
+        if result is None:
+            return READ_SCHEMA.empty_table()
+        return result.cast(READ_SCHEMA)
+
+    @override
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        # In time = issued at or before ts + known_within; those first (latest of them), else the earliest vintage.
+        query = """
+            select series_id, ts, value, issued_at from (
+                select *, issued_at <= ts + to_microseconds(?::bigint) as in_time from observations
+                where series_id in (select unnest(?::varchar[])) and ts >= ? and ts < ?
+            ) where in_time or ?::boolean
+            qualify row_number() over (
+                partition by series_id, ts
+                order by in_time desc, case when in_time then issued_at else ts end desc, issued_at) = 1
+            order by series_id, ts"""
+        micros = int(known_within.total_seconds() * 1_000_000)
+        with self._lock:
+            try:
+                result = self._connection.sql(
+                    query, params=[micros, list(series_ids), window.start, window.end, earliest_if_unknown]
                 ).to_arrow_table()
             except duckdb.Error as exc:
                 raise WarehouseError(self.name, "query", str(exc)) from exc

@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -158,6 +158,36 @@ class StarRocksWarehouse(Warehouse):
         params: list[Any] = [*series_ids, _naive(window.start), _naive(window.end)]
         if as_of is not None:
             params.append(_naive(as_of))
+        return self._read_rows(sql, params)
+
+    @override
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        if not series_ids:
+            return READ_SCHEMA.empty_table()
+        self.ensure_schema()
+        placeholders = ", ".join(["%s"] * len(series_ids))
+        # In time = issued at or before ts + known_within; those first (latest of them), else the earliest vintage.
+        sql = f"""
+            select series_id, ts, value, issued_at from (
+                select series_id, ts, value, issued_at, in_time,
+                       row_number() over (
+                           partition by series_id, ts
+                           order by in_time desc, case when in_time = 1 then issued_at else ts end desc, issued_at
+                       ) as rn
+                from (
+                    select series_id, ts, value, issued_at,
+                           case when issued_at <= date_add(ts, interval %s second) then 1 else 0 end as in_time
+                    from {self._settings.database}.observations
+                    where series_id in ({placeholders}) and ts >= %s and ts < %s
+                ) vintages
+            ) chosen where rn = 1 and (in_time = 1 or %s = 1) order by series_id, ts"""  # noqa: S608 - bound values
+        seconds = int(known_within.total_seconds())
+        params: list[Any] = [seconds, *series_ids, _naive(window.start), _naive(window.end), int(earliest_if_unknown)]
+        return self._read_rows(sql, params)
+
+    def _read_rows(self, sql: str, params: list[Any]) -> pa.Table:
         with self._cursor("query") as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()

@@ -48,15 +48,17 @@ def test_a_command_group_without_an_action_prints_help(capsys: pytest.CaptureFix
 
 def test_only_built_commands_are_offered(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["train"])  # training arrives with the forecasting work; until then it is not offered
-    assert "invalid choice: 'train'" in capsys.readouterr().err
+        main(["serve"])  # serving arrives with the Ray Serve work; until then it is not offered
+    assert "invalid choice: 'serve'" in capsys.readouterr().err
 
 
 def test_the_platform_commands_are_offered(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     help_text = capsys.readouterr().out
-    assert all(command in help_text for command in ("demo", "status", "platform"))
+    assert all(
+        command in help_text for command in ("demo", "status", "platform", "train", "forecast", "models", "strategy")
+    )
 
 
 def test_sim_refuses_a_fault_rate_outside_0_to_1(capsys: pytest.CaptureFixture[str]) -> None:

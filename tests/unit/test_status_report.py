@@ -8,6 +8,7 @@ REPORT = {
     "actors": [
         {"name": "ingestion-0", "state": "ALIVE", "restarts": 2, "pid": 1},
         {"name": "acquisition-entsoe", "state": "RESTARTING", "restarts": 1, "pid": 2},
+        {"name": "forecasting", "state": "ALIVE", "restarts": 0, "pid": 3},
     ],
     "details": {
         "ingestion-0": {
@@ -30,6 +31,12 @@ REPORT = {
             "throttled": 2,
             "spooled": 7,
         },
+        "forecasting": {
+            "models": [
+                {"model": "dk_demand/DK1", "last_issue": "2026-11-25T10:00:00+00:00", "error": None},
+                {"model": "dk_demand/DK2", "last_issue": None, "error": "dk_demand/DK2: no champion model yet"},
+            ]
+        },
     },
     "broker": {"backlog": {"entsoe": {"backlog": 12}, "elia": {"backlog": 0}}, "dead_letters": 1},
 }
@@ -46,3 +53,4 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
     assert "consumer backlog: entsoe 12, elia 0" in text
     assert "dead letters awaiting review: 1" in text
+    assert "2 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; 1 failing: dk_demand/DK2: no champ" in text

@@ -79,6 +79,42 @@ def test_a_revision_is_a_new_vintage_and_reads_are_point_in_time(warehouse: Ware
     assert warehouse.read([SERIES], DAY, as_of=datetime(2025, 10, 1, tzinfo=UTC)).num_rows == 0
 
 
+def test_read_known_takes_each_interval_as_it_was_known_at_its_own_moment(warehouse: Warehouse) -> None:
+    # Three vintages of a day-ahead forecast for 00:00 and 00:15: two days before, one day before, after the fact.
+    two_days, one_day, late = (
+        DAY.start - timedelta(days=2),
+        DAY.start - timedelta(days=1),
+        DAY.start + timedelta(hours=3),
+    )
+    warehouse.write(batch([1.0, 2.0], two_days))
+    warehouse.write(batch([3.0, 4.0], one_day))
+    warehouse.write(batch([5.0, 6.0], late))
+
+    lead_36h = warehouse.read_known([SERIES], DAY, known_within=-timedelta(hours=36))
+    lead_12h = warehouse.read_known([SERIES], DAY, known_within=-timedelta(hours=12))
+    too_early = warehouse.read_known([SERIES], DAY, known_within=-timedelta(days=3))
+    earliest = warehouse.read_known([SERIES], DAY, known_within=-timedelta(days=3), earliest_if_unknown=True)
+
+    assert lead_36h["value"].to_pylist() == [1.0, 2.0]
+    assert lead_12h["value"].to_pylist() == [3.0, 4.0]  # the later revision is never seen
+    assert lead_12h["issued_at"].to_pylist() == [one_day, one_day]
+    assert too_early.num_rows == 0
+    assert earliest["value"].to_pylist() == [1.0, 2.0]
+    assert earliest["issued_at"].to_pylist() == [two_days, two_days]
+
+
+def test_read_known_counts_a_backfilled_first_vintage_as_published_in_time(warehouse: Warehouse) -> None:
+    backfilled_at = DAY.start + timedelta(days=30)  # history fetched a month later carries the fetch time
+    warehouse.write(batch([7.0, 8.0], backfilled_at))
+    warehouse.write(batch([7.5], backfilled_at + timedelta(days=1)))  # and a later revision of the first interval
+
+    strict = warehouse.read_known([SERIES], DAY, known_within=timedelta(hours=1))
+    history = warehouse.read_known([SERIES], DAY, known_within=timedelta(hours=1), earliest_if_unknown=True)
+
+    assert strict.num_rows == 0
+    assert history["value"].to_pylist() == [7.0, 8.0]
+
+
 def test_reads_keep_to_the_window_and_the_series_asked_for(warehouse: Warehouse) -> None:
     issued = datetime(2025, 10, 25, 11, tzinfo=UTC)
     warehouse.write(batch([1.0] * 8, issued, start=DAY.start - timedelta(hours=1)))  # 23:00 to 00:45

@@ -1,0 +1,54 @@
+"""The forecasting actor: issues each family's forecasts on its schedule with the champion models.
+
+A thin shell over ``ForecastService``: forecasts go to ``persistent://<tenant>/insights/forecasts``, where ingestion
+stores them as vintages in the warehouse and the newest values in Redis. A champion promoted by a training job is
+picked up at the next run (the registry pointer is read every time; a predictor is loaded once per version).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import psutil
+import ray
+
+from actors.loop import ActorLoop
+from actors.warehouse import warehouse_for_workers
+from scalar_ray.broker.messaging import PulsarPublisher
+from scalar_ray.composition import forecast_service, pulsar_client
+from scalar_ray.config.settings import Settings
+
+FORECASTING_ACTOR = "forecasting"
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)
+class ForecastingActor:
+    """Runs the schedules in a thread; ``status`` answers while a forecast is being made."""
+
+    def __init__(self, settings: Settings) -> None:
+        logging.basicConfig(level=settings.telemetry.log_level)
+        self._client = pulsar_client(settings)
+        self._service = forecast_service(settings, warehouse_for_workers(settings), PulsarPublisher(self._client))
+        self._loop = ActorLoop(
+            FORECASTING_ACTOR,
+            lambda: bool(self._service.run_due(datetime.now(UTC))),
+            idle_s=settings.forecasting.poll_interval_s,
+        )
+
+    def status(self) -> dict[str, object]:
+        """Per model: champion version, last issue time, rows, failures and the last error; next run per family."""
+        return {
+            "models": self._service.snapshot(),
+            "next_runs": self._service.next_runs(),
+            "uptime_s": self._loop.uptime_s,
+            "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
+            "loop_error": self._loop.last_error,
+        }
+
+    def stop(self) -> None:
+        """Finish the current forecast and stop the loop."""
+        self._loop.stop(timeout_s=120)
+
+    def __repr__(self) -> str:
+        return f"ForecastingActor({len(self._service.models())} models)"

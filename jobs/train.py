@@ -1,0 +1,193 @@
+"""`ray job submit -- python -m jobs.train [--families dk_demand] [--zones DK1,DK2] [--models SeasonalNaive,Average]`.
+
+Trains every selected family x zone model as its own Ray task, fanned out over the cluster. Each task reserves the
+family's CPUs and caps its threads to them (BLAS, OpenMP, torch, AutoGluon), so tasks sharing a node do not fight
+over its cores. A task builds its point-in-time frame from the warehouse, fits AutoGluon-TimeSeries, runs the
+rolling-origin backtest against SeasonalNaive and the current champion, writes a registry version and promotes it if
+the rule holds. Progress is printed as models finish; the summary table lists every model, failed ones with their
+error (one model's bad data never stops the others). Exit status 1 when a model failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
+from scalar_ray.config import Settings, load_settings
+from scalar_ray.forecasting.families import FamilySpec, load_families
+from scalar_ray.forecasting.registry import ModelRegistry
+from scalar_ray.forecasting.training import ModelOutcome, thread_caps, train_model
+
+
+def train_one(
+    settings: Settings, registry_url: str, spec: FamilySpec, zone: str, issue_time: datetime
+) -> dict[str, Any]:
+    """One model, inside a Ray task (or in-process for the sequential baseline)."""
+    try:
+        import torch  # noqa: PLC0415 - only where models train
+
+        torch.set_num_threads(spec.cpus)
+    except ImportError:  # pragma: no cover - torch comes with autogluon.timeseries
+        pass
+    registry = ModelRegistry(registry_url, settings.data_dir / "cache" / "models")
+    outcome = train_model(
+        spec, zone, warehouse_for_workers(settings), registry, issue_time=issue_time, workdir=_scratch(settings)
+    )
+    return outcome.as_dict()
+
+
+train_task = ray.remote(max_retries=0)(train_one)
+
+
+def select(
+    families: dict[str, FamilySpec], names: list[str] | None, zones: list[str] | None
+) -> list[tuple[FamilySpec, str]]:
+    """(family, zone) pairs to train; ``ValueError`` for an unknown family or a zone no selected family has."""
+    unknown = [name for name in names or [] if name not in families]
+    if unknown:
+        raise ValueError(f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}; known: {sorted(families)}")
+    chosen = [families[name] for name in names] if names else list(families.values())
+    pairs = [(spec, zone) for spec in chosen for zone in spec.zones if zones is None or zone in zones]
+    stray = [zone for zone in zones or [] if all(zone not in spec.zones for spec in chosen)]
+    if stray:
+        raise ValueError(f"no selected family forecasts zone(s) {stray}")
+    return pairs
+
+
+def run(
+    settings: Settings,
+    pairs: list[tuple[FamilySpec, str]],
+    *,
+    issue_time: datetime | None = None,
+    sequential: bool = False,
+    echo: bool = True,
+) -> list[ModelOutcome]:
+    """Train every pair (as Ray tasks, or one after another in this process); outcomes in finishing order."""
+    issue_time = issue_time or datetime.now(UTC)
+    registry_url = settings.registry_url
+    outcomes: list[ModelOutcome] = []
+    started = time.monotonic()
+
+    def report(outcome: ModelOutcome) -> None:
+        outcomes.append(outcome)
+        if echo:
+            print(
+                f"[{len(outcomes)}/{len(pairs)}] {outcome.model_id:<26} {outcome.status:<8} "
+                f"{outcome.training_s:>6.1f} s  {outcome.reason}",
+                flush=True,
+            )
+
+    if sequential:
+        for spec, zone in pairs:
+            report(ModelOutcome(**train_one(settings, registry_url, spec, zone, issue_time)))
+    else:
+        pending = {
+            train_task.options(  # type: ignore[attr-defined]
+                num_cpus=spec.cpus,
+                name=f"train {spec.name}/{zone}",
+                runtime_env={"env_vars": thread_caps(spec.cpus)},
+            ).remote(settings, registry_url, spec, zone, issue_time): (spec, zone)
+            for spec, zone in pairs
+        }
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            spec, zone = pending.pop(done[0])
+            try:
+                report(ModelOutcome(**ray.get(done[0])))
+            except ray.exceptions.RayError as exc:  # the worker died (out of memory, killed): that model only
+                report(ModelOutcome(spec.name, zone, "failed", f"the training task died: {exc}"))
+    if echo:
+        print(f"\n{len(pairs)} model(s) in {time.monotonic() - started:.0f} s\n")
+        print(summary_table(outcomes))
+    return outcomes
+
+
+def summary_table(outcomes: list[ModelOutcome]) -> str:
+    """One line per model: decision, WQL against SeasonalNaive and the champion, MASE, time, memory, reason."""
+    header = (
+        f"{'model':<26} {'status':<8} {'WQL':>7} {'naive':>7} {'skill':>7} {'champ':>7} {'MASE':>6} "
+        f"{'time s':>7} {'RSS MB':>7}  version / reason"
+    )
+    lines = [header, "-" * len(header)]
+    for outcome in sorted(outcomes, key=lambda o: o.model_id):
+        champion = outcome.champion.get("wql") if outcome.champion else None
+        lines.append(
+            f"{outcome.model_id:<26} {outcome.status:<8} {_num(outcome.metrics.get('wql'))} "
+            f"{_num(outcome.baseline.get('wql'))} {_num(outcome.skill)} {_num(champion)} "
+            f"{_num(outcome.metrics.get('mase'), 6)} {outcome.training_s:>7.1f} {outcome.peak_rss_mb:>7.0f}  "
+            f"{outcome.version or ''} {outcome.reason}"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float | None, width: int = 7) -> str:
+    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
+def _scratch(settings: Settings) -> Path:
+    path = settings.data_dir / "training"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, train, print and save the summary; exit status 1 when a model failed."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--families", help="comma-separated families (default: all)")
+    parser.add_argument("--zones", help="comma-separated zones (default: every zone of each family)")
+    parser.add_argument("--models", help="AutoGluon models instead of the families' (e.g. SeasonalNaive,Average)")
+    parser.add_argument("--time-limit", type=int, help="seconds of fitting per model (default: the family's)")
+    parser.add_argument("--backtest-windows", type=int, help="rolling-origin windows (default: the family's)")
+    parser.add_argument("--sequential", action="store_true", help="train one after another in this process")
+    parser.add_argument("--summary", type=Path, help="also write the outcomes as JSON here")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    settings = settings.model_copy(update={"local": settings.local.model_copy(update={"data_dir": settings.data_dir})})
+    families = {name: _adjusted(spec, args) for name, spec in load_families().items()}
+    try:
+        pairs = select(families, _split(args.families), _split(args.zones))
+    except ValueError as exc:
+        parser.error(str(exc))
+    ray.init(address=settings.ray.address or "auto", namespace=settings.ray.namespace, log_to_driver=False)
+    if settings.warehouse.kind == "duckdb":
+        ensure_warehouse_actor(settings)  # the file has one writer; tasks read through it
+    print(f"training {len(pairs)} model(s) into {settings.registry_url}", flush=True)
+    outcomes = run(settings, pairs, sequential=args.sequential)
+    path = (
+        args.summary
+        or settings.data_dir / "training" / f"summary-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([outcome.as_dict() for outcome in outcomes], indent=2), encoding="utf-8")
+    print(f"\nsummary: {path}")
+    return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
+def _adjusted(spec: FamilySpec, args: argparse.Namespace) -> FamilySpec:
+    if args.models:
+        spec = spec.with_models({name: {} for name in _split(args.models) or []})
+    update: dict[str, Any] = {}
+    if args.time_limit:
+        update["time_limit_s"] = args.time_limit
+    if args.backtest_windows:
+        update["backtest"] = spec.backtest.model_copy(update={"windows": args.backtest_windows})
+    return spec.model_copy(update=update) if update else spec
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a model that tried to download weights fails at once
+    sys.exit(main())

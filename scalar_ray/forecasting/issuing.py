@@ -1,0 +1,278 @@
+"""Issuing forecasts with the champion models, on each family's schedule.
+
+A forecast is a set of canonical observations: provider ``scalar``, dataset = the family, area = the zone, one series
+per target and quantile (``imbalance_price_q10``, ``..._q50``, ``..._q90``, ``..._mean``), ``issued_at`` = the issue
+time. It travels like any acquired window: an envelope on ``persistent://<tenant>/insights/forecasts``, which
+ingestion validates and stores as a vintage in the warehouse, the newest values in Redis.
+
+``ForecastService`` is the schedule; the forecasting actor is a thin shell around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.messaging import OutgoingMessage, Publisher
+from scalar_ray.errors import ForecastDataError, ModelRegistryError, ScalarError
+from scalar_ray.forecasting.families import FamilySpec
+from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
+from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from autogluon.timeseries import TimeSeriesPredictor
+
+__all__ = [
+    "FORECAST_PROVIDER",
+    "ForecastService",
+    "IssuedForecast",
+    "forecast_envelope",
+    "forecast_series_id",
+    "forecast_table",
+    "quantile_variable",
+]
+
+logger = logging.getLogger(__name__)
+
+FORECAST_PROVIDER = "scalar"
+
+
+def quantile_variable(target_variable: str, quantile: float | None) -> str:
+    """``imbalance_price`` at 0.1 → ``imbalance_price_q10``; the mean → ``imbalance_price_mean``."""
+    if quantile is None:
+        return f"{target_variable}_mean"
+    return f"{target_variable}_q{round(quantile * 100):02d}"
+
+
+def forecast_series_id(family: str, zone: str, target_variable: str, quantile: float | None) -> str:
+    """``scalar/dk_demand/DK1/load_q50``."""
+    return f"{FORECAST_PROVIDER}/{family}/{zone}/{quantile_variable(target_variable, quantile)}"
+
+
+@dataclass(frozen=True)
+class IssuedForecast:
+    """One model's forecast as canonical observations."""
+
+    family: str
+    zone: str
+    version: str
+    issue_time: datetime
+    window: Window
+    observations: pa.Table
+
+
+def forecast_table(
+    spec: FamilySpec,
+    frame: ModelFrame,
+    predictions: pd.DataFrame,
+    units: dict[str, str],
+    issue_time: datetime,
+) -> pa.Table:
+    """AutoGluon's prediction frame (item_id x timestamp → mean and quantile columns) as canonical observations.
+
+    Quantiles are sorted per interval first: separately fitted quantiles can cross, and a 10 % quantile above the
+    90 % one is no forecast a trader can use.
+    """
+    window = frame.horizon_window(spec)
+    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, spec.name, window, issue_time, frame.zone))
+    columns = [str(q) for q in spec.quantiles]
+    for item in predictions.index.get_level_values(0).unique():
+        rows = predictions.loc[item]
+        ordered = rows[columns].to_numpy()
+        ordered.sort(axis=1)
+        for position, (timestamp, mean) in enumerate(zip(rows.index, rows["mean"], strict=True)):
+            ts = pd.Timestamp(timestamp).tz_localize(UTC).to_pydatetime()
+            unit = units.get(str(item), "")
+            builder.add(
+                area=frame.zone,
+                variable=quantile_variable(str(item), None),
+                ts=ts,
+                value=float(mean),
+                issued_at=issue_time,
+                unit=unit,
+                resolution=spec.resolution,
+            )
+            for index, quantile in enumerate(spec.quantiles):
+                builder.add(
+                    area=frame.zone,
+                    variable=quantile_variable(str(item), quantile),
+                    ts=ts,
+                    value=float(ordered[position, index]),
+                    issued_at=issue_time,
+                    unit=unit,
+                    resolution=spec.resolution,
+                )
+    return builder.build()
+
+
+def forecast_envelope(issued: IssuedForecast, topic: str) -> OutgoingMessage:
+    """The forecast as a message for the forecasts topic (keyed by model, so a model's forecasts stay in order)."""
+    envelope = Envelope(
+        FORECAST_PROVIDER, issued.family, issued.window, f"forecast-{uuid.uuid4().hex[:12]}", issued.observations
+    )
+    payload, properties = envelope.encode()
+    properties |= {"area": issued.zone, "model_version": issued.version, "issue_time": issued.issue_time.isoformat()}
+    return OutgoingMessage(topic, payload, properties, f"{FORECAST_PROVIDER}/{issued.family}/{issued.zone}")
+
+
+@dataclass
+class ModelState:
+    """What the service knows about one family x zone."""
+
+    family: str
+    zone: str
+    version: str | None = None
+    last_issue: datetime | None = None
+    last_rows: int = 0
+    issued: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    last_duration_s: float = 0.0
+    # The champion version the last attempt used (None: there was none), so a new champion is used at once.
+    tried_version: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For `scalar-ray status`."""
+        return {
+            "model": f"{self.family}/{self.zone}",
+            "version": self.version,
+            "last_issue": self.last_issue.isoformat() if self.last_issue else None,
+            "rows": self.last_rows,
+            "issued": self.issued,
+            "failures": self.failures,
+            "error": self.last_error,
+            "duration_s": round(self.last_duration_s, 2),
+        }
+
+
+@dataclass
+class ForecastService:
+    """Issues every selected family x zone forecast when its schedule is due, with the current champion."""
+
+    families: list[FamilySpec]
+    warehouse: Warehouse
+    registry: ModelRegistry
+    publisher: Publisher | None
+    topic: str
+    zones: list[str] | None = None
+    _next: dict[str, datetime] = field(default_factory=dict)
+    _states: dict[tuple[str, str], ModelState] = field(default_factory=dict)
+    _predictors: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
+
+    def models(self) -> list[tuple[FamilySpec, str]]:
+        """The (family, zone) pairs this service issues."""
+        return [
+            (spec, zone) for spec in self.families for zone in spec.zones if self.zones is None or zone in self.zones
+        ]
+
+    def run_due(self, now: datetime) -> list[IssuedForecast]:
+        """Issue every family whose schedule has come (each family runs at once the first time)."""
+        issued = []
+        for spec in self.families:
+            due = self._next.get(spec.name)
+            if due is not None and now < due and not self._awaiting_champion(spec):
+                continue
+            self._next[spec.name] = spec.schedule.next_run(now)
+            for family, zone in self.models():
+                if family.name == spec.name:
+                    forecast = self.issue(family, zone, now)
+                    if forecast is not None:
+                        issued.append(forecast)
+        return issued
+
+    def issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast | None:
+        """One forecast with the champion; published when a publisher is set. Failures are recorded, not raised."""
+        state = self._states.setdefault((spec.name, zone), ModelState(spec.name, zone))
+        started = time.monotonic()
+        try:
+            forecast = self.predict(spec, zone, issue_time)
+            if self.publisher is not None:
+                self.publisher.send(forecast_envelope(forecast, self.topic))
+        except (ScalarError, ValueError, KeyError, OSError, RuntimeError) as exc:
+            state.failures += 1
+            state.last_error = str(exc) if isinstance(exc, ScalarError) else f"{type(exc).__name__}: {exc}"
+            logger.warning("forecast %s/%s failed: %s", spec.name, zone, state.last_error)
+            return None
+        finally:
+            state.last_duration_s = time.monotonic() - started
+        state.version, state.last_issue, state.last_error = forecast.version, issue_time, None
+        state.last_rows = forecast.observations.num_rows
+        state.issued += 1
+        logger.info(
+            "forecast %s/%s issued with %s: %d rows for %s",
+            spec.name,
+            zone,
+            forecast.version,
+            forecast.observations.num_rows,
+            forecast.window,
+        )
+        return forecast
+
+    def predict(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast:
+        """The champion's forecast as known at ``issue_time``; ``ForecastDataError`` without a champion or data."""
+        entry = self.registry.champion(spec.name, zone)
+        state = self._states.setdefault((spec.name, zone), ModelState(spec.name, zone))
+        state.tried_version = entry.version if entry else None
+        if entry is None:
+            raise ForecastDataError(spec.name, zone, "no champion model yet (run `scalar-ray train`)")
+        predictor = self._predictor(entry)
+        frame = build_frame(self.warehouse, spec, zone, issue_time)
+        missing = [c for c in (*entry.known_covariates, *entry.past_covariates) if c not in frame.data.columns]
+        if missing:
+            raise ForecastDataError(spec.name, zone, f"champion {entry.version} needs covariates {missing} not found")
+        data = frame.data[["item_id", "timestamp", "target", *entry.known_covariates, *entry.past_covariates]]
+        known = frame.future_known[["item_id", "timestamp", *entry.known_covariates]]
+        predictions = predictor.predict(
+            to_autogluon(data),
+            known_covariates=to_autogluon(known) if entry.known_covariates else None,
+            model=entry.serving_model,
+        )
+        units = {}
+        for series in spec.target_ids(zone):
+            metadata = self.warehouse.series_metadata(series) or {}
+            units[series.split("/")[-1]] = metadata.get("unit", "")
+        table = forecast_table(spec, frame, predictions, units, issue_time)
+        return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
+
+    def _awaiting_champion(self, spec: FamilySpec) -> bool:
+        """A model of the family has a champion it has not tried yet (a first or a new one): forecast now."""
+        for state in self._states.values():
+            if state.family == spec.name:
+                pointer = self.registry.champion_pointer(state.family, state.zone)
+                if pointer is not None and pointer.version != state.tried_version:
+                    return True
+        return False
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Per model: version, last issue, rows, failures, last error."""
+        return [state.as_dict() for state in self._states.values()]
+
+    def next_runs(self) -> dict[str, str]:
+        """When each family runs next."""
+        return {name: moment.isoformat() for name, moment in self._next.items()}
+
+    def _predictor(self, entry: RegistryEntry) -> TimeSeriesPredictor:
+        """The champion's predictor, loaded once per version (loading is slow; a new champion is picked up)."""
+        key = (entry.family, entry.zone)
+        cached = self._predictors.get(key)
+        if cached is not None and cached[0] == entry.version:
+            predictor: TimeSeriesPredictor = cached[1]
+            return predictor
+        from autogluon.timeseries import TimeSeriesPredictor  # noqa: PLC0415 - seconds to import
+
+        try:
+            predictor = TimeSeriesPredictor.load(str(self.registry.model_dir(entry)))
+        except (OSError, ValueError) as exc:
+            raise ModelRegistryError(entry.model_id, f"cannot load version {entry.version}: {exc}") from exc
+        self._predictors[key] = (entry.version, predictor)
+        return predictor
