@@ -37,6 +37,27 @@ FAMILIES_FILE = Path(__file__).with_name("families.yaml")
 SEASONAL_BASELINE = "SeasonalNaive"
 # Model names that would download pretrained weights from a hub at run time: refused here, so nothing fails at 3 a.m.
 _HUB_MODELS = ("Chronos", "Toto", "TimesFM", "Moirai")
+# AutoGluon's per-series ("local") models fan out over joblib processes by default: a process pool per fit that costs
+# more than the fit itself and ignores the task's CPU reservation. They get the family's CPUs as n_jobs instead.
+_LOCAL_MODELS = frozenset(
+    {
+        "Naive",
+        "SeasonalNaive",
+        "Average",
+        "SeasonalAverage",
+        "Zero",
+        "AutoETS",
+        "AutoARIMA",
+        "AutoCES",
+        "ETS",
+        "Theta",
+        "DynamicOptimizedTheta",
+        "NPTS",
+        "ADIDA",
+        "Croston",
+        "IMAPA",
+    }
+)
 
 
 class BacktestSpec(BaseModel):
@@ -174,9 +195,12 @@ class FamilySpec(BaseModel):
 
     @property
     def model_settings(self) -> dict[str, Any]:
-        """AutoGluon hyperparameters with the baseline always included."""
+        """AutoGluon hyperparameters with the baseline always included and local models held to the family's CPUs."""
         settings = copy.deepcopy(self.models)
         settings.setdefault(SEASONAL_BASELINE, {})
+        for name, options in settings.items():
+            if name in _LOCAL_MODELS and isinstance(options, dict):
+                options.setdefault("n_jobs", self.cpus)
         return settings
 
     def target_ids(self, zone: str) -> list[str]:

@@ -73,7 +73,7 @@ def test_a_bad_families_file_names_the_family(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"family 'broken' is invalid(.|\n)*horizon(.|\n)*schedule"):
         load_families(path)
     path.write_text("families: [unclosed", "utf-8")
-    with pytest.raises(ValueError, match="families.yaml is not valid YAML"):
+    with pytest.raises(ValueError, match=r"families\.yaml is not valid YAML"):
         load_families(path)
 
 

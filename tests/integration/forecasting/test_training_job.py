@@ -1,0 +1,139 @@
+"""The training job on the real local Ray: AutoGluon models fanned out as tasks over a DuckDB warehouse of simulator
+history, a registry on disk, promotion only of better models, and per-model errors that stop nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from actors.warehouse import RemoteWarehouse
+from jobs.train import run, summary_table
+from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.messaging import InMemoryBroker
+from scalar_ray.composition import model_registry
+from scalar_ray.config import Settings
+from scalar_ray.forecasting.families import FamilySpec, load_families
+from scalar_ray.forecasting.issuing import ForecastService
+from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.providers.canonical import Window
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def family(name: str, **overrides: object) -> FamilySpec:
+    # Short fits keep the module quick; the models are the families' own.
+    return load_families()[name].model_copy(update={"time_limit_s": 20, **overrides})
+
+
+def gappy_copy(settings: Settings) -> None:
+    """DK1's load again as ``load_gappy``, with every other day missing."""
+    warehouse = RemoteWarehouse(settings.ray.namespace)
+    table = warehouse.query("select ts from observations where series_id = 'entsoe/A65/DK1/load' order by ts")
+    first = table["ts"][0].as_py()
+    keep = [ts.as_py() for ts in table["ts"] if ((ts.as_py() - first) // timedelta(days=1)) % 2 == 0]
+    rows = warehouse.read(["entsoe/A65/DK1/load"], Window(first, keep[-1] + timedelta(minutes=15)))
+    chosen = rows.filter(pa.compute.is_in(rows["ts"], value_set=pa.array(keep, rows.schema.field("ts").type)))
+    n = chosen.num_rows
+    warehouse.write(
+        pa.table(
+            {
+                "series_id": ["entsoe/A65/DK1/load_gappy"] * n,
+                "ts": chosen["ts"],
+                "value": chosen["value"],
+                "issued_at": chosen["issued_at"],
+                "provider": ["entsoe"] * n,
+                "dataset": ["A65"] * n,
+                "area": ["DK1"] * n,
+                "variable": ["load_gappy"] * n,
+                "unit": ["MW"] * n,
+                "resolution": ["PT15M"] * n,
+            }
+        )
+    )
+
+
+def test_models_train_in_parallel_and_bad_input_fails_only_its_own_model(dk_history: Settings) -> None:
+    gappy_copy(dk_history)
+    demand, dayahead = family("dk_demand"), family("dk_dayahead")
+    pairs = [
+        (demand, "DK1"),
+        (dayahead, "DK1"),
+        (demand, "DK2"),  # a zone with no data
+        (dayahead.model_copy(update={"name": "dk_dayahead_long", "min_history": "P30D"}), "DK1"),  # too little
+        (demand.model_copy(update={"name": "dk_gappy", "targets": ("entsoe/A65/{zone}/load_gappy",)}), "DK1"),
+    ]
+
+    outcomes = {o.model_id: o for o in run(dk_history, pairs, echo=False)}
+
+    assert outcomes["dk_demand/DK1"].status == "promoted", outcomes["dk_demand/DK1"]
+    assert outcomes["dk_dayahead/DK1"].status == "promoted", outcomes["dk_dayahead/DK1"]
+    assert outcomes["dk_demand/DK2"].status == "failed"
+    assert "no data for entsoe/A65/DK2/load" in outcomes["dk_demand/DK2"].reason
+    assert "too little history" in outcomes["dk_dayahead_long/DK1"].reason
+    assert "gaps: " in outcomes["dk_gappy/DK1"].reason
+    assert "is missing on the PT15M grid" in outcomes["dk_gappy/DK1"].reason
+    for model in ("dk_demand/DK1", "dk_dayahead/DK1"):
+        outcome = outcomes[model]
+        assert outcome.skill is not None and outcome.skill >= 0
+        assert outcome.metrics["windows"] == 2
+        assert 0 < outcome.peak_rss_mb < 4096
+    table = summary_table(list(outcomes.values()))
+    assert "dk_demand/DK2" in table and "failed" in table
+
+    registry = model_registry(dk_history)
+    entry = registry.champion("dk_dayahead", "DK1")
+    assert entry is not None and entry.version == outcomes["dk_dayahead/DK1"].version
+    assert entry.status == "champion"
+    assert set(entry.metrics) >= {"wql", "mase", "pinball"}
+    assert entry.baseline_metrics["wql"] > 0
+    assert entry.data_window["train_end"] < entry.data_window["end"]
+    assert entry.code_version.startswith("0.1.0")
+    assert "SeasonalNaive" in entry.models
+    assert (registry.model_dir(entry) / "predictor.pkl").exists()
+
+
+def test_a_worse_configuration_is_not_promoted(dk_history: Settings) -> None:
+    registry = model_registry(dk_history)
+    dayahead = family("dk_dayahead")
+    if registry.champion("dk_dayahead", "DK1") is None:
+        run(dk_history, [(dayahead, "DK1")], echo=False)
+    champion = registry.champion_pointer("dk_dayahead", "DK1")
+
+    # The historical mean of the price: no daily shape at all.
+    (outcome,) = run(dk_history, [(dayahead.with_models({"Average": {}}), "DK1")], echo=False)
+
+    assert outcome.status == "rejected", outcome
+    assert "does not beat champion" in outcome.reason
+    assert registry.champion_pointer("dk_dayahead", "DK1") == champion
+    rejected = registry.entry("dk_dayahead", "DK1", outcome.version or "")
+    assert rejected.status == "rejected"
+    assert rejected.champion_metrics is not None
+    assert rejected.champion_metrics["wql"] < rejected.metrics["wql"]
+
+
+def test_the_champion_issues_a_forecast_ingestion_accepts(dk_history: Settings) -> None:
+    registry = model_registry(dk_history)
+    if registry.champion("dk_demand", "DK1") is None:
+        run(dk_history, [(family("dk_demand"), "DK1")], echo=False)
+    broker = InMemoryBroker()
+    service = ForecastService(
+        [family("dk_demand")], RemoteWarehouse(dk_history.ray.namespace), registry, broker, "forecasts", zones=["DK1"]
+    )
+
+    (issued,) = service.run_due(datetime.now(UTC))
+
+    (message,) = broker.topics["forecasts"]
+    envelope = Envelope.decode(message.payload, message.properties)
+    verdict = validate_envelope(envelope, issued.issue_time + timedelta(seconds=1))
+    assert verdict.accepted, verdict.reasons
+    table = envelope.observations
+    assert set(table["variable"].to_pylist()) == {"load_mean", "load_q10", "load_q50", "load_q90"}
+    assert set(table["issued_at"].to_pylist()) == {issued.issue_time}
+    assert table.num_rows == 4 * 96
+    frame = table.to_pandas().pivot(index="ts", columns="variable", values="value")
+    assert (np.diff(frame[["load_q10", "load_q50", "load_q90"]].to_numpy(), axis=1) >= 0).all()
+    assert message.key == "scalar/dk_demand/DK1"
+    assert service.snapshot()[0]["version"] == registry.champion_pointer("dk_demand", "DK1").version
