@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench import ingest, providers, pulsar_throughput
+from bench import ingest, providers, pulsar_throughput, train
 
-for benchmark in (pulsar_throughput, providers, ingest):
+for benchmark in (pulsar_throughput, providers, ingest, train):
     print(f"== {benchmark.__name__}")
     benchmark.main()

@@ -55,7 +55,9 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
     from actors.cluster import job_environment  # noqa: PLC0415 - ray must see the token first
 
-    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", "python", "-m", "jobs.train"]
+    # The local head shares this machine (and this venv); a remote cluster has its own Python on its PATH.
+    python = "python" if settings.ray.address else sys.executable
+    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", python, "-m", "jobs.train"]
     for option in ("families", "zones", "models", "time_limit", "backtest_windows"):
         value = getattr(args, option)
         if value is not None:

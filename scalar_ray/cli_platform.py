@@ -1,4 +1,4 @@
-"""`scalar-ray platform start|stop`, `scalar-ray status` and `scalar-ray demo`: the running platform from the shell.
+"""`scalar-ray platform start|stop`, `status`, `query` and `demo`: the running platform from the shell.
 
 These commands drive the Ray layer (``actors/``, ``jobs/``), so they import it when they run, never at start-up.
 """
@@ -23,7 +23,14 @@ EXIT_OK, EXIT_UNHEALTHY = 0, 1
 
 # What `demo` acquires: every provider, a handful of areas, so a 2-core machine keeps up and the output stays short.
 DEMO_AREAS = "DK1,DK2,SE3,BE,DK,CORE,NORDIC,DK1>DE-LU,IF1-FR-GB"
-DEMO_HISTORY = ("entsoe/A44,entsoe/A65-actual,entsoe/A75,energinet/ElectricityProdex5MinRealtime", "DK1,DK2", "P7D")
+DEMO_HISTORY = (
+    "entsoe/A44,entsoe/A65-actual,entsoe/A65-forecast,entsoe/A75,entsoe/A85,energinet/ElectricityProdex5MinRealtime,"
+    "meteologica/demand_forecast,meteologica/wind_power_forecast,meteologica/solar_power_forecast",
+    "DK1,DK2",
+    "P7D",
+)
+# What `demo` trains and forecasts: the Danish families (four models), so training takes a minute, not ten.
+DEMO_FAMILIES = "dk_demand,dk_dayahead"
 
 
 def add_platform_commands(commands: Any) -> None:
@@ -39,6 +46,10 @@ def add_platform_commands(commands: Any) -> None:
     status = commands.add_parser("status", help="the operator's checklist: services, actors, backlog, dead letters")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=_status)
+    query = commands.add_parser("query", help="run one read-only SQL statement on the warehouse")
+    query.add_argument("sql", help='a SELECT statement, e.g. "select count(*) from observations"')
+    query.add_argument("--json", action="store_true", help="rows as JSON objects")
+    query.set_defaults(handler=_query)
     demo = commands.add_parser("demo", help="local stack, actors, a backfill, then live ingestion with a report")
     demo.add_argument("--live", type=float, default=90.0, help="seconds of live ingestion to watch (default 90)")
     demo.add_argument("--history", default=DEMO_HISTORY[2], help="backfill depth, ISO-8601 (default P7D)")
@@ -83,6 +94,22 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         print(render_status(report))
     alive = all(actor["state"] == "ALIVE" for actor in report["actors"]) and bool(report["actors"])
     return EXIT_OK if alive else EXIT_UNHEALTHY
+
+
+def _query(settings: Settings, args: argparse.Namespace) -> int:
+    use_ray_token(settings)
+    from actors.cluster import connect  # noqa: PLC0415
+    from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers  # noqa: PLC0415
+
+    connect(settings)
+    if settings.warehouse.kind == "duckdb":
+        ensure_warehouse_actor(settings)  # the file's one owner; queries go through it
+    table = warehouse_for_workers(settings).query(args.sql)
+    if args.json:
+        print(json.dumps(table.to_pylist(), default=str))
+    else:
+        print(table.to_pandas().to_string(index=False))
+    return EXIT_OK
 
 
 def render_status(report: dict[str, Any]) -> str:
@@ -135,46 +162,33 @@ def _detail(detail: dict[str, Any]) -> str:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
-    print("1/5 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
+    print("1/6 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
     statuses = LocalStack(settings).up()
     if not all(status.healthy for status in statuses):
         return EXIT_UNHEALTHY
     use_ray_token(settings)  # the head made the token if there was none
-    from actors.cluster import connect, job_environment  # noqa: PLC0415 - ray must see the token first
+    from actors.cluster import connect  # noqa: PLC0415 - ray must see the token first
     from actors.supervisor import platform_status, start_platform  # noqa: PLC0415
     from actors.warehouse import RemoteWarehouse  # noqa: PLC0415
 
     demo_settings = settings if settings.acquisition.areas else _with_areas(settings, DEMO_AREAS)
+    if settings.forecasting.families is None:
+        forecasting = demo_settings.forecasting.model_copy(update={"families": DEMO_FAMILIES.split(",")})
+        demo_settings = demo_settings.model_copy(update={"forecasting": forecasting})
     connect(demo_settings)
-    print("2/5 actors: warehouse, ingestion replicas, one acquisition actor per provider", flush=True)
+    print("2/6 actors: warehouse, ingestion replicas, one acquisition actor per provider, forecasting", flush=True)
     actors = start_platform(demo_settings)
     print(f"    {len(actors.acquisition)} acquisition, {len(actors.ingestion)} ingestion actors", flush=True)
     datasets, areas, _ = DEMO_HISTORY
-    print(f"3/5 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
-    submitted = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ray.scripts.scripts",
-            "job",
-            "submit",
-            "--",
-            sys.executable,
-            "-m",
-            "jobs.backfill",
-            "--datasets",
-            datasets,
-            "--areas",
-            areas,
-            "--last",
-            args.history,
-        ],
-        env=job_environment(demo_settings),
-        check=False,
-    )
-    if submitted.returncode != 0:
+    print(f"3/6 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
+    backfill = _submit(demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history)
+    if backfill != 0:
         print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
-    print(f"4/5 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
+    print(f"4/6 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
+    families = ",".join(demo_settings.forecasting.families or DEMO_FAMILIES.split(","))
+    if _submit(demo_settings, "jobs.train", "--families", families, "--zones", "DK1,DK2", "--time-limit", "30") != 0:
+        print("    some models failed (see the summary above); the others forecast", flush=True)
+    print(f"5/6 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
     warehouse = RemoteWarehouse(demo_settings.ray.namespace)
     deadline = time.monotonic() + args.live
     while time.monotonic() < deadline:
@@ -189,7 +203,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             f"backlog {backlog}, p99 freshness (last 5 min) {p99:.0f} ms",
             flush=True,
         )
-    print("5/5 what is in the warehouse", flush=True)
+    print("6/6 what is in the warehouse", flush=True)
     for title, sql in SAMPLE_QUERIES:
         print(f"\n-- {title}\n{sql.strip()}")
         print(warehouse.query(sql).to_pandas().to_string(index=False))
@@ -214,11 +228,29 @@ SAMPLE_QUERIES = (
            order by ts desc limit 8""",
     ),
     (
+        "DK1 day-ahead price forecast (scalar-ray's champion model), latest issue, first 8 quarter-hours",
+        """select ts, max(case when series_id like '%_q10' then value end) as q10,
+                  max(case when series_id like '%_q50' then value end) as q50,
+                  max(case when series_id like '%_q90' then value end) as q90, max(issued_at) as issued_at
+           from observations where series_id like 'scalar/dk_dayahead/DK1/price_q%'
+             and issued_at = (select max(issued_at) from observations
+                              where series_id = 'scalar/dk_dayahead/DK1/price_q50')
+           group by ts order by ts limit 8""",
+    ),
+    (
         "vintages: how often each Energinet 5-minute forecast was revised",
         """select series_id, count(*) as vintages, count(distinct ts) as intervals from observations
            where series_id like 'energinet/Forecasts_5Min/DK1/%' group by series_id order by series_id limit 5""",
     ),
 )
+
+
+def _submit(settings: Settings, module: str, *arguments: str) -> int:
+    """`ray job submit -- python -m <module> <arguments>` against the platform's head; the job's exit status."""
+    from actors.cluster import job_environment  # noqa: PLC0415 - ray must see the token first
+
+    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", sys.executable, "-m", module]
+    return subprocess.run([*command, *arguments], env=job_environment(settings), check=False).returncode
 
 
 def _with_areas(settings: Settings, areas: str) -> Settings:

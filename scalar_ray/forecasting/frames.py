@@ -318,7 +318,8 @@ def _long(wide: pd.DataFrame, targets: Iterable[str], columns: list[str], *, tar
 
 
 def _aware(moment: pd.Timestamp) -> datetime:
-    return moment.tz_localize(UTC).to_pydatetime() if moment.tzinfo is None else moment.to_pydatetime()
+    aware: datetime = moment.tz_localize(UTC).to_pydatetime() if moment.tzinfo is None else moment.to_pydatetime()
+    return aware
 
 
 def _as_timedelta(text: str) -> timedelta:

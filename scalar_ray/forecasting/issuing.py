@@ -176,18 +176,23 @@ class ForecastService:
         ]
 
     def run_due(self, now: datetime) -> list[IssuedForecast]:
-        """Issue every family whose schedule has come (each family runs at once the first time)."""
+        """Issue every family whose schedule has come (all of them the first time), and new champions at once.
+
+        A model whose champion is not the one its last attempt used (a first champion, or one a training job just
+        promoted) forecasts at the next poll instead of waiting for its family's schedule.
+        """
         issued = []
         for spec in self.families:
             due = self._next.get(spec.name)
-            if due is not None and now < due and not self._awaiting_champion(spec):
-                continue
-            self._next[spec.name] = spec.schedule.next_run(now)
-            for family, zone in self.models():
-                if family.name == spec.name:
-                    forecast = self.issue(family, zone, now)
-                    if forecast is not None:
-                        issued.append(forecast)
+            if due is None or now >= due:
+                self._next[spec.name] = spec.schedule.next_run(now)
+                zones = [zone for family, zone in self.models() if family.name == spec.name]
+            else:
+                zones = self._new_champions(spec)
+            for zone in zones:
+                forecast = self.issue(spec, zone, now)
+                if forecast is not None:
+                    issued.append(forecast)
         return issued
 
     def issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast | None:
@@ -244,14 +249,15 @@ class ForecastService:
         table = forecast_table(spec, frame, predictions, units, issue_time)
         return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
 
-    def _awaiting_champion(self, spec: FamilySpec) -> bool:
-        """A model of the family has a champion it has not tried yet (a first or a new one): forecast now."""
+    def _new_champions(self, spec: FamilySpec) -> list[str]:
+        """Zones of the family whose champion is not the one their last attempt used."""
+        zones = []
         for state in self._states.values():
             if state.family == spec.name:
                 pointer = self.registry.champion_pointer(state.family, state.zone)
                 if pointer is not None and pointer.version != state.tried_version:
-                    return True
-        return False
+                    zones.append(state.zone)
+        return zones
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Per model: version, last issue, rows, failures, last error."""

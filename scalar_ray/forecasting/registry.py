@@ -58,6 +58,8 @@ class RegistryEntry:
     models: list[str] = field(default_factory=list)
     # The model of the predictor that forecasts (None: AutoGluon's best, usually the ensemble).
     serving_model: str | None = None
+    # AutoGluon's best model and its backtest scores, also when the baseline serves instead.
+    fitted_metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -155,7 +157,7 @@ class ModelRegistry:
 
     def models(self) -> list[tuple[str, str]]:
         """Every (family, zone) with at least one version."""
-        found = []
+        found: list[tuple[str, str]] = []
         if not self._fs.exists(self._root):
             return found
         for family_path in sorted(self._fs.ls(self._root, detail=False)):

@@ -79,6 +79,9 @@ class ModelOutcome:
     training_s: float = 0.0
     peak_rss_mb: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # AutoGluon's best model on the backtest, and the model the version serves (the baseline where that lost).
+    fitted: dict[str, Any] = field(default_factory=dict)
+    serving_model: str | None = None
 
     @property
     def model_id(self) -> str:
@@ -167,6 +170,7 @@ def _train_on_frame(
     baseline = score_predictor(predictor, frame, spec, origins, model=SEASONAL_BASELINE)
     champion_entry = registry.champion(spec.name, frame.zone)
     champion_scores, notes, serving_model = None, list(frame.notes), None
+    fitted = scores  # AutoGluon's own choice (usually the ensemble), reported even when the baseline serves
     if baseline.wql < scores.wql:
         # The fitted ensemble lost to its own baseline on the backtest: this version serves the baseline (skill 0),
         # which the promotion rule then weighs against the champion like any other model.
@@ -220,6 +224,7 @@ def _train_on_frame(
         notes=notes,
         models=models,
         serving_model=serving_model,
+        fitted_metrics={"model": predictor.model_best, **fitted.as_dict()},
     )
     registry.register(entry, scratch / "model")
     if promote:
@@ -237,6 +242,8 @@ def _train_on_frame(
         skill=round(skill, 4),
         rows=frame.rows,
         notes=notes,
+        fitted={"model": predictor.model_best, **fitted.as_dict()},
+        serving_model=serving_model or predictor.model_best,
     )
 
 
@@ -323,7 +330,8 @@ def _score_window(forecast: Any, context: pd.DataFrame, ahead: pd.DataFrame, spe
 
 
 def _aware(moment: pd.Timestamp) -> datetime:
-    return moment.tz_localize(UTC).to_pydatetime() if moment.tzinfo is None else moment.to_pydatetime()
+    aware: datetime = moment.tz_localize(UTC).to_pydatetime() if moment.tzinfo is None else moment.to_pydatetime()
+    return aware
 
 
 def code_version() -> str:

@@ -1,0 +1,34 @@
+"""Backfill planning: daily pieces follow the area's local delivery days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from scalar_ray.acquisition.backfill import plan_backfill
+from scalar_ray.acquisition.service import AcquisitionTask
+from scalar_ray.providers.canonical import Window
+from scalar_ray.providers.catalogue import load_catalogue
+
+
+def test_daily_pieces_are_cut_at_local_midnight_so_a_day_document_covers_one_day() -> None:
+    spec = load_catalogue().get("entsoe", "A44")
+    window = Window(datetime(2026, 10, 24, tzinfo=UTC), datetime(2026, 10, 27, tzinfo=UTC))  # over the DST change
+
+    items = plan_backfill([AcquisitionTask(spec, "DK1")], window)
+
+    bounds = [(item.window.start, item.window.end) for item in items]
+    assert bounds == [
+        (datetime(2026, 10, 24, tzinfo=UTC), datetime(2026, 10, 24, 22, tzinfo=UTC)),  # CEST midnight
+        (datetime(2026, 10, 24, 22, tzinfo=UTC), datetime(2026, 10, 25, 23, tzinfo=UTC)),  # the 25-hour day
+        (datetime(2026, 10, 25, 23, tzinfo=UTC), datetime(2026, 10, 26, 23, tzinfo=UTC)),
+        (datetime(2026, 10, 26, 23, tzinfo=UTC), datetime(2026, 10, 27, tzinfo=UTC)),
+    ]
+
+
+def test_other_pieces_and_areas_without_a_zone_split_evenly() -> None:
+    spec = load_catalogue().get("jao", "maxExchanges")
+    window = Window(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC))
+
+    assert len(plan_backfill([AcquisitionTask(spec, "CORE")], window)) == 2
+    hourly = plan_backfill([AcquisitionTask(load_catalogue().get("entsoe", "A44"), "DK1")], window, timedelta(hours=12))
+    assert len(hourly) == 4
