@@ -7,6 +7,7 @@ series templates; a mistake names the family and the field.
 from __future__ import annotations
 
 import copy
+import fnmatch
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
@@ -91,6 +92,23 @@ class CovariateRef(BaseModel):
     def series_id(self, zone: str) -> str:
         """The template filled for a zone."""
         return self.template.format(zone=zone)
+
+    def series_ids(self, zone: str) -> list[str]:
+        """The series for a zone; an area with ``*`` is matched against the catalogue's areas for the dataset.
+
+        ``entsoe/A11/{zone}>*/physical_flow`` is every cross-border flow out of the zone.
+        """
+        provider, dataset, area, variable = self.series_id(zone).split("/")
+        if "*" not in area:
+            return [self.series_id(zone)]
+        areas = {
+            candidate
+            for spec in load_catalogue()
+            if spec.provider == provider and spec.key == dataset
+            for candidate in spec.areas
+            if fnmatch.fnmatchcase(candidate, area)
+        }
+        return [f"{provider}/{dataset}/{candidate}/{variable}" for candidate in sorted(areas)]
 
 
 class FamilySpec(BaseModel):
@@ -267,5 +285,11 @@ def input_datasets(families: Iterable[FamilySpec]) -> list[str]:
 
 
 def input_areas(families: Iterable[FamilySpec]) -> list[str]:
-    """Every zone the families forecast."""
-    return sorted({zone for spec in families for zone in spec.zones})
+    """Every area the families read: their zones and, for flows, the zones' borders (``DK1>DE-LU``)."""
+    areas = set()
+    for spec in families:
+        for zone in spec.zones:
+            areas.add(zone)
+            for ref in spec.covariates:
+                areas.update(series.split("/")[2] for series in ref.series_ids(zone))
+    return sorted(areas)

@@ -94,10 +94,22 @@ def to_autogluon(frame: pd.DataFrame) -> Any:
     return TimeSeriesDataFrame.from_data_frame(frame, id_column="item_id", timestamp_column="timestamp")
 
 
-def column_name(series_id: str) -> str:
-    """``entsoe/A44/DK1/price`` → ``entsoe_A44_price`` (the zone is the model's; columns name what they are)."""
-    provider, dataset, _, variable = series_id.split("/")
-    return f"{provider}_{dataset}_{variable}".replace("-", "_")
+def column_name(series_id: str, zone: str) -> str:
+    """``entsoe/A44/DK1/price`` → ``entsoe_A44_price`` (the zone is the model's).
+
+    A border of the zone is named by its other side: ``entsoe/A11/DK1>SE3/physical_flow`` →
+    ``entsoe_A11_physical_flow_to_SE3``.
+    """
+    provider, dataset, area, variable = series_id.split("/")
+    if area == zone:
+        side = ""
+    elif area.startswith(f"{zone}>"):
+        side = f"_to_{area.split('>', 1)[1]}"
+    elif area.endswith(f">{zone}"):
+        side = f"_from_{area.split('>', 1)[0]}"
+    else:
+        side = f"_{area}"
+    return f"{provider}_{dataset}_{variable}{side}".replace("-", "_").replace(">", "_")
 
 
 @cache
@@ -120,9 +132,11 @@ def build_frame(warehouse: Warehouse, spec: FamilySpec, zone: str, issue_time: d
     builder = _FrameBuilder(warehouse, spec, zone, issue_time)
     targets = builder.targets(history)
     for ref in spec.known_covariates:
-        builder.add_known(ref)
+        for series in builder.expand(ref):
+            builder.add_known(ref, series)
     for ref in spec.past_covariates:
-        builder.add_past(ref, history)
+        for series in builder.expand(ref):
+            builder.add_past(ref, series, history)
     builder.add_calendar()
     return ModelFrame(
         family=spec.name,
@@ -187,21 +201,28 @@ class _FrameBuilder:
             self.data[series] = on_grid.interpolate(limit_direction="both")
         return list(values)
 
-    def add_known(self, ref: CovariateRef) -> None:
+    def expand(self, ref: CovariateRef) -> list[str]:
+        """The covariate's series for this zone (several for a ``*`` template); none is a missing covariate."""
+        series = ref.series_ids(self.zone)
+        if not series:
+            self._missing(ref, ref.series_id(self.zone))
+        return series
+
+    def add_known(self, ref: CovariateRef, series: str) -> None:
         """History as issued ``lead`` ahead of each interval; the horizon as issued by the issue time.
 
         Where no vintage is that old (a day-ahead value issued once a day, a document stamped with its last day's
         time), the history falls back to the last vintage issued before the interval began: still never a revision
         or an actual from after delivery. The horizon's gaps (not issued yet) take the value a day earlier.
         """
-        series, step = ref.series_id(self.zone), self.spec.step
+        step = self.spec.step
         end = (self.future[-1] + step).to_pydatetime()
         window = Window(self.grid[0].to_pydatetime(), end)
         led = _known_before(self.warehouse, series, window, self.spec.lead).reindex(self.grid)
         before = _known_before(self.warehouse, series, window, timedelta(0))
         latest = _latest_by(self.warehouse, series, Window(self.future[0].to_pydatetime(), end), self.issue_time)
         if before.empty and latest.empty:
-            self._missing(ref)
+            self._missing(ref, series)
             return
         coverage = float(led.notna().mean())
         if coverage < _MIN_LEAD_COVERAGE:
@@ -219,19 +240,18 @@ class _FrameBuilder:
             ahead = ahead.fillna(day_earlier).ffill().fillna(history_values.iloc[-1])
             if missing > _MAX_FILLED_FUTURE:
                 self.notes.append(f"{series}: {missing:.0%} of the horizon not issued yet, filled from a day earlier")
-        name = column_name(series)
+        name = column_name(series, self.zone)
         self.data[name] = history_values
         self.future_known[name] = ahead
         self.known_names.append(name)
 
-    def add_past(self, ref: CovariateRef, history: Window) -> None:
+    def add_past(self, ref: CovariateRef, series: str, history: Window) -> None:
         """Actuals as first published, up to the last target interval."""
-        series = ref.series_id(self.zone)
         values = _actuals(self.warehouse, series, history, self.issue_time, self.spec.step)
         if values.empty:
-            self._missing(ref)
+            self._missing(ref, series)
             return
-        name = column_name(series)
+        name = column_name(series, self.zone)
         self.data[name] = values.reindex(self.grid).interpolate(limit_direction="both")
         self.past_names.append(name)
 
@@ -244,8 +264,7 @@ class _FrameBuilder:
             self.future_known[name] = column
         self.known_names += list(CALENDAR_COLUMNS)
 
-    def _missing(self, ref: CovariateRef) -> None:
-        series = ref.series_id(self.zone)
+    def _missing(self, ref: CovariateRef, series: str) -> None:
         if not ref.optional:
             raise ForecastDataError(self.spec.name, self.zone, f"no data for the covariate {series}")
         self.notes.append(f"{series}: not available for {self.zone}, left out")

@@ -134,8 +134,9 @@ def test_calendar_features_use_local_time_and_national_holidays() -> None:
 
     assert features["is_holiday"][0] == 1.0
     assert features["hour_sin"][0] == pytest.approx(0.0, abs=1e-9)  # 12:00 in Copenhagen
-    assert (
-        column_name("entsoe/A69/DK1/generation_forecast_wind_onshore_da")
-        == "entsoe_A69_generation_forecast_wind_onshore_da"
+    assert column_name("entsoe/A69/DK1/generation_forecast_wind_onshore_da", "DK1") == (
+        "entsoe_A69_generation_forecast_wind_onshore_da"
     )
+    assert column_name("entsoe/A11/DK1>DE-LU/physical_flow", "DK1") == "entsoe_A11_physical_flow_to_DE_LU"
+    assert column_name("entsoe/A11/SE3>DK1/physical_flow", "DK1") == "entsoe_A11_physical_flow_from_SE3"
     assert daily(NOW) > 0

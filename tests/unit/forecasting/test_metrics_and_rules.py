@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalar_ray.forecasting.families import SEASONAL_BASELINE, input_datasets, load_families
+from scalar_ray.forecasting.families import SEASONAL_BASELINE, input_areas, input_datasets, load_families
 from scalar_ray.forecasting.metrics import Scores, mase, mean_scores, pinball_loss, weighted_quantile_loss
 from scalar_ray.forecasting.training import decide
 from tests.unit.forecasting.builders import small_family
@@ -46,7 +46,18 @@ def test_every_family_is_valid_trains_locally_and_reads_catalogue_datasets() -> 
     for spec in families.values():
         assert SEASONAL_BASELINE in spec.model_settings
         assert not any(name.startswith(("Chronos", "Toto")) for name in spec.model_settings)
-    assert {"entsoe/A85", "entsoe/A44", "meteologica/demand_forecast"} <= set(input_datasets(families.values()))
+    assert {"entsoe/A85", "entsoe/A44", "entsoe/A11", "meteologica/demand_forecast"} <= set(
+        input_datasets(families.values())
+    )
+    # Flows out of each zone come from the catalogue's borders.
+    flows = families["nordic_imbalance"].past_covariates[-1]
+    assert flows.series_ids("DK1") == [
+        "entsoe/A11/DK1>DE-LU/physical_flow",
+        "entsoe/A11/DK1>NL/physical_flow",
+        "entsoe/A11/DK1>SE3/physical_flow",
+    ]
+    assert flows.series_ids("NO2") == []
+    assert {"DK1>SE3", "EE>FI", "LV"} <= set(input_areas(families.values()))
 
 
 @pytest.mark.parametrize(
