@@ -125,9 +125,13 @@ def summary_table(outcomes: list[ModelOutcome]) -> str:
             f"{outcome.model_id:<26} {outcome.status:<8} {_num(outcome.metrics.get('wql'))} "
             f"{_num(outcome.baseline.get('wql'))} {_num(outcome.skill)} {_num(champion)} "
             f"{_num(outcome.metrics.get('mase'), 6)} {outcome.training_s:>7.1f} {outcome.peak_rss_mb:>7.0f}  "
-            f"{outcome.version or ''} {outcome.reason}"
+            f"{outcome.version or ''} {_serves(outcome)}{outcome.reason}"
         )
     return "\n".join(lines)
+
+
+def _serves(outcome: ModelOutcome) -> str:
+    return f"(serves {outcome.serving_model}) " if outcome.serving_model else ""
 
 
 def _num(value: float | None, width: int = 7) -> str:

@@ -128,7 +128,10 @@ def build_frame(warehouse: Warehouse, spec: FamilySpec, zone: str, issue_time: d
     """The frame for ``spec`` in ``zone`` as known at ``issue_time``; ``ForecastDataError`` if it cannot be built."""
     step = spec.step
     start = floor_to(issue_time - _as_timedelta(spec.history), step)
-    history = Window(start, floor_to(issue_time, step) + step)
+    # Reaching past the issue time: a target published ahead (day-ahead prices) is known there; what counts is
+    # when a value was issued, which the reads check.
+    ahead = max(_as_timedelta(spec.horizon), timedelta(days=2))
+    history = Window(start, floor_to(issue_time, step) + step + ahead)
     builder = _FrameBuilder(warehouse, spec, zone, issue_time)
     targets = builder.targets(history)
     for ref in spec.known_covariates:
