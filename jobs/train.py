@@ -75,6 +75,8 @@ def run(
     """Train every pair (as Ray tasks, or one after another in this process); outcomes in finishing order."""
     issue_time = issue_time or datetime.now(UTC)
     registry_url = settings.registry_url
+    # Longest first (a model's cost grows with its targets), so no long model starts last on an otherwise idle node.
+    pairs = sorted(pairs, key=lambda pair: -len(pair[0].targets))
     outcomes: list[ModelOutcome] = []
     started = time.monotonic()
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import resource
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import psutil
 
 import scalar_ray
 from scalar_ray.errors import ForecastDataError, ModelRegistryError, ScalarError
@@ -105,6 +106,7 @@ def train_model(
 ) -> ModelOutcome:
     """Train, backtest, register and maybe promote one model; never raises for a model's own problems."""
     started = time.monotonic()
+    sampler = PeakMemory()  # this model's peak, also when the worker process trained others before it
     say = progress or (lambda message: logger.info("%s/%s: %s", spec.name, zone, message))
     issue_time = issue_time or datetime.now(UTC)
     try:
@@ -118,8 +120,29 @@ def train_model(
         say(f"failed: {reason}")
         outcome = ModelOutcome(spec.name, zone, "failed", reason)
     outcome.training_s = round(time.monotonic() - started, 1)
-    outcome.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    outcome.peak_rss_mb = round(sampler.stop() / 2**20, 1)
     return outcome
+
+
+class PeakMemory:
+    """The process's largest resident set size between start and ``stop``, sampled every 0.2 s."""
+
+    def __init__(self, interval_s: float = 0.2) -> None:
+        self._process = psutil.Process()
+        self._peak = self._process.memory_info().rss
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(interval_s,), daemon=True, name="peak-memory")
+        self._thread.start()
+
+    def _sample(self, interval_s: float) -> None:
+        while not self._done.wait(interval_s):
+            self._peak = max(self._peak, self._process.memory_info().rss)
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in bytes."""
+        self._done.set()
+        self._thread.join()
+        return max(self._peak, self._process.memory_info().rss)
 
 
 def _train_on_frame(
