@@ -144,6 +144,13 @@ class IngestionSettings(_Section):
     retry_max_s: float = Field(10.0, gt=0, description="Longest wait between retries of a failed warehouse write.")
 
 
+def split_commas(value: Any) -> Any:
+    """``a, b,c`` → ``["a", "b", "c"]`` for list settings (environment variables are strings); lists pass."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class AcquisitionSettings(_Section):
     """Acquisition actors: provider schedules, cursors, the spool used while the broker is away."""
 
@@ -158,12 +165,7 @@ class AcquisitionSettings(_Section):
     max_rows_per_message: int = Field(20_000, ge=1, description="Larger windows are split over several messages.")
     poll_interval_s: float = Field(1.0, gt=0, description="How often an actor checks its schedules.")
 
-    @field_validator("datasets", "areas", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _comma_separated = field_validator("datasets", "areas", mode="before")(staticmethod(split_commas))
 
 
 class RegistrySettings(_Section):
@@ -185,12 +187,7 @@ class ForecastingSettings(_Section):
     zones: list[str] | None = Field(None, description="Only these zones (comma-separated); default: all.")
     poll_interval_s: float = Field(5.0, gt=0, description="How often the forecasting actor checks its schedules.")
 
-    @field_validator("families", "zones", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _comma_separated = field_validator("families", "zones", mode="before")(staticmethod(split_commas))
 
 
 class ProviderSettings(_Section):

@@ -88,17 +88,7 @@ class DuckDBWarehouse(Warehouse):
               and (?::timestamptz is null or issued_at <= ?::timestamptz)
             qualify row_number() over (partition by series_id, ts order by issued_at desc) = 1
             order by series_id, ts"""
-        with self._lock:
-            try:
-                # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
-                result = self._connection.sql(
-                    query, params=[list(series_ids), window.start, window.end, as_of, as_of]
-                ).to_arrow_table()
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "query", str(exc)) from exc
-        if result is None:
-            return READ_SCHEMA.empty_table()
-        return result.cast(READ_SCHEMA)
+        return self._read_rows(query, [list(series_ids), window.start, window.end, as_of, as_of])
 
     @override
     def read_known(
@@ -115,11 +105,13 @@ class DuckDBWarehouse(Warehouse):
                 order by in_time desc, case when in_time then issued_at else ts end desc, issued_at) = 1
             order by series_id, ts"""
         micros = int(known_within.total_seconds() * 1_000_000)
+        return self._read_rows(query, [micros, list(series_ids), window.start, window.end, earliest_if_unknown])
+
+    def _read_rows(self, query: str, params: list[object]) -> pa.Table:
         with self._lock:
             try:
-                result = self._connection.sql(
-                    query, params=[micros, list(series_ids), window.start, window.end, earliest_if_unknown]
-                ).to_arrow_table()
+                # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
+                result = self._connection.sql(query, params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise WarehouseError(self.name, "query", str(exc)) from exc
         if result is None:
