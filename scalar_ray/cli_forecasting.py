@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,19 +51,14 @@ def add_forecasting_commands(commands: Any) -> None:
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import job_environment  # noqa: PLC0415 - ray must see the token first
+    from scalar_ray.cli_platform import submit_job  # noqa: PLC0415
 
-    # The local head shares this machine (and this venv); a remote cluster has its own Python on its PATH.
-    python = "python" if settings.ray.address else sys.executable
-    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", python, "-m", "jobs.train"]
+    arguments: list[str] = []
     for option in ("families", "zones", "models", "time_limit", "backtest_windows"):
         value = getattr(args, option)
         if value is not None:
-            command += [f"--{option.replace('_', '-')}", str(value)]
-    environment = job_environment(settings)
-    if settings.ray.address:  # a remote cluster: its dashboard, not the local head's
-        environment["RAY_ADDRESS"] = settings.ray.address
-    return subprocess.run(command, env=environment, check=False).returncode
+            arguments += [f"--{option.replace('_', '-')}", str(value)]
+    return submit_job(settings, "jobs.train", *arguments)
 
 
 def _forecast(settings: Settings, args: argparse.Namespace) -> int:

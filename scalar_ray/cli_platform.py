@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from scalar_ray.config import Settings
 from scalar_ray.local import LocalStack
 from scalar_ray.local.ray_head import use_ray_token
 
-__all__ = ["add_platform_commands"]
+__all__ = ["add_platform_commands", "submit_job"]
 
 EXIT_OK, EXIT_UNHEALTHY = 0, 1
 
@@ -181,12 +182,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"    {len(actors.acquisition)} acquisition, {len(actors.ingestion)} ingestion actors", flush=True)
     datasets, areas, _ = DEMO_HISTORY
     print(f"3/6 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
-    backfill = _submit(demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history)
+    backfill = submit_job(
+        demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history
+    )
     if backfill != 0:
         print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
     print(f"4/6 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
     families = ",".join(demo_settings.forecasting.families or DEMO_FAMILIES.split(","))
-    if _submit(demo_settings, "jobs.train", "--families", families, "--zones", "DK1,DK2", "--time-limit", "30") != 0:
+    if submit_job(demo_settings, "jobs.train", "--families", families, "--zones", "DK1,DK2", "--time-limit", "30") != 0:
         print("    some models failed (see the summary above); the others forecast", flush=True)
     print(f"5/6 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
     warehouse = RemoteWarehouse(demo_settings.ray.namespace)
@@ -245,12 +248,22 @@ SAMPLE_QUERIES = (
 )
 
 
-def _submit(settings: Settings, module: str, *arguments: str) -> int:
-    """`ray job submit -- python -m <module> <arguments>` against the platform's head; the job's exit status."""
+def submit_job(settings: Settings, module: str, *arguments: str) -> int:
+    """`ray job submit -- python -m <module> <arguments>`; the job's exit status.
+
+    Against the local head by default, with this machine's Python (the head shares the venv); with ``ray.address``
+    set, against the cluster whose dashboard ``RAY_ADDRESS`` names, with the Python on that cluster's PATH.
+    """
     from actors.cluster import job_environment  # noqa: PLC0415 - ray must see the token first
 
-    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", sys.executable, "-m", module]
-    return subprocess.run([*command, *arguments], env=job_environment(settings), check=False).returncode
+    environment = job_environment(settings)
+    python = sys.executable
+    if settings.ray.address:
+        python = "python"
+        if "RAY_ADDRESS" in os.environ:
+            environment["RAY_ADDRESS"] = os.environ["RAY_ADDRESS"]
+    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", python, "-m", module]
+    return subprocess.run([*command, *arguments], env=environment, check=False).returncode
 
 
 def _with_areas(settings: Settings, areas: str) -> Settings:

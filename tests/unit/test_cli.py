@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -64,3 +65,30 @@ def test_the_platform_commands_are_offered(capsys: pytest.CaptureFixture[str]) -
 def test_sim_refuses_a_fault_rate_outside_0_to_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--rate-429", "1.5"]) == EXIT_CONFIG
     assert "--rate-429 must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_train_submits_the_training_job_with_the_options_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    import actors.cluster
+
+    submitted: dict[str, object] = {}
+
+    def fake_run(command: list[str], env: dict[str, str], check: bool) -> subprocess.CompletedProcess[str]:
+        submitted.update(command=command, env=env)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(actors.cluster, "job_environment", lambda _: {"RAY_ADDRESS": "http://127.0.0.1:8265"})
+    monkeypatch.setattr("scalar_ray.cli_platform.subprocess.run", fake_run)
+
+    assert (
+        main(["train", "--families", "dk_demand", "--zones", "DK1", "--models", "Average", "--time-limit", "20"]) == 0
+    )
+
+    command = submitted["command"]
+    assert isinstance(command, list)
+    assert command[command.index("submit") + 2 :] == [  # after `submit --`
+        sys.executable, "-m", "jobs.train", "--families", "dk_demand", "--zones", "DK1", "--models", "Average",
+        "--time-limit", "20",
+    ]  # fmt: skip
+    assert submitted["env"] == {"RAY_ADDRESS": "http://127.0.0.1:8265"}
