@@ -78,6 +78,8 @@ def test_train_submits_the_training_job_with_the_options_given(monkeypatch: pyte
         submitted.update(command=command, env=env)
         return subprocess.CompletedProcess(command, 0)
 
+    # No token in this process's environment: the session's own Ray instance starts later in the same process.
+    monkeypatch.setattr("scalar_ray.cli_forecasting.use_ray_token", lambda _: None)
     monkeypatch.setattr(actors.cluster, "job_environment", lambda _: {"RAY_ADDRESS": "http://127.0.0.1:8265"})
     monkeypatch.setattr("scalar_ray.cli_platform.subprocess.run", fake_run)
 
