@@ -217,6 +217,9 @@ def _train_on_frame(
             notes.append(f"champion {champion_entry.version} could not be scored on these windows: {exc}")
     skill = 1 - scores.wql / baseline.wql if baseline.wql > 0 else 0.0
     promote, reason = decide(spec, scores, champion_scores, skill, champion_entry.version if champion_entry else None)
+    if promote and serving_model is not None and champion_entry is not None:
+        # A version whose own models lost to the baseline only fills an empty slot; it never replaces a champion.
+        promote, reason = False, f"its models lost to {SEASONAL_BASELINE}; champion {champion_entry.version} stays"
 
     version = new_version()
     entry = RegistryEntry(
