@@ -289,11 +289,10 @@ def calendar_features(timestamps: pd.DatetimeIndex, zone: str, country: str) -> 
 
 @cache
 def _holiday_set(country: str, first_year: int, last_year: int) -> frozenset[date]:
-    try:
-        calendar = holidays.country_holidays(country, years=range(first_year, last_year + 1))
-    except NotImplementedError:
+    """The country's public holidays; none for a country the holidays package does not cover."""
+    if country not in holidays.list_supported_countries():
         return frozenset()
-    return frozenset(calendar.keys())
+    return frozenset(holidays.country_holidays(country, years=range(first_year, last_year + 1)).keys())
 
 
 def _actuals(warehouse: Warehouse, series: str, window: Window, issue_time: datetime, step: timedelta) -> pd.Series:
