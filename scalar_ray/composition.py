@@ -7,6 +7,7 @@ connections are opened where they are used and nothing reads the environment at 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pulsar
@@ -26,6 +27,10 @@ from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.registry import build_client
+from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.serving.catalogue import ModelCatalogue
+from scalar_ray.serving.forecasts import StoredForecasts
+from scalar_ray.serving.model_host import ModelHost
 from scalar_ray.warehouse.base import Warehouse
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse
 
@@ -38,9 +43,12 @@ __all__ = [
     "flush_policy",
     "forecast_families",
     "forecast_service",
+    "model_catalogue",
+    "model_host",
     "model_registry",
     "pulsar_client",
     "state_dir",
+    "stored_forecasts",
 ]
 
 
@@ -149,3 +157,20 @@ def forecast_service(settings: Settings, warehouse: Warehouse, publisher: Publis
         forecasts_topic(settings.broker.tenant),
         zones=settings.forecasting.zones,
     )
+
+
+def model_catalogue(settings: Settings) -> ModelCatalogue:
+    """The models the forecast API serves: the selected families and zones, joined with the registry."""
+    return ModelCatalogue.of(forecast_families(settings), model_registry(settings), settings.forecasting.zones)
+
+
+def stored_forecasts(settings: Settings, warehouse: Warehouse) -> StoredForecasts:
+    """Issued forecasts read back: Redis for the latest, the warehouse for the rest."""
+    now = datetime.now(UTC)
+    lookback = (now + parse_duration(settings.serve.as_of_lookback)) - now
+    return StoredForecasts(warehouse, build_cache(settings), lookback)
+
+
+def model_host(settings: Settings, warehouse: Warehouse) -> ModelHost:
+    """Loads registry versions and forecasts with them on request (the Serve model deployment's library)."""
+    return ModelHost(model_catalogue(settings), warehouse)

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +41,10 @@ class Cache(ABC):
     @abstractmethod
     def recent(self, series_id: str, count: int) -> list[CachedPoint]:
         """Up to ``count`` latest intervals of the series, oldest first."""
+
+    def recent_many(self, series_ids: Sequence[str], count: int) -> dict[str, list[CachedPoint]]:
+        """``recent`` for several series at once (adapters answer in one round trip)."""
+        return {series_id: self.recent(series_id, count) for series_id in series_ids}
 
     def latest(self, series_id: str) -> CachedPoint | None:
         """The series' latest interval, or None when the cache has none."""
@@ -148,6 +152,16 @@ class BestEffortCache(Cache):
         except Exception as exc:
             self._failed(exc)
             return []
+
+    @override
+    def recent_many(self, series_ids: Sequence[str], count: int) -> dict[str, list[CachedPoint]]:
+        if not self.enabled:
+            return {}
+        try:
+            return self._inner.recent_many(series_ids, count)
+        except Exception as exc:
+            self._failed(exc)
+            return {}
 
     def _failed(self, exc: Exception) -> None:
         self.stats.failures += 1

@@ -6,7 +6,9 @@ write: an older vintage arriving late never replaces a newer one, and each set i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import redis
@@ -84,16 +86,28 @@ class RedisCache(Cache):
     def recent(self, series_id: str, count: int) -> list[CachedPoint]:
         if count <= 0:
             return []
-        members = self._client.zrange(self._key(series_id), -count, -1)
-        points = []
-        for member in members:
-            ts, issued, value = str(member).split("|")
-            points.append(CachedPoint(_from_micros(int(ts)), float(value), _from_micros(int(issued))))
-        return points
+        return _points(self._client.zrange(self._key(series_id), -count, -1))
+
+    @override
+    def recent_many(self, series_ids: Sequence[str], count: int) -> dict[str, list[CachedPoint]]:
+        if count <= 0:
+            return {series_id: [] for series_id in series_ids}
+        pipeline = self._client.pipeline(transaction=False)
+        for series_id in series_ids:
+            pipeline.zrange(self._key(series_id), -count, -1)
+        return {series_id: _points(members) for series_id, members in zip(series_ids, pipeline.execute(), strict=True)}
 
     @override
     def close(self) -> None:
         self._client.close()
+
+
+def _points(members: Any) -> list[CachedPoint]:
+    points = []
+    for member in members:
+        ts, issued, value = str(member).split("|")
+        points.append(CachedPoint(_from_micros(int(ts)), float(value), _from_micros(int(issued))))
+    return points
 
 
 def _micros(moment: datetime) -> int:

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from scalar_ray.config.sources import MappingEnvSource
 from scalar_ray.config.urls import is_loopback_url, url_with_schemes
+from scalar_ray.providers.timeutil import parse_duration
 
 __all__ = [
     "MISSING_SECRET",
@@ -28,6 +29,7 @@ __all__ = [
     "ProvidersSettings",
     "RaySettings",
     "RegistrySettings",
+    "ServeSettings",
     "Settings",
     "StarRocksSettings",
     "TelemetrySettings",
@@ -188,6 +190,68 @@ class ForecastingSettings(_Section):
     poll_interval_s: float = Field(5.0, gt=0, description="How often the forecasting actor checks its schedules.")
 
     _comma_separated = field_validator("families", "zones", mode="before")(staticmethod(split_commas))
+
+
+MIN_API_KEY_LENGTH = 16
+
+
+class ServeSettings(_Section):
+    """The Ray Serve forecast API."""
+
+    host: str = Field(
+        "127.0.0.1", min_length=1, description="HTTP bind address of the Serve proxy (0.0.0.0 on a cluster)."
+    )
+    port: Port = Field(8000, description="HTTP port of the forecast API.")
+    api_keys: list[SecretStr] | None = Field(
+        None,
+        description="Bearer API keys (comma-separated, from a secret); none: no authentication, loopback only.",
+    )
+    ingress_min_replicas: int = Field(1, ge=1, description="Fewest HTTP ingress replicas (≥ 1: no scale-to-zero).")
+    ingress_max_replicas: int = Field(2, ge=1, description="Most HTTP ingress replicas the autoscaler starts.")
+    model_min_replicas: int = Field(1, ge=1, description="Fewest model-server replicas (≥ 1: no cold start).")
+    model_max_replicas: int = Field(2, ge=1, description="Most model-server replicas the autoscaler starts.")
+    ingress_cpus: float = Field(
+        0.0, ge=0, description="CPUs reserved per ingress replica (0 locally, where the actors share the head)."
+    )
+    model_cpus: float = Field(
+        0.0, ge=0, description="CPUs reserved per model-server replica (give it 1 or more on a cluster)."
+    )
+    models_per_replica: int = Field(
+        6, ge=1, description="Models one model-server replica keeps loaded (least recently used ones are evicted)."
+    )
+    champion_poll_s: float = Field(
+        10.0, gt=0, description="How often the API looks for newly promoted champions (hot reload)."
+    )
+    predict_timeout_s: float = Field(60.0, gt=0, description="Longest an on-demand prediction may take (then 504).")
+    as_of_lookback: str = Field(
+        "P7D", description="How far before an as-of time the API looks for the issue in force (ISO-8601)."
+    )
+
+    _comma_separated = field_validator("api_keys", mode="before")(staticmethod(split_commas))
+
+    @field_validator("as_of_lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        duration = parse_duration(value)  # ValueError names the expected form
+        if duration.months or duration.years:
+            raise ValueError(f"{value!r} has no fixed length (use days or hours)")
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _no_blank_keys(cls, value: list[SecretStr] | None) -> list[SecretStr] | None:
+        if value is not None and any(len(key.get_secret_value()) < MIN_API_KEY_LENGTH for key in value):
+            raise ValueError(f"API keys must be at least {MIN_API_KEY_LENGTH} characters")
+        return value or None
+
+    @model_validator(mode="after")
+    def _public_api_needs_keys(self) -> Self:
+        for part in ("ingress", "model"):
+            if getattr(self, f"{part}_max_replicas") < getattr(self, f"{part}_min_replicas"):
+                raise ValueError(f"serve.{part}_max_replicas is below serve.{part}_min_replicas")
+        if self.api_keys is None and self.host not in {"127.0.0.1", "localhost", "::1"}:
+            raise missing_secrets(["serve.api_keys"], f"the API listens on {self.host}, beyond this machine")
+        return self
 
 
 class ProviderSettings(_Section):
@@ -379,6 +443,7 @@ class Settings(BaseSettings):
     acquisition: AcquisitionSettings = Field(default_factory=AcquisitionSettings, description="Acquisition.")
     registry: RegistrySettings = Field(default_factory=RegistrySettings, description="Model registry.")
     forecasting: ForecastingSettings = Field(default_factory=ForecastingSettings, description="Forecasting.")
+    serve: ServeSettings = Field(default_factory=ServeSettings, description="Forecast API (Ray Serve).")
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings, description="Providers.")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="Telemetry.")
     ray: RaySettings = Field(default_factory=RaySettings, description="Ray.")

@@ -39,6 +39,8 @@ __all__ = [
     "forecast_envelope",
     "forecast_series_id",
     "forecast_table",
+    "load_predictor",
+    "predict_with",
     "quantile_variable",
 ]
 
@@ -123,6 +125,44 @@ def forecast_envelope(issued: IssuedForecast, topic: str) -> OutgoingMessage:
     payload, properties = envelope.encode()
     properties |= {"area": issued.zone, "model_version": issued.version, "issue_time": issued.issue_time.isoformat()}
     return OutgoingMessage(topic, payload, properties, f"{FORECAST_PROVIDER}/{issued.family}/{issued.zone}")
+
+
+def predict_with(
+    entry: RegistryEntry,
+    predictor: TimeSeriesPredictor,
+    spec: FamilySpec,
+    zone: str,
+    warehouse: Warehouse,
+    issue_time: datetime,
+) -> IssuedForecast:
+    """A loaded version's forecast from the data known at ``issue_time`` (the scheduler and the API share it)."""
+    frame = build_frame(warehouse, spec, zone, issue_time)
+    missing = [c for c in (*entry.known_covariates, *entry.past_covariates) if c not in frame.data.columns]
+    if missing:
+        raise ForecastDataError(spec.name, zone, f"version {entry.version} needs covariates {missing} not found")
+    data = frame.data[["item_id", "timestamp", "target", *entry.known_covariates, *entry.past_covariates]]
+    known = frame.future_known[["item_id", "timestamp", *entry.known_covariates]]
+    predictions = predictor.predict(
+        to_autogluon(data),
+        known_covariates=to_autogluon(known) if entry.known_covariates else None,
+        model=entry.serving_model,
+    )
+    units = {}
+    for series in spec.target_ids(zone):
+        metadata = warehouse.series_metadata(series) or {}
+        units[series.split("/")[-1]] = metadata.get("unit", "")
+    table = forecast_table(spec, frame, predictions, units, issue_time)
+    return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
+
+
+def load_predictor(registry: ModelRegistry, entry: RegistryEntry) -> TimeSeriesPredictor:
+    """A version's AutoGluon predictor from the registry; ``ModelRegistryError`` when it cannot be loaded."""
+    from autogluon.timeseries import TimeSeriesPredictor  # noqa: PLC0415 - seconds to import
+
+    try:
+        return TimeSeriesPredictor.load(str(registry.model_dir(entry)))
+    except Exception as exc:  # missing, truncated or foreign files fail in many ways; each means "cannot load"
+        raise ModelRegistryError(entry.model_id, f"cannot load version {entry.version}: {exc}") from exc
 
 
 @dataclass
@@ -230,24 +270,7 @@ class ForecastService:
         state.tried_version = entry.version if entry else None
         if entry is None:
             raise ForecastDataError(spec.name, zone, "no champion model yet (run `scalar-ray train`)")
-        predictor = self._predictor(entry)
-        frame = build_frame(self.warehouse, spec, zone, issue_time)
-        missing = [c for c in (*entry.known_covariates, *entry.past_covariates) if c not in frame.data.columns]
-        if missing:
-            raise ForecastDataError(spec.name, zone, f"champion {entry.version} needs covariates {missing} not found")
-        data = frame.data[["item_id", "timestamp", "target", *entry.known_covariates, *entry.past_covariates]]
-        known = frame.future_known[["item_id", "timestamp", *entry.known_covariates]]
-        predictions = predictor.predict(
-            to_autogluon(data),
-            known_covariates=to_autogluon(known) if entry.known_covariates else None,
-            model=entry.serving_model,
-        )
-        units = {}
-        for series in spec.target_ids(zone):
-            metadata = self.warehouse.series_metadata(series) or {}
-            units[series.split("/")[-1]] = metadata.get("unit", "")
-        table = forecast_table(spec, frame, predictions, units, issue_time)
-        return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
+        return predict_with(entry, self._predictor(entry), spec, zone, self.warehouse, issue_time)
 
     def _new_champions(self, spec: FamilySpec) -> list[str]:
         """Zones of the family whose champion is not the one their last attempt used."""
@@ -274,11 +297,6 @@ class ForecastService:
         if cached is not None and cached[0] == entry.version:
             predictor: TimeSeriesPredictor = cached[1]
             return predictor
-        from autogluon.timeseries import TimeSeriesPredictor  # noqa: PLC0415 - seconds to import
-
-        try:
-            predictor = TimeSeriesPredictor.load(str(self.registry.model_dir(entry)))
-        except (OSError, ValueError) as exc:
-            raise ModelRegistryError(entry.model_id, f"cannot load version {entry.version}: {exc}") from exc
+        predictor = load_predictor(self.registry, entry)
         self._predictors[key] = (entry.version, predictor)
         return predictor

@@ -1,0 +1,352 @@
+"""The forecast API's HTTP surface (FastAPI): versioned routes, bearer authentication, JSON errors, formats.
+
+Routes (OpenAPI at ``/openapi.json``, browsable at ``/docs``):
+
+    GET  /v1/models                                   every model, champion version and backtest metrics
+    GET  /v1/models/{family}/{zone}                   one model with all its versions
+    GET  /v1/forecasts/{family}/{zone}/latest         the newest stored issue (Redis, then the warehouse)
+    GET  /v1/forecasts/{family}/{zone}?as_of=…        the issue in force at an earlier time
+    POST /v1/forecasts/{family}/{zone}/predict        forecast on request with the champion or a named version
+    GET  /healthz  /readyz                            liveness and readiness (no authentication)
+
+Every error is ``{"error": {"code", "message", "hint"}}`` with its status: 401 without a valid key, 404 for an
+unknown model, version or forecast, 422 for malformed times or a horizon too long, 503 (with ``Retry-After``) for a
+model that cannot be loaded, 504 when a prediction takes too long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
+
+from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.serving.errors import ApiError, ProblemReport
+from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
+from scalar_ray.serving.service import ForecastBackend
+
+__all__ = ["PredictBody", "build_api"]
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "v1"
+
+
+def _duration(text: str | None) -> timedelta | None:
+    """An ISO-8601 duration of fixed length (PT6H, P1D); ``ValueError`` otherwise (the client sees a 422)."""
+    if text is None:
+        return None
+    try:
+        delta = parse_duration(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an ISO-8601 duration: {text!r} (write PT6H or P1D)") from exc
+    if delta.months or delta.years:
+        raise ValueError(f"{text!r} has no fixed length (use days or hours)")
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    return (now + delta) - now
+
+
+def _valid_duration(text: str | None) -> str | None:
+    _duration(text)
+    return text
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Times without an offset are UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Horizon = Annotated[
+    str | None,
+    Query(description="How far ahead, ISO-8601 (PT4H); default: the model's horizon.", examples=["PT4H"]),
+]
+FormatQuery = Annotated[
+    Format | None,
+    Query(alias="format", description="json (default), csv or arrow; the Accept header works too."),
+]
+
+
+class PredictBody(BaseModel):
+    """An on-demand forecast."""
+
+    version: str | None = Field(None, description="A version from /v1/models/{family}/{zone}; default: the champion.")
+    issue_time: datetime | None = Field(
+        None, description="Forecast from the data known at this time (ISO-8601, UTC unless an offset is given)."
+    )
+    horizon: Annotated[str | None, AfterValidator(_valid_duration)] = Field(
+        None, description="How far ahead (ISO-8601 duration); default: the model's horizon."
+    )
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong and what to do."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: ErrorDetail
+
+
+class TargetForecast(BaseModel):
+    """One target's forecast, column by column."""
+
+    target: str
+    unit: str
+    ts: list[datetime]
+    mean: list[float]
+    q10: list[float] | None = None
+    q50: list[float] | None = None
+    q90: list[float] | None = None
+
+
+class ForecastHorizon(BaseModel):
+    """The intervals the forecast covers."""
+
+    start: datetime | None
+    end: datetime | None
+    steps: int
+
+
+class ForecastBody(BaseModel):
+    """One issue of one model (JSON); CSV and Arrow carry the same values one row per target and interval."""
+
+    model: str
+    family: str
+    zone: str
+    issue_time: datetime
+    model_version: str | None = Field(description="Set for on-demand forecasts.")
+    source: str = Field(description="cache, warehouse or model")
+    resolution: str
+    quantiles: list[float]
+    horizon: ForecastHorizon
+    targets: list[TargetForecast]
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or invalid API key"},
+    404: {"model": ErrorBody, "description": "unknown model, zone or version; no such forecast"},
+    422: {"model": ErrorBody, "description": "malformed time or duration; horizon too long"},
+}
+_FORECAST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": ForecastBody,
+        "content": {CSV_MEDIA_TYPE: {}, ARROW_MEDIA_TYPE: {}},
+        "description": "the forecast (JSON, CSV or an Arrow IPC stream)",
+    },
+    **_ERRORS,
+}
+
+
+def build_api(
+    backend: ForecastBackend,
+    api_keys: Sequence[SecretStr] | None,
+    *,
+    champion_poll_s: float = 10.0,
+    predict_timeout_s: float = 60.0,
+) -> FastAPI:
+    """The FastAPI application over ``backend``; authentication is on when ``api_keys`` are given."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_watch_champions(backend, champion_poll_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = FastAPI(
+        title="scalar-ray forecast API",
+        version=API_VERSION,
+        description=__doc__,
+        lifespan=lifespan,
+    )
+    authenticate = _authenticator(api_keys)
+    auth = [Depends(authenticate)]
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> Response:
+        return _problem(exc.report())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'] if part not in ('query', 'body', 'path'))}: "
+            f"{str(error['msg']).removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        return _problem(ProblemReport(422, "invalid_request", problems, "see /docs for the parameters"))
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: registry and warehouse reachable (503 otherwise)")
+    async def readyz() -> Response:
+        report = await backend.readiness()
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+    @app.get(
+        f"/{API_VERSION}/models", tags=["models"], dependencies=auth, responses=_ERRORS, summary="Models and champions"
+    )
+    async def models() -> list[dict[str, Any]]:
+        return await backend.model_list()
+
+    @app.get(
+        f"/{API_VERSION}/models/{{family}}/{{zone}}",
+        tags=["models"],
+        dependencies=auth,
+        responses=_ERRORS,
+        summary="One model with every version and its backtest metrics",
+    )
+    async def model(family: str, zone: str) -> dict[str, Any]:
+        return await backend.model_detail(family, zone)
+
+    @app.get(
+        f"/{API_VERSION}/forecasts/{{family}}/{{zone}}/latest",
+        tags=["forecasts"],
+        dependencies=auth,
+        responses=_FORECAST_RESPONSES,
+        response_class=Response,
+        summary="The newest forecast of a model (Redis, falling back to the warehouse)",
+    )
+    async def latest(
+        family: str,
+        zone: str,
+        horizon: Horizon = None,
+        fmt: FormatQuery = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        forecast = await backend.latest(family, zone, _checked_duration(horizon))
+        return _respond(backend, forecast, choose_format(fmt, accept))
+
+    @app.get(
+        f"/{API_VERSION}/forecasts/{{family}}/{{zone}}",
+        tags=["forecasts"],
+        dependencies=auth,
+        responses=_FORECAST_RESPONSES,
+        response_class=Response,
+        summary="The forecast that was in force at an earlier time (the newest issued at or before as_of)",
+    )
+    async def as_of(
+        family: str,
+        zone: str,
+        as_of: Annotated[datetime, Query(description="ISO-8601 time; UTC unless an offset is given.")],
+        horizon: Horizon = None,
+        fmt: FormatQuery = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        moment = _utc(as_of)
+        assert moment is not None  # noqa: S101 - required parameter
+        forecast = await backend.as_of(family, zone, moment, _checked_duration(horizon))
+        return _respond(backend, forecast, choose_format(fmt, accept))
+
+    @app.post(
+        f"/{API_VERSION}/forecasts/{{family}}/{{zone}}/predict",
+        tags=["forecasts"],
+        dependencies=auth,
+        responses={
+            **_FORECAST_RESPONSES,
+            503: {"model": ErrorBody, "description": "this model cannot be loaded now (Retry-After)"},
+            504: {"model": ErrorBody, "description": "the prediction took too long"},
+        },
+        response_class=Response,
+        summary="Forecast on request with the champion or a named version",
+    )
+    async def predict(
+        family: str,
+        zone: str,
+        body: PredictBody | None = None,
+        fmt: FormatQuery = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        body = body or PredictBody()
+        try:
+            forecast = await asyncio.wait_for(
+                backend.predict(family, zone, body.version, _utc(body.issue_time), _checked_duration(body.horizon)),
+                timeout=predict_timeout_s,
+            )
+        except TimeoutError:
+            report = ProblemReport(
+                504, "timeout", f"{family}/{zone}: no forecast within {predict_timeout_s:.0f} s", "try again"
+            )
+            return _problem(report)
+        return _respond(backend, forecast, choose_format(fmt, accept))
+
+    return app
+
+
+def _checked_duration(text: str | None) -> timedelta | None:
+    try:
+        return _duration(text)
+    except ValueError as exc:
+        raise _InvalidParameterError(str(exc)) from exc
+
+
+class _InvalidParameterError(ApiError):
+    status, code = 422, "invalid_request"
+
+
+def _respond(backend: ForecastBackend, forecast: Any, fmt: Format) -> Response:
+    step = backend.catalogue.spec(forecast.family, forecast.zone).step
+    body, media_type = render(forecast, step, fmt)
+    return Response(body, media_type=media_type)
+
+
+def _problem(report: ProblemReport) -> Response:
+    headers = {"Retry-After": str(report.retry_after_s)} if report.retry_after_s else None
+    if report.status == _UnauthorizedError.status:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return JSONResponse(report.body(), status_code=report.status, headers=headers)
+
+
+class _UnauthorizedError(ApiError):
+    status, code = 401, "unauthorized"
+
+
+def _authenticator(api_keys: Sequence[SecretStr] | None) -> Any:
+    """A dependency that admits a request whose bearer token is one of the keys (every request when there are none).
+
+    Keys are compared in constant time; neither the presented token nor a key is ever logged.
+    """
+    keys = [key.get_secret_value().encode() for key in api_keys or ()]
+    scheme = HTTPBearer(auto_error=False, description="API key from the platform's secret (SCALAR_SERVE__API_KEYS)")
+
+    # The dependency is a default, not an ``Annotated`` hint: FastAPI cannot resolve a postponed annotation that
+    # names the local ``scheme``.
+    async def authenticate(credentials: HTTPAuthorizationCredentials | None = Depends(scheme)) -> None:  # noqa: B008
+        if not keys:
+            return
+        if credentials is None:
+            raise _UnauthorizedError("an API key is required", "send Authorization: Bearer <key>")
+        presented = credentials.credentials.encode()
+        if not any(hmac.compare_digest(presented, key) for key in keys):
+            raise _UnauthorizedError("the API key is not valid", "ask the platform's operators for a key")
+
+    return authenticate
+
+
+async def _watch_champions(backend: ForecastBackend, every_s: float) -> None:
+    """Hot reload: switch to newly promoted champions, forever (a failed round is logged and retried)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await backend.refresh_champions()
+        except Exception:
+            logger.exception("champion refresh failed; retrying in %.0f s", every_s)

@@ -1,0 +1,128 @@
+"""A forecast on the wire: JSON (columnar per target), CSV, or an Arrow IPC stream.
+
+JSON is the default. ``?format=csv|arrow`` or an ``Accept`` header of ``text/csv`` or
+``application/vnd.apache.arrow.stream`` selects the others; both carry one row per target and interval with the
+model, issue time and source as columns (CSV) or schema metadata (Arrow), so a file stands on its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pacsv
+
+from scalar_ray.serving.forecasts import Forecast
+
+__all__ = ["ARROW_MEDIA_TYPE", "CSV_MEDIA_TYPE", "JSON_MEDIA_TYPE", "Format", "choose_format", "render"]
+
+Format = Literal["json", "csv", "arrow"]
+
+JSON_MEDIA_TYPE = "application/json"
+CSV_MEDIA_TYPE = "text/csv"
+ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
+_MEDIA_TYPES: dict[str, Format] = {JSON_MEDIA_TYPE: "json", CSV_MEDIA_TYPE: "csv", ARROW_MEDIA_TYPE: "arrow"}
+
+
+def choose_format(requested: Format | None, accept: str | None) -> Format:
+    """The query parameter wins; else the first media type of ``Accept`` that we serve; else JSON."""
+    if requested is not None:
+        return requested
+    for part in (accept or "").split(","):
+        media_type = part.split(";")[0].strip().lower()
+        if media_type in _MEDIA_TYPES:
+            return _MEDIA_TYPES[media_type]
+    return "json"
+
+
+def render(forecast: Forecast, step: timedelta, fmt: Format) -> tuple[bytes, str]:
+    """The forecast's body and media type."""
+    if fmt == "csv":
+        return _csv(forecast), f"{CSV_MEDIA_TYPE}; charset=utf-8"
+    if fmt == "arrow":
+        return _arrow(forecast), ARROW_MEDIA_TYPE
+    return json.dumps(as_json(forecast, step), separators=(",", ":")).encode(), JSON_MEDIA_TYPE
+
+
+def as_json(forecast: Forecast, step: timedelta) -> dict[str, Any]:
+    """``{model, issue_time, horizon, targets: [{target, unit, ts: [...], mean: [...], q10: [...], ...}]}``."""
+    table = forecast.table
+    value_columns = [name for name in table.column_names if name not in ("target", "ts")]
+    targets = []
+    first: datetime | None = None
+    last: datetime | None = None
+    for target in dict.fromkeys(table["target"].to_pylist()):
+        rows = table.filter(pc.equal(table["target"], target))
+        stamps: list[datetime] = rows["ts"].to_pylist()
+        if stamps:
+            first = min(first or stamps[0], stamps[0])
+            last = max(last or stamps[-1], stamps[-1])
+        entry: dict[str, Any] = {
+            "target": target,
+            "unit": forecast.units.get(target, ""),
+            "ts": [_iso(ts) for ts in stamps],
+        }
+        for name in value_columns:
+            entry[name] = rows[name].to_pylist()
+        targets.append(entry)
+    return {
+        "model": forecast.model_id,
+        "family": forecast.family,
+        "zone": forecast.zone,
+        "issue_time": _iso(forecast.issue_time),
+        "model_version": forecast.model_version,
+        "source": forecast.source,
+        "resolution": forecast.resolution,
+        "quantiles": list(forecast.quantiles),
+        "horizon": {
+            "start": _iso(first) if first else None,
+            "end": _iso(last + step) if last else None,
+            "steps": forecast.steps if targets else 0,
+        },
+        "targets": targets,
+    }
+
+
+def _long_table(forecast: Forecast) -> pa.Table:
+    rows = forecast.table.num_rows
+    head = pa.table(
+        {
+            "model": pa.array([forecast.model_id] * rows, pa.string()),
+            "issue_time": pa.array([forecast.issue_time] * rows, pa.timestamp("us", tz="UTC")),
+            "source": pa.array([forecast.source] * rows, pa.string()),
+        }
+    )
+    for name in forecast.table.column_names:
+        head = head.append_column(name, forecast.table[name])
+    return head
+
+
+def _csv(forecast: Forecast) -> bytes:
+    sink = io.BytesIO()
+    pacsv.write_csv(_long_table(forecast), sink)  # type: ignore[attr-defined]
+    return sink.getvalue()
+
+
+def _arrow(forecast: Forecast) -> bytes:
+    table = _long_table(forecast)
+    metadata = {
+        "model": forecast.model_id,
+        "issue_time": _iso(forecast.issue_time),
+        "source": forecast.source,
+        "model_version": forecast.model_version or "",
+        "resolution": forecast.resolution,
+        "units": json.dumps(forecast.units),
+    }
+    table = table.replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:  # type: ignore[no-untyped-call]
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

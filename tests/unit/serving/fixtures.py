@@ -1,0 +1,138 @@
+"""A served platform in memory: stored forecast issues in the warehouse and the cache, a registry with a champion,
+and a fake model deployment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from scalar_ray.cache.base import InMemoryCache
+from scalar_ray.forecasting.families import FamilySpec
+from scalar_ray.forecasting.issuing import FORECAST_PROVIDER, quantile_variable
+from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
+from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.serving.catalogue import ModelCatalogue, model_key
+from scalar_ray.serving.errors import ModelUnavailableError
+from scalar_ray.serving.forecasts import Forecast, StoredForecasts, forecast_from_observations
+from scalar_ray.serving.model_host import PredictionRequest
+from scalar_ray.serving.service import ForecastBackend
+from scalar_ray.warehouse.base import InMemoryWarehouse
+from tests.unit.forecasting.builders import NOW, STEP, small_family
+
+FIRST_ISSUE = NOW - timedelta(hours=3)
+SECOND_ISSUE = NOW - timedelta(hours=1)
+
+
+def issue_rows(spec: FamilySpec, zone: str, issue_time: datetime, base: float) -> pa.Table:
+    """One issue as the forecasting actor stores it: every target x (mean, quantiles) over the horizon."""
+    start = issue_time
+    window = Window(start, start + spec.horizon_steps * STEP)
+    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, spec.name, window, issue_time, zone))
+    for target in spec.target_ids(zone):
+        variable = target.split("/")[-1]
+        for step in range(spec.horizon_steps):
+            ts = start + step * STEP
+            value = base + step
+            for quantile, offset in ((None, 0.0), *zip(spec.quantiles, (-5.0, 0.0, 5.0), strict=True)):
+                builder.add(
+                    area=zone,
+                    variable=quantile_variable(variable, quantile),
+                    ts=ts,
+                    value=value + offset,
+                    issued_at=issue_time,
+                    unit="MW",
+                    resolution=spec.resolution,
+                )
+    return builder.build()
+
+
+def entry(spec: FamilySpec, version: str, zone: str = "DK1", wql: float = 0.1) -> RegistryEntry:
+    return RegistryEntry(
+        family=spec.name,
+        zone=zone,
+        version=version,
+        created_at=NOW.isoformat(),
+        status="rejected",
+        decision="first model",
+        metrics={"wql": wql, "mase": 0.5},
+        baseline_metrics={"wql": 0.2, "mase": 1.0},
+        champion_metrics=None,
+        data_window={"start": "a", "end": "b", "train_end": "a"},
+        rows=10,
+        config={},
+        code_version="0.1.0",
+        known_covariates=[],
+        past_covariates=[],
+        quantiles=list(spec.quantiles),
+        horizon_steps=spec.horizon_steps,
+        resolution=spec.resolution,
+        training_s=1.0,
+    )
+
+
+@dataclass
+class FakeModels:
+    """The model deployment: forecasts ``base = 500`` from the version asked for; versions can be made to fail."""
+
+    spec: FamilySpec
+    broken: set[str] = field(default_factory=set)
+    warmed: list[str] = field(default_factory=list)
+    requests: list[PredictionRequest] = field(default_factory=list)
+
+    async def predict(self, request: PredictionRequest) -> Forecast:
+        key = model_key(request.family, request.zone, request.version)
+        self._check(key)
+        self.requests.append(request)
+        rows = issue_rows(self.spec, request.zone, request.issue_time, 500.0)
+        forecast = forecast_from_observations(self.spec, request.zone, rows, "model", {"load": "MW"}, request.version)
+        return forecast.head(request.steps)
+
+    async def warm(self, key: str) -> None:
+        self._check(key)
+        self.warmed.append(key)
+
+    def _check(self, key: str) -> None:
+        if key in self.broken:
+            raise ModelUnavailableError(key.split("@", maxsplit=1)[0], "version failed to load: truncated pickle", 30)
+
+
+@dataclass
+class Platform:
+    spec: FamilySpec
+    warehouse: InMemoryWarehouse
+    cache: InMemoryCache
+    registry: ModelRegistry
+    models: FakeModels
+    backend: ForecastBackend
+
+
+def platform(tmp_path: Path, *, cached: bool = True) -> Platform:
+    spec = small_family(zones=["DK1", "DK2"])
+    warehouse, cache = InMemoryWarehouse(), InMemoryCache()
+    for issue_time, base in ((FIRST_ISSUE, 100.0), (SECOND_ISSUE, 200.0)):
+        rows = issue_rows(spec, "DK1", issue_time, base)
+        warehouse.write(rows)
+        if cached:
+            cache.update(rows)
+    registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "predictor.pkl").write_bytes(b"model")
+    registry.register(entry(spec, "v1"), model_dir)
+    registry.promote(spec.name, "DK1", "v1", "first model")
+    catalogue = ModelCatalogue.of([spec], registry, None)
+    models = FakeModels(spec)
+    stored = StoredForecasts(warehouse, cache)
+    backend = ForecastBackend(catalogue, stored, models, clock=lambda: NOW)
+    return Platform(spec, warehouse, cache, registry, models, backend)
+
+
+def promote(p: Platform, version: str) -> None:
+    model_dir = Path(str(p.registry.url)) / ".." / f"model-{version}"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "predictor.pkl").write_bytes(b"model")
+    p.registry.register(entry(p.spec, version, wql=0.05), model_dir)
+    p.registry.promote(p.spec.name, "DK1", version, "better")
