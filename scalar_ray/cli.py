@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from scalar_ray import __version__
 from scalar_ray.cli_forecasting import add_forecasting_commands
 from scalar_ray.cli_platform import add_platform_commands
+from scalar_ray.cli_serve import add_serve_command
 from scalar_ray.config import Settings, load_settings, markdown_table
 from scalar_ray.errors import ConfigurationError, LocalServiceError, ScalarError
 from scalar_ray.local import LocalStack, ServiceStatus
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_platform_commands(commands)
     add_forecasting_commands(commands)
+    add_serve_command(commands)
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="ACTION")

@@ -158,9 +158,13 @@ class AppArgs(BaseModel):
         return value
 
 
-def app_builder(args: AppArgs) -> Application:
-    """The Serve config's entry point: the settings of the replicas' environment, then ``args.settings``."""
-    environment: dict[str, Any] = {**os.environ, **args.settings}
+def app_builder(args: dict[str, Any]) -> Application:
+    """The Serve config's entry point: the settings of the replicas' environment, then ``args.settings``.
+
+    ``args`` is validated here rather than through the annotation: Serve only validates a pydantic class it finds in
+    the signature, and this module's annotations are postponed strings.
+    """
+    environment: dict[str, Any] = {**os.environ, **AppArgs.model_validate(args).settings}
     return build_app(load_settings(environment))
 
 
