@@ -1,5 +1,6 @@
-"""The Serve config of the forecast API: what `serve build` gives for this application, for `serve deploy` and for a
-KubeRay RayService's ``serveConfigV2``.
+"""The Serve config of the forecast API: what `serve build` gives, for `serve deploy` and a RayService.
+
+The config goes into a KubeRay RayService as ``serveConfigV2``.
 
 It is generated from the settings (`scalar-ray serve --config > serve/config.yaml`) with Serve's own schema code, so
 the deployments' autoscaling, resources and limits are the ones `scalar-ray serve` uses. The application's

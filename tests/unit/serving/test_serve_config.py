@@ -56,6 +56,6 @@ def test_the_builder_reads_the_environment_and_its_args(monkeypatch: pytest.Monk
 
     assert isinstance(app, Application)
     built = {d.name: d for d in build_serve_app(app, name="forecasts").deployments}
-    assert built["ForecastIngress"].deployment_config.autoscaling_config.max_replicas == 4
+    assert built["ForecastIngress"]._deployment_config.autoscaling_config.max_replicas == 4
     with pytest.raises(ValueError, match="not scalar-ray settings"):
         app_builder({"settings": {"PATH": "/bin"}})
