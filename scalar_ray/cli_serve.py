@@ -60,4 +60,5 @@ def deploy_api(settings: Settings) -> str:
 
     if settings.warehouse.kind == "duckdb":
         ensure_warehouse_actor(settings)  # the file's one owner; the API reads through it
-    return deploy(settings)
+    url: str = deploy(settings)
+    return url

@@ -10,9 +10,13 @@ ingestion validates and stores as a vintage in the warehouse, the newest values 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,7 @@ __all__ = [
     "FORECAST_PROVIDER",
     "ForecastService",
     "IssuedForecast",
+    "PredictionMemo",
     "forecast_envelope",
     "forecast_series_id",
     "forecast_table",
@@ -134,6 +139,7 @@ def predict_with(
     zone: str,
     warehouse: Warehouse,
     issue_time: datetime,
+    memo: PredictionMemo | None = None,
 ) -> IssuedForecast:
     """A loaded version's forecast from the data known at ``issue_time`` (the scheduler and the API share it)."""
     frame = build_frame(warehouse, spec, zone, issue_time)
@@ -142,17 +148,58 @@ def predict_with(
         raise ForecastDataError(spec.name, zone, f"version {entry.version} needs covariates {missing} not found")
     data = frame.data[["item_id", "timestamp", "target", *entry.known_covariates, *entry.past_covariates]]
     known = frame.future_known[["item_id", "timestamp", *entry.known_covariates]]
-    predictions = predictor.predict(
-        to_autogluon(data),
-        known_covariates=to_autogluon(known) if entry.known_covariates else None,
-        model=entry.serving_model,
-    )
+    history = to_autogluon(data)
+    future = to_autogluon(known) if entry.known_covariates else None
+
+    def run_model() -> pd.DataFrame:
+        result: pd.DataFrame = predictor.predict(history, known_covariates=future, model=entry.serving_model)
+        return result
+
+    predictions = memo.predict(entry.version, history, future, run_model) if memo else run_model()
     units = {}
     for series in spec.target_ids(zone):
         metadata = warehouse.series_metadata(series) or {}
         units[series.split("/")[-1]] = metadata.get("unit", "")
     table = forecast_table(spec, frame, predictions, units, issue_time)
     return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
+
+
+class PredictionMemo:
+    """AutoGluon's predictions by model version and a digest of its inputs, least recently used ones dropped.
+
+    The same version given the same inputs forecasts the same values, so a repeated on-demand request whose data has
+    not changed since the last one skips the model (the costly part: ~1 s for a recursive model here) and only
+    builds the frame. Any new value in the inputs changes the digest.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def predict(
+        self, version: str, history: pd.DataFrame, future: pd.DataFrame | None, run: Callable[[], pd.DataFrame]
+    ) -> pd.DataFrame:
+        """The memo's predictions for these inputs, else ``run()``'s (remembered)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for frame in (history, future):
+            if frame is not None:
+                digest.update(pd.util.hash_pandas_object(pd.DataFrame(frame), index=True).to_numpy().tobytes())
+                digest.update(",".join(map(str, frame.columns)).encode())
+        key = (version, digest.hexdigest())
+        with self._lock:
+            held = self._entries.get(key)
+            if held is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return held.copy()
+        predictions = run()
+        with self._lock:
+            self._entries[key] = predictions
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return predictions.copy()
 
 
 def load_predictor(registry: ModelRegistry, entry: RegistryEntry) -> TimeSeriesPredictor:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from scalar_ray.providers.timeutil import parse_duration
 from scalar_ray.serving.errors import ApiError, ProblemReport
+from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
 from scalar_ray.serving.service import ForecastBackend
 
@@ -178,6 +180,7 @@ def build_api(
         lifespan=lifespan,
     )
     authenticate = _authenticator(api_keys)
+    rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
 
     @app.exception_handler(ApiError)
@@ -234,7 +237,7 @@ def build_api(
         accept: Annotated[str | None, Header()] = None,
     ) -> Response:
         forecast = await backend.latest(family, zone, _checked_duration(horizon))
-        return _respond(backend, forecast, choose_format(fmt, accept))
+        return rendered.respond(backend, forecast, choose_format(fmt, accept))
 
     @app.get(
         f"/{API_VERSION}/forecasts/{{family}}/{{zone}}",
@@ -255,7 +258,7 @@ def build_api(
         moment = _utc(as_of)
         assert moment is not None  # noqa: S101 - required parameter
         forecast = await backend.as_of(family, zone, moment, _checked_duration(horizon))
-        return _respond(backend, forecast, choose_format(fmt, accept))
+        return rendered.respond(backend, forecast, choose_format(fmt, accept))
 
     @app.post(
         f"/{API_VERSION}/forecasts/{{family}}/{{zone}}/predict",
@@ -287,7 +290,7 @@ def build_api(
                 504, "timeout", f"{family}/{zone}: no forecast within {predict_timeout_s:.0f} s", "try again"
             )
             return _problem(report)
-        return _respond(backend, forecast, choose_format(fmt, accept))
+        return rendered.respond(backend, forecast, choose_format(fmt, accept))
 
     return app
 
@@ -303,10 +306,27 @@ class _InvalidParameterError(ApiError):
     status, code = 422, "invalid_request"
 
 
-def _respond(backend: ForecastBackend, forecast: Any, fmt: Format) -> Response:
-    step = backend.catalogue.spec(forecast.family, forecast.zone).step
-    body, media_type = render(forecast, step, fmt)
-    return Response(body, media_type=media_type)
+class _RenderedForecasts:
+    """Response bodies of stored forecasts, which never change: the cached path renders an issue once per format."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._bodies: OrderedDict[tuple[Any, ...], tuple[bytes, str]] = OrderedDict()
+
+    def respond(self, backend: ForecastBackend, forecast: Forecast, fmt: Format) -> Response:
+        key = (forecast.model_id, forecast.issue_time, forecast.source, forecast.steps, fmt)
+        rendered = self._bodies.get(key) if forecast.source != "model" else None
+        if rendered is None:
+            step = backend.catalogue.spec(forecast.family, forecast.zone).step
+            rendered = render(forecast, step, fmt)
+            if forecast.source != "model":
+                self._bodies[key] = rendered
+                if len(self._bodies) > self._size:
+                    self._bodies.popitem(last=False)
+        else:
+            self._bodies.move_to_end(key)
+        body, media_type = rendered
+        return Response(body, media_type=media_type)
 
 
 def _problem(report: ProblemReport) -> Response:

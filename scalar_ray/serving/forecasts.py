@@ -165,12 +165,25 @@ class StoredForecasts:
     cache: Cache | None
     lookback: timedelta = timedelta(days=7)
     _known_units: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, repr=False)
+    _newest: dict[tuple[str, str], Forecast] = field(default_factory=dict, repr=False)
 
     def latest(self, spec: FamilySpec, zone: str, now: datetime) -> Forecast:
-        """The newest issue; ``ForecastNotFoundError`` when none was issued within the look-back."""
-        cached = self._from_cache(spec, zone)
-        if cached is not None:
-            return cached
+        """The newest issue; ``ForecastNotFoundError`` when none was issued within the look-back.
+
+        An issue never changes once stored (ingestion merges it into Redis in one script call), so the newest one is
+        kept per model and served again while Redis names the same issue time for its last interval: one Redis
+        round trip per request instead of reading and converting every point.
+        """
+        if self.cache is not None:
+            held = self._newest.get((spec.name, zone))
+            probe = _series_ids(spec, zone)[0]
+            last = self.cache.recent_many([probe], 1).get(probe)
+            if held is not None and last and last[-1].issued_at == held.issue_time:
+                return held
+            cached = self._from_cache(spec, zone)
+            if cached is not None:
+                self._newest[(spec.name, zone)] = cached
+                return cached
         return self.as_of(spec, zone, now, source="warehouse")
 
     def as_of(self, spec: FamilySpec, zone: str, moment: datetime, source: str = "warehouse") -> Forecast:

@@ -16,7 +16,7 @@ from typing import Any
 
 from scalar_ray.errors import ForecastDataError, ModelRegistryError
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.forecasting.issuing import load_predictor, predict_with
+from scalar_ray.forecasting.issuing import PredictionMemo, load_predictor, predict_with
 from scalar_ray.forecasting.registry import RegistryEntry
 from scalar_ray.serving.catalogue import ModelCatalogue, parse_model_key
 from scalar_ray.serving.errors import ModelUnavailableError, PredictionFailedError, UnknownModelError
@@ -61,6 +61,7 @@ class ModelHost:
     retry_after_s: int = 30
     loader: Loader | None = None  # default: AutoGluon's predictor from the registry
     clock: Callable[[], float] = time.monotonic
+    memo: PredictionMemo = field(default_factory=PredictionMemo)
     _failed: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def load(self, key: str) -> LoadedModel:
@@ -91,7 +92,9 @@ class ModelHost:
         """The model's forecast from the data known at the request's issue time."""
         spec, entry = model.spec, model.entry
         try:
-            issued = predict_with(entry, model.predictor, spec, request.zone, self.warehouse, request.issue_time)
+            issued = predict_with(
+                entry, model.predictor, spec, request.zone, self.warehouse, request.issue_time, self.memo
+            )
         except ForecastDataError as exc:
             raise PredictionFailedError(str(exc), "the model needs its inputs up to the issue time") from exc
         # Every stored series of a target (``price_q10``, ``price_mean`` …) carries the target's unit.

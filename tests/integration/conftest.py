@@ -15,6 +15,7 @@ import redis
 from scalar_ray.broker import PulsarAdmin
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import LocalService, PulsarStandalone, RedisServer
+from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 
 # What the session's services reported, printed in the terminal summary so the log shows what was tested.
 SERVICE_VERSIONS: dict[str, str] = {}
@@ -97,6 +98,10 @@ def ray_cluster() -> Iterator[None]:
     """One real local Ray instance for the whole session (never the developer's running cluster)."""
     import ray
 
+    # Serve as the platform runs it (HAProxy before direct-ingress replicas); Ray's processes inherit this.
+    monkeypatch = pytest.MonkeyPatch()
+    for name, value in SERVE_PROCESS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
     ray.init(
         address="local",
         num_cpus=2,
@@ -109,6 +114,7 @@ def ray_cluster() -> Iterator[None]:
     SERVICE_VERSIONS["Ray (local instance)"] = ray.__version__
     yield
     ray.shutdown()
+    monkeypatch.undo()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

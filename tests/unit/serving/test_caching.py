@@ -1,0 +1,71 @@
+"""What the serving path remembers, and that it never serves a stale forecast: the newest stored issue per model and
+AutoGluon's predictions per (version, inputs)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from scalar_ray.forecasting.issuing import PredictionMemo
+from tests.unit.forecasting.builders import NOW
+from tests.unit.serving.fixtures import SECOND_ISSUE, issue_rows, platform
+
+
+def test_a_newer_issue_replaces_the_remembered_one_at_once(tmp_path: Path) -> None:
+    served = platform(tmp_path)
+    first = asyncio.run(served.backend.latest("test_demand", "DK1", None))
+    third = NOW - timedelta(minutes=15)
+    rows = issue_rows(served.spec, "DK1", third, 300.0)
+    served.warehouse.write(rows)
+
+    again = asyncio.run(served.backend.latest("test_demand", "DK1", None))
+    served.cache.update(rows)
+    newer = asyncio.run(served.backend.latest("test_demand", "DK1", None))
+
+    assert first.issue_time == again.issue_time == SECOND_ISSUE
+    assert again is first  # remembered: Redis still names the same issue
+    assert newer.issue_time == third and newer.source == "cache"
+    assert newer.table["mean"][0].as_py() == 300.0
+
+
+def frame(values: list[float]) -> pd.DataFrame:
+    index = pd.date_range("2026-11-20", periods=len(values), freq="15min")
+    return pd.DataFrame({"item_id": "load", "timestamp": index, "target": values})
+
+
+def test_predictions_are_reused_only_for_the_same_version_and_inputs() -> None:
+    memo = PredictionMemo(size=2)
+    calls: list[int] = []
+
+    def run() -> pd.DataFrame:
+        calls.append(1)
+        return pd.DataFrame({"mean": [float(len(calls))]})
+
+    first = memo.predict("v1", frame([1.0, 2.0]), None, run)
+    same = memo.predict("v1", frame([1.0, 2.0]), None, run)
+    changed = memo.predict("v1", frame([1.0, 2.5]), None, run)
+    other_version = memo.predict("v2", frame([1.0, 2.0]), None, run)
+
+    assert len(calls) == 3 and memo.hits == 1
+    assert same["mean"][0] == first["mean"][0] == 1.0
+    assert changed["mean"][0] == 2.0 and other_version["mean"][0] == 3.0
+    same.loc[0, "mean"] = -1.0  # a caller changing its copy changes nothing remembered
+    assert memo.predict("v1", frame([1.0, 2.5]), None, run)["mean"][0] == 2.0
+
+
+def test_the_memo_forgets_the_least_recently_used() -> None:
+    memo = PredictionMemo(size=1)
+    calls: list[int] = []
+
+    def run() -> pd.DataFrame:
+        calls.append(1)
+        return pd.DataFrame({"mean": [0.0]})
+
+    memo.predict("v1", frame([1.0]), None, run)
+    memo.predict("v1", frame([2.0]), None, run)
+    memo.predict("v1", frame([1.0]), None, run)
+
+    assert len(calls) == 3
