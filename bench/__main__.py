@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench import ingest, providers, pulsar_throughput, train
+from bench import ingest, providers, pulsar_throughput, serve, train
 
-for benchmark in (pulsar_throughput, providers, ingest, train):
+for benchmark in (pulsar_throughput, providers, ingest, train, serve):
     print(f"== {benchmark.__name__}")
     benchmark.main()

@@ -10,9 +10,12 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+import httpx
 
 from scalar_ray.config import Settings
 from scalar_ray.local import LocalStack
@@ -163,7 +166,7 @@ def _detail(detail: dict[str, Any]) -> str:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
-    print("1/6 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
+    print("1/7 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
     statuses = LocalStack(settings).up()
     if not all(status.healthy for status in statuses):
         return EXIT_UNHEALTHY
@@ -177,21 +180,21 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         forecasting = demo_settings.forecasting.model_copy(update={"families": DEMO_FAMILIES.split(",")})
         demo_settings = demo_settings.model_copy(update={"forecasting": forecasting})
     connect(demo_settings)
-    print("2/6 actors: warehouse, ingestion replicas, one acquisition actor per provider, forecasting", flush=True)
+    print("2/7 actors: warehouse, ingestion replicas, one acquisition actor per provider, forecasting", flush=True)
     actors = start_platform(demo_settings)
     print(f"    {len(actors.acquisition)} acquisition, {len(actors.ingestion)} ingestion actors", flush=True)
     datasets, areas, _ = DEMO_HISTORY
-    print(f"3/6 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
+    print(f"3/7 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
     backfill = submit_job(
         demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history
     )
     if backfill != 0:
         print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
-    print(f"4/6 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
+    print(f"4/7 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
     families = ",".join(demo_settings.forecasting.families or DEMO_FAMILIES.split(","))
     if submit_job(demo_settings, "jobs.train", "--families", families, "--zones", "DK1,DK2", "--time-limit", "30") != 0:
         print("    some models failed (see the summary above); the others forecast", flush=True)
-    print(f"5/6 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
+    print(f"5/7 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
     warehouse = RemoteWarehouse(demo_settings.ray.namespace)
     deadline = time.monotonic() + args.live
     while time.monotonic() < deadline:
@@ -206,15 +209,54 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             f"backlog {backlog}, p99 freshness (last 5 min) {p99:.0f} ms",
             flush=True,
         )
-    print("6/6 what is in the warehouse", flush=True)
+    print("6/7 what is in the warehouse", flush=True)
     for title, sql in SAMPLE_QUERIES:
         print(f"\n-- {title}\n{sql.strip()}")
         print(warehouse.query(sql).to_pandas().to_string(index=False))
+    print("\n7/7 the forecast API (Ray Serve): `scalar-ray serve`", flush=True)
+    url = show_forecast_api(demo_settings)
     print(
-        f"\nThe actors keep running: watch them at {_dashboard(settings)} (Actors), `scalar-ray status` for the "
-        "checklist, `scalar-ray platform stop` or `make down` to stop."
+        f"\nThe actors and the API keep running: watch them at {_dashboard(settings)} (Actors, Serve), "
+        f"`scalar-ray status` for the checklist, {url}/docs for the API, `scalar-ray platform stop` or `make down` "
+        "to stop."
     )
     return EXIT_OK
+
+
+def show_forecast_api(settings: Settings) -> str:
+    """Deploy the API, then call it as a user would: the models, the latest DK1 day-ahead forecast, a prediction."""
+    from scalar_ray.cli_serve import deploy_api  # noqa: PLC0415 - imports Ray Serve
+
+    url = deploy_api(settings)
+    print(f"    deployed at {url}", flush=True)
+    headers = {}
+    if settings.serve.api_keys:
+        headers["Authorization"] = f"Bearer {settings.serve.api_keys[0].get_secret_value()}"
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        models = client.get("/v1/models").json()
+        champions = [f"{m['model']} {m['champion']['version']}" for m in models if m.get("champion")]
+        print(f"    GET /v1/models: {len(models)} models, champions: {', '.join(champions) or 'none yet'}")
+        for method, path in (
+            ("GET", "/v1/forecasts/dk_dayahead/DK1/latest?horizon=PT2H"),
+            ("POST", "/v1/forecasts/dk_demand/DK1/predict"),
+        ):
+            started = time.monotonic()
+            response = client.request(method, path, json={"horizon": "PT1H"} if method == "POST" else None)
+            elapsed_ms = (time.monotonic() - started) * 1000
+            print(f"    {method} {path}: HTTP {response.status_code} in {elapsed_ms:.0f} ms")
+            print(textwrap.indent(_forecast_lines(response), "      "))
+    return url
+
+
+def _forecast_lines(response: httpx.Response) -> str:
+    body = response.json()
+    if response.status_code != 200:  # noqa: PLR2004 - HTTP OK
+        return json.dumps(body)
+    lines = [f"issued {body['issue_time']} ({body['source']}, version {body['model_version'] or 'stored'})"]
+    for target in body["targets"]:
+        for ts, q10, q50, q90 in list(zip(target["ts"], target["q10"], target["q50"], target["q90"], strict=True))[:4]:
+            lines.append(f"{target['target']} {ts}: {q50:8.2f} {target['unit']} (q10 {q10:.2f}, q90 {q90:.2f})")
+    return "\n".join(lines)
 
 
 SAMPLE_QUERIES = (
