@@ -26,6 +26,7 @@ from scalar_ray.composition import enabled_providers
 from scalar_ray.config.settings import Settings
 from scalar_ray.errors import BrokerAdminError
 from scalar_ray.forecasting.training import thread_caps
+from serve.app import api_status
 
 # Dead letters wait here for an operator; its backlog is the dead-letter count.
 REVIEW_SUBSCRIPTION = "review"
@@ -131,7 +132,7 @@ def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, An
             details[actor.name] = ray.get(ray.get_actor(actor.name, namespace).status.remote(), timeout=timeout_s)
         except (RayActorError, GetTimeoutError, ValueError) as exc:
             details[actor.name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return {"actors": actors, "details": details, "broker": broker_status(settings)}
+    return {"actors": actors, "details": details, "broker": broker_status(settings), "api": api_status()}
 
 
 def broker_status(settings: Settings) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from scalar_ray.forecasting.issuing import PredictionMemo
 from scalar_ray.local import RedisServer
 from scalar_ray.serving.catalogue import model_key
 from scalar_ray.serving.model_host import PredictionRequest
-from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
+from scalar_ray.serving.runtime import serve_process_environment
 from scalar_ray.simulator.server import SimulatorServer
 from serve.app import deploy
 from tests.integration.conftest import free_port
@@ -147,7 +147,7 @@ def main() -> None:
         redis_server.start()
         redis_server.wait_ready()
         baseline = None
-        os.environ.update(SERVE_PROCESS_ENVIRONMENT)  # as the platform's head runs Serve
+        os.environ.update(serve_process_environment(root / "haproxy"))  # as the platform's head runs Serve
         ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, namespace=settings.ray.namespace)
         try:
             ensure_warehouse_actor(settings)
@@ -212,8 +212,8 @@ def _publish(results: dict[str, Any]) -> None:
     overhead = cached["p50_ms"] / results["baseline_rate"]["p50_ms"]
     body = "\n\n".join(
         [
-            "The forecast API deployed as `scalar-ray serve` does (FastAPI ingress + multiplexed model server, bearer "
-            "authentication on) on a local Ray with 2 CPUs, a real Redis and DuckDB; the load generator "
+            "The forecast API deployed as `scalar-ray serve` does (HAProxy, FastAPI ingress, multiplexed model server, "
+            "bearer authentication on) on a local Ray with 2 CPUs, a real Redis and DuckDB; the load generator "
             "(`bench/loadgen.py`, aiohttp) runs in its own process on the same 2 cores. Closed loop: N clients, each "
             "sending when answered. Open loop: requests start on a fixed schedule and latency counts from the "
             "scheduled start. Cached path: GET latest dk_demand/DK1 (96 intervals x mean and 3 quantiles, from "
@@ -221,7 +221,7 @@ def _publish(results: dict[str, Any]) -> None:
             markdown_table(rows, ["load", "requests/s", "p50 ms", "p99 ms", "errors"]),
             f"**Cached path at {RATE:.0f} requests/s: p99 {cached['p99_ms']} ms** (target under 50 ms); "
             f"**on-demand with a warm model: p50 {predict['p50_ms']} ms** (target under 500 ms). "
-            f"Serve's proxy and replica hop against the same app in plain uvicorn at {RATE:.0f}/s: p50 "
+            f"Serve (HAProxy, then the ingress replica) against the same app in plain uvicorn at {RATE:.0f}/s: p50 "
             f"{overhead:.2f}x. The on-demand runs repeat one request on unchanged data, so after the first the model "
             "server's prediction memo answers and the time is building the point-in-time frame from the warehouse. "
             f"Called in-process the library takes {direct:.0f} ms that way and **{fresh:.0f} ms when the data "

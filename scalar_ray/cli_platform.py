@@ -128,6 +128,12 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append(f"dead letters awaiting review: {broker.get('dead_letters', 'unknown')}")
     if "error" in broker:
         lines.append(f"broker: {broker['error']}")
+    api = report.get("api") or {}
+    deployments = ", ".join(
+        f"{name} {' '.join(f'{count} {state}' for state, count in entry['replicas'].items())}"
+        for name, entry in api.get("deployments", {}).items()
+    )
+    lines.append(f"forecast API: {api.get('state', 'unknown')}" + (f" ({deployments})" if deployments else ""))
     return "\n".join(lines)
 
 

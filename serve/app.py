@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field, field_validator
 from ray import serve
 from ray.serve import Application
+from ray.serve.exceptions import RayServeException
 from ray.serve.handle import DeploymentHandle
 
 from actors.warehouse import warehouse_for_workers
@@ -36,7 +37,16 @@ from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.model_host import LoadedModel, PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
 
-__all__ = ["APP_NAME", "AppArgs", "ForecastIngress", "ModelServer", "app_builder", "build_app", "deploy"]
+__all__ = [
+    "APP_NAME",
+    "AppArgs",
+    "ForecastIngress",
+    "ModelServer",
+    "api_status",
+    "app_builder",
+    "build_app",
+    "deploy",
+]
 
 APP_NAME = "forecasts"
 
@@ -177,3 +187,29 @@ def deploy(settings: Settings) -> str:
     serve.start(http_options={"host": serving.host, "port": serving.port})
     serve.run(build_app(settings), name=APP_NAME, route_prefix="/", blocking=False)
     return f"http://{serving.host}:{serving.port}"
+
+
+def api_status() -> dict[str, Any]:
+    """The application's state and its deployments' replicas, for `scalar-ray status` (Serve not started: absent)."""
+    try:
+        status = serve.status()
+    except RayServeException:
+        return {"state": "NOT_DEPLOYED", "deployments": {}}
+    application = status.applications.get(APP_NAME)
+    if application is None:
+        return {"state": "NOT_DEPLOYED", "deployments": {}}
+    return {
+        "state": _name(application.status),
+        "deployments": {
+            name: {
+                "status": _name(deployment.status),
+                "replicas": {_name(state): count for state, count in deployment.replica_states.items()},
+            }
+            for name, deployment in application.deployments.items()
+        },
+    }
+
+
+def _name(value: Any) -> str:
+    """An enum member's value (``RUNNING``), whatever Serve's enum's ``str`` gives."""
+    return str(getattr(value, "value", value))

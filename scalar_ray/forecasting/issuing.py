@@ -203,13 +203,19 @@ class PredictionMemo:
 
 
 def load_predictor(registry: ModelRegistry, entry: RegistryEntry) -> TimeSeriesPredictor:
-    """A version's AutoGluon predictor from the registry; ``ModelRegistryError`` when it cannot be loaded."""
+    """A version's AutoGluon predictor from the registry, its serving model held in memory.
+
+    Without ``persist`` AutoGluon reads every model of the ensemble from disk at each ``predict``; loaded once, a
+    forecast is the models' arithmetic only. ``ModelRegistryError`` when the version cannot be loaded.
+    """
     from autogluon.timeseries import TimeSeriesPredictor  # noqa: PLC0415 - seconds to import
 
     try:
-        return TimeSeriesPredictor.load(str(registry.model_dir(entry)))
+        predictor = TimeSeriesPredictor.load(str(registry.model_dir(entry)))
+        predictor.persist(models=[entry.serving_model] if entry.serving_model else "best", with_ancestors=True)
     except Exception as exc:  # missing, truncated or foreign files fail in many ways; each means "cannot load"
         raise ModelRegistryError(entry.model_id, f"cannot load version {entry.version}: {exc}") from exc
+    return predictor
 
 
 @dataclass

@@ -45,6 +45,7 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         "SCALAR_RAY__TEMP_DIR": f"/tmp/scalar-it-{uuid.uuid4().hex[:8]}",
         "SCALAR_RAY__AUTH_TOKEN": f"it-token-{uuid.uuid4().hex}",
         "SCALAR_LOCAL__PULSAR_HEAP_MB": "768",
+        "SCALAR_SERVE__PORT": str(free_port()),
     }
 
 

@@ -39,6 +39,13 @@ REPORT = {
         },
     },
     "broker": {"backlog": {"entsoe": {"backlog": 12}, "elia": {"backlog": 0}}, "dead_letters": 1},
+    "api": {
+        "state": "RUNNING",
+        "deployments": {
+            "ForecastIngress": {"status": "HEALTHY", "replicas": {"RUNNING": 1}},
+            "ModelServer": {"status": "UPSCALING", "replicas": {"RUNNING": 1, "STARTING": 1}},
+        },
+    },
 }
 
 
@@ -53,4 +60,5 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
     assert "consumer backlog: entsoe 12, elia 0" in text
     assert "dead letters awaiting review: 1" in text
+    assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert "2 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; 1 failing: dk_demand/DK2: no champ" in text

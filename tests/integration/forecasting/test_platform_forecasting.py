@@ -3,7 +3,8 @@
 the platform ingests the families' inputs (a `ray job submit` backfill plus live acquisition), `ray job submit --
 python -m jobs.train` trains every family x zone and promotes champions, a deliberately worse configuration is not
 promoted, the forecasting actor issues forecasts that ingestion stores as vintages in the warehouse and in Redis,
-and the `forecast`, `models`, `strategy`, `query` and `status` commands answer.
+and the `forecast`, `models`, `strategy`, `query` and `status` commands answer; `scalar-ray serve` deploys the forecast
+API on the head, which serves every model's latest forecast.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from scalar_ray.forecasting.families import input_areas, input_datasets, load_families
-from tests.integration.test_local_stack_cli import run, stack_environment
+from tests.integration.test_local_stack_cli import processes_mentioning, run, stack_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -77,9 +79,11 @@ def test_the_platform_trains_promotes_and_issues_forecasts(tmp_path: Path) -> No
         train_every_model_then_a_worse_one(env)
         forecasts_reach_the_warehouse_and_redis(env)
         the_commands_answer(env, tmp_path)
+        the_api_serves_the_forecasts(env)
     finally:
         run(env, "platform", "stop")
         run(env, "local", "down")
+    assert processes_mentioning(env["SCALAR_RAY__TEMP_DIR"]) == []  # HAProxy and Serve went with the head
 
 
 def ingest_history(env: dict[str, str]) -> None:
@@ -161,3 +165,26 @@ def the_commands_answer(env: dict[str, str], tmp_path: Path) -> None:
     status = run(env, "status")
     assert "forecasting" in status.stdout
     assert re.search(rf"{len(MODELS)} models, {len(MODELS)} issuing", status.stdout), status.stdout
+
+
+def the_api_serves_the_forecasts(env: dict[str, str]) -> None:
+    key = "platform-test-key-0123456789"
+    serving = {**env, "SCALAR_SERVE__API_KEYS": key}
+    deployed = run(serving, "serve", timeout=300)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr[-3000:]
+    url = f"http://127.0.0.1:{env['SCALAR_SERVE__PORT']}"
+    assert url in deployed.stdout and "bearer API keys required" in deployed.stdout
+    headers = {"Authorization": f"Bearer {key}"}
+
+    models = httpx.get(f"{url}/v1/models", headers=headers, timeout=60).json()
+    latest = {model: httpx.get(f"{url}/v1/forecasts/{model}/latest", headers=headers, timeout=60) for model in MODELS}
+    refused = httpx.get(f"{url}/v1/models", timeout=60)
+    status = run(serving, "status", timeout=120)
+    stopped = run(serving, "serve", "--stop", timeout=120)
+
+    assert len([m for m in models if m["champion"]]) == len(MODELS)
+    assert {model: r.status_code for model, r in latest.items()} == dict.fromkeys(MODELS, 200)
+    assert {r.json()["source"] for r in latest.values()} <= {"cache", "warehouse"}
+    assert refused.status_code == 401
+    assert "forecast API: RUNNING (ForecastIngress 1 RUNNING" in status.stdout, status.stdout
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
