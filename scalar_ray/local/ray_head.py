@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from scalar_ray.config.settings import Settings
 from scalar_ray.local.process import ProcessSpec
 from scalar_ray.local.service import ProcessService, find_executable
-from scalar_ray.serving.runtime import serve_process_environment
+from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 
 __all__ = ["RayHead", "default_ray_token_path", "ray_auth_token", "use_ray_token"]
 
@@ -111,7 +111,7 @@ class RayHead(ProcessService):
             # Draining on SIGTERM protects Serve traffic during a KubeRay upgrade; a local `down` wants it gone.
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
             # The forecast API's Serve processes: HAProxy in front of direct-ingress replicas (see serving.runtime).
-            **serve_process_environment(ray.temp_dir / "haproxy"),
+            **SERVE_PROCESS_ENVIRONMENT,
             # `ray job submit -- python …` runs through the head's shell: make that the platform's interpreter
             # even when the CLI was started without activating the virtual environment.
             "PATH": os.pathsep.join([str(interpreter_bin), os.environ.get("PATH", "")]),

@@ -14,23 +14,11 @@ proxy reached ~230 requests/s with p99 ~60 ms at 100/s; behind HAProxy ~880 requ
 
 from __future__ import annotations
 
-from pathlib import Path
+__all__ = ["SERVE_PROCESS_ENVIRONMENT"]
 
-__all__ = ["serve_process_environment"]
-
-
-def serve_process_environment(state_dir: Path) -> dict[str, str]:
-    """The variables, with HAProxy's config, sockets and state under ``state_dir``.
-
-    Serve's defaults put them in one fixed ``/tmp/haproxy-serve`` for every cluster on the machine; one folder per
-    cluster keeps a developer's local head and a test session's Ray apart.
-    """
-    return {
-        "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-        "RAY_SERVE_ENABLE_HA_PROXY": "1",
-        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state_dir / "haproxy.cfg"),
-        "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state_dir / "admin.sock"),
-        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state_dir),
-        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state_dir / "server-state"),
-        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(state_dir / "metrics.sock"),
-    }
+# HAProxy's config, sockets and state go to /tmp/haproxy-serve/<cluster hash>/ (Serve's default): one folder per
+# cluster already, and short, since a Unix socket path must stay under ~100 characters.
+SERVE_PROCESS_ENVIRONMENT: dict[str, str] = {
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+}

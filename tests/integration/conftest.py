@@ -15,7 +15,7 @@ import redis
 from scalar_ray.broker import PulsarAdmin
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import LocalService, PulsarStandalone, RedisServer
-from scalar_ray.serving.runtime import serve_process_environment
+from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 
 # What the session's services reported, printed in the terminal summary so the log shows what was tested.
 SERVICE_VERSIONS: dict[str, str] = {}
@@ -94,13 +94,13 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def ray_cluster() -> Iterator[None]:
     """One real local Ray instance for the whole session (never the developer's running cluster)."""
     import ray
 
     # Serve as the platform runs it (HAProxy before direct-ingress replicas); Ray's processes inherit this.
     monkeypatch = pytest.MonkeyPatch()
-    for name, value in serve_process_environment(tmp_path_factory.mktemp("haproxy")).items():
+    for name, value in SERVE_PROCESS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     ray.init(
         address="local",
