@@ -131,7 +131,7 @@ def render_status(report: dict[str, Any]) -> str:
     api = report.get("api") or {}
     deployments = ", ".join(
         f"{name} {' '.join(f'{count} {state}' for state, count in entry['replicas'].items())}"
-        for name, entry in api.get("deployments", {}).items()
+        for name, entry in sorted(api.get("deployments", {}).items())
     )
     lines.append(f"forecast API: {api.get('state', 'unknown')}" + (f" ({deployments})" if deployments else ""))
     return "\n".join(lines)
