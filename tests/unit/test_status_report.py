@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from scalar_ray.cli_platform import render_status
+import httpx
+
+from scalar_ray.cli_platform import _forecast_lines, render_status
 
 REPORT = {
     "actors": [
@@ -62,3 +64,28 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "dead letters awaiting review: 1" in text
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert "2 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; 1 failing: dk_demand/DK2: no champ" in text
+
+
+def test_the_demo_prints_a_forecast_and_an_error_body_as_they_came() -> None:
+    forecast = {
+        "issue_time": "2026-11-25T10:00:00Z",
+        "source": "cache",
+        "model_version": None,
+        "targets": [
+            {
+                "target": "price",
+                "unit": "EUR/MWh",
+                "ts": ["2026-11-26T00:00:00Z", "2026-11-26T00:15:00Z"],
+                "q10": [40.0, 41.0],
+                "q50": [50.0, 51.5],
+                "q90": [60.0, 61.0],
+            }
+        ],
+    }
+
+    shown = _forecast_lines(httpx.Response(200, json=forecast))
+    error = _forecast_lines(httpx.Response(404, json={"error": {"code": "forecast_not_found", "message": "m"}}))
+
+    assert shown.splitlines()[0] == "issued 2026-11-25T10:00:00Z (cache, version stored)"
+    assert "price 2026-11-26T00:15:00Z:    51.50 EUR/MWh (q10 41.00, q90 61.00)" in shown
+    assert "forecast_not_found" in error
