@@ -110,6 +110,8 @@ class RayHead(ProcessService):
             "RAY_AUTH_TOKEN": ray_auth_token(self.settings).get_secret_value(),
             # Draining on SIGTERM protects Serve traffic during a KubeRay upgrade; a local `down` wants it gone.
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            # Jobs load their settings in the head's directory: give them the data folder `local up` resolved.
+            "SCALAR_LOCAL__DATA_DIR": str(self.settings.data_dir),
             # The forecast API's Serve processes: HAProxy in front of direct-ingress replicas (see serving.runtime).
             **SERVE_PROCESS_ENVIRONMENT,
             # `ray job submit -- python …` runs through the head's shell: make that the platform's interpreter
