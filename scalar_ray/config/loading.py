@@ -52,7 +52,10 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets_dir: Path | 
     if problems:
         raise InvalidConfigurationError(problems)
     assert settings is not None  # noqa: S101 - no problems means the model was built
-    return settings
+    # The data folder is resolved here, where the settings are loaded (the CLI's directory): actors, Serve replicas
+    # and jobs run in the Ray head's directory, where a relative path would name another folder.
+    local = settings.local.model_copy(update={"data_dir": settings.data_dir})
+    return settings.model_copy(update={"local": local})
 
 
 def _unknown_variables(env: Mapping[str, str], known: set[str]) -> list[ConfigurationError]:

@@ -424,13 +424,6 @@ class LocalSettings(_Section):
         0.0, ge=0, le=0.5, description="Share of simulator requests answered 429 or 503 (half each); 0 locally."
     )
 
-    @field_validator("data_dir")
-    @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        # Resolved where the settings are loaded (the CLI's directory): actors, Serve replicas and jobs run in the
-        # Ray head's directory, where a relative path would name another folder.
-        return value.expanduser().resolve()
-
 
 class Settings(BaseSettings):
     """All of scalar-ray's configuration."""
