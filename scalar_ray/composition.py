@@ -7,7 +7,6 @@ connections are opened where they are used and nothing reads the environment at 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pulsar
@@ -27,7 +26,7 @@ from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.registry import build_client
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import fixed_duration
 from scalar_ray.serving.catalogue import ModelCatalogue
 from scalar_ray.serving.forecasts import StoredForecasts
 from scalar_ray.serving.model_host import ModelHost
@@ -166,9 +165,7 @@ def model_catalogue(settings: Settings) -> ModelCatalogue:
 
 def stored_forecasts(settings: Settings, warehouse: Warehouse) -> StoredForecasts:
     """Issued forecasts read back: Redis for the latest, the warehouse for the rest."""
-    now = datetime.now(UTC)
-    lookback = (now + parse_duration(settings.serve.as_of_lookback)) - now
-    return StoredForecasts(warehouse, build_cache(settings), lookback)
+    return StoredForecasts(warehouse, build_cache(settings), fixed_duration(settings.serve.as_of_lookback))
 
 
 def model_host(settings: Settings, warehouse: Warehouse) -> ModelHost:

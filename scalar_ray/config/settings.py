@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from scalar_ray.config.sources import MappingEnvSource
 from scalar_ray.config.urls import is_loopback_url, url_with_schemes
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import fixed_duration
 
 __all__ = [
     "MISSING_SECRET",
@@ -232,9 +232,7 @@ class ServeSettings(_Section):
     @field_validator("as_of_lookback")
     @classmethod
     def _duration(cls, value: str) -> str:
-        duration = parse_duration(value)  # ValueError names the expected form
-        if duration.months or duration.years:
-            raise ValueError(f"{value!r} has no fixed length (use days or hours)")
+        fixed_duration(value)  # ValueError names the expected form
         return value
 
     @field_validator("api_keys")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scalar_ray.providers.areas import area_by_code, area_by_code_or_none
 from scalar_ray.providers.catalogue import Schedule, load_catalogue
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import fixed_duration
 
 __all__ = [
     "SEASONAL_BASELINE",
@@ -161,7 +161,7 @@ class FamilySpec(BaseModel):
             self.covariate_lead,
         ):
             if text is not None:
-                _fixed(text)
+                fixed_duration(text)
         if self.horizon_steps < 1:
             raise ValueError(f"horizon {self.horizon} is shorter than the resolution {self.resolution}")
         if (
@@ -189,12 +189,12 @@ class FamilySpec(BaseModel):
     @property
     def step(self) -> timedelta:
         """The resolution as a time step."""
-        return _fixed(self.resolution)
+        return fixed_duration(self.resolution)
 
     @property
     def horizon_steps(self) -> int:
         """Prediction length in steps."""
-        return _fixed(self.horizon) // _fixed(self.resolution)
+        return fixed_duration(self.horizon) // fixed_duration(self.resolution)
 
     @property
     def season_steps(self) -> int:
@@ -204,12 +204,12 @@ class FamilySpec(BaseModel):
     @property
     def lead(self) -> timedelta:
         """How long before an interval a known covariate must have been issued to be used in training."""
-        return _fixed(self.covariate_lead or self.horizon)
+        return fixed_duration(self.covariate_lead or self.horizon)
 
     @property
     def backtest_step(self) -> timedelta:
         """Distance between backtest origins."""
-        return _fixed(self.backtest.step or self.horizon)
+        return fixed_duration(self.backtest.step or self.horizon)
 
     @property
     def model_settings(self) -> dict[str, Any]:
@@ -232,14 +232,6 @@ class FamilySpec(BaseModel):
     def with_models(self, models: dict[str, Any]) -> FamilySpec:
         """The same family with other AutoGluon models (``scalar-ray train --models``)."""
         return self.model_copy(update={"models": models})
-
-
-def _fixed(text: str) -> timedelta:
-    """A duration of fixed length: days count as 24 hours (forecast grids are UTC); months and years are refused."""
-    duration = parse_duration(text)
-    if duration.years or duration.months:
-        raise ValueError(f"'{text}' is not a fixed duration (use PT15M, PT4H, P1D ...)")
-    return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
 
 
 @cache

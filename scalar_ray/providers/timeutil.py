@@ -27,6 +27,14 @@ def parse_duration(text: str) -> relativedelta:
     )
 
 
+def fixed_duration(text: str) -> timedelta:
+    """A duration of fixed length: days count as 24 hours (UTC grids); months and years are refused (ValueError)."""
+    duration = parse_duration(text)
+    if duration.years or duration.months:
+        raise ValueError(f"'{text}' is not a fixed duration (use PT15M, PT4H, P1D ...)")
+    return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
+
+
 def clock_step(text: str) -> timedelta | None:
     """A resolution of fixed clock length (``PT15M`` → 15 minutes), or None for a day or longer (calendar steps)."""
     duration = parse_duration(text)

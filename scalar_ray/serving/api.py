@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
-from scalar_ray.providers.timeutil import parse_duration
+from scalar_ray.providers.timeutil import fixed_duration
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
@@ -46,16 +46,7 @@ API_VERSION = "v1"
 
 def _duration(text: str | None) -> timedelta | None:
     """An ISO-8601 duration of fixed length (PT6H, P1D); ``ValueError`` otherwise (the client sees a 422)."""
-    if text is None:
-        return None
-    try:
-        delta = parse_duration(text)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not an ISO-8601 duration: {text!r} (write PT6H or P1D)") from exc
-    if delta.months or delta.years:
-        raise ValueError(f"{text!r} has no fixed length (use days or hours)")
-    now = datetime(2000, 1, 1, tzinfo=UTC)
-    return (now + delta) - now
+    return None if text is None else fixed_duration(text)
 
 
 def _valid_duration(text: str | None) -> str | None:

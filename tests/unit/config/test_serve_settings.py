@@ -30,7 +30,7 @@ def test_keys_are_read_as_secrets_and_an_open_api_stays_on_loopback() -> None:
         ({"SCALAR_SERVE__MODEL_MIN_REPLICAS": "0"}, "greater than or equal to 1"),
         ({"SCALAR_SERVE__INGRESS_MIN_REPLICAS": "3"}, "ingress_max_replicas is below"),
         ({"SCALAR_SERVE__AS_OF_LOOKBACK": "a week"}, "not an ISO-8601 duration"),
-        ({"SCALAR_SERVE__AS_OF_LOOKBACK": "P1M"}, "no fixed length"),
+        ({"SCALAR_SERVE__AS_OF_LOOKBACK": "P1M"}, "not a fixed duration"),
     ],
 )
 def test_unsafe_or_malformed_settings_are_refused(environment: dict[str, str], message: str) -> None:
