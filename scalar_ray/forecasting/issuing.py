@@ -140,8 +140,14 @@ def predict_with(
     warehouse: Warehouse,
     issue_time: datetime,
     memo: PredictionMemo | None = None,
+    guard: threading.Lock | None = None,
 ) -> IssuedForecast:
-    """A loaded version's forecast from the data known at ``issue_time`` (the scheduler and the API share it)."""
+    """A loaded version's forecast from the data known at ``issue_time`` (the scheduler and the API share it).
+
+    ``guard`` is the predictor's lock where several threads share one predictor (a Serve replica's request threads):
+    AutoGluon's models keep state while they predict, and two predictions at once on one predictor fail
+    ("WeightedEnsemble cannot predict because base model DirectTabular failed").
+    """
     frame = build_frame(warehouse, spec, zone, issue_time)
     missing = [c for c in (*entry.known_covariates, *entry.past_covariates) if c not in frame.data.columns]
     if missing:
@@ -152,10 +158,19 @@ def predict_with(
     future = to_autogluon(known) if entry.known_covariates else None
 
     def run_model() -> pd.DataFrame:
-        result: pd.DataFrame = predictor.predict(history, known_covariates=future, model=entry.serving_model)
+        # AutoGluon's own prediction cache is off: it rewrites a pickle in the registry's version folder at every
+        # new input (read-only in production, and growing without bound); the memo does that job in memory.
+        result: pd.DataFrame = predictor.predict(
+            history, known_covariates=future, model=entry.serving_model, use_cache=False
+        )
         return result
 
-    predictions = memo.predict(entry.version, history, future, run_model) if memo else run_model()
+    lock = guard if guard is not None else threading.Lock()
+    if memo is not None:
+        predictions = memo.predict(entry.version, history, future, run_model, lock)
+    else:
+        with lock:
+            predictions = run_model()
     units = {}
     for series in spec.target_ids(zone):
         metadata = warehouse.series_metadata(series) or {}
@@ -179,27 +194,45 @@ class PredictionMemo:
         self.hits = 0
 
     def predict(
-        self, version: str, history: pd.DataFrame, future: pd.DataFrame | None, run: Callable[[], pd.DataFrame]
+        self,
+        version: str,
+        history: pd.DataFrame,
+        future: pd.DataFrame | None,
+        run: Callable[[], pd.DataFrame],
+        guard: threading.Lock,
     ) -> pd.DataFrame:
-        """The memo's predictions for these inputs, else ``run()``'s (remembered)."""
+        """The memo's predictions for these inputs, else ``run()``'s (remembered), run under ``guard``.
+
+        A caller that waited on ``guard`` while another ran the same inputs takes that result instead of running again.
+        """
         digest = hashlib.blake2b(digest_size=16)
         for frame in (history, future):
             if frame is not None:
                 digest.update(pd.util.hash_pandas_object(pd.DataFrame(frame), index=True).to_numpy().tobytes())
                 digest.update(",".join(map(str, frame.columns)).encode())
         key = (version, digest.hexdigest())
-        with self._lock:
-            held = self._entries.get(key)
+        held = self._recall(key)
+        if held is not None:
+            return held
+        with guard:
+            held = self._recall(key)
             if held is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return held.copy()
-        predictions = run()
+                return held
+            predictions = run()
         with self._lock:
             self._entries[key] = predictions
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return predictions.copy()
+
+    def _recall(self, key: tuple[str, str]) -> pd.DataFrame | None:
+        with self._lock:
+            held = self._entries.get(key)
+            if held is None:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return held.copy()
 
 
 def load_predictor(registry: ModelRegistry, entry: RegistryEntry) -> TimeSeriesPredictor:

@@ -178,6 +178,20 @@ def build_api(
     async def api_error(_: Request, exc: ApiError) -> Response:
         return _problem(exc.report())
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # A fault of ours still answers in the API's error shape; the traceback goes to the replica's log (the
+        # request line only: the Authorization header is never logged).
+        logger.error("%s %s failed: %r", request.method, request.url.path, exc, exc_info=exc)
+        return _problem(
+            ProblemReport(
+                500,
+                "internal_error",
+                "the server failed to answer",
+                "retry; if it persists, the replica's log has the cause",
+            )
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(

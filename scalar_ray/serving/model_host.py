@@ -8,6 +8,7 @@ requests for that model answer 503 at once instead of each retrying a slow load,
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class LoadedModel:
     entry: RegistryEntry
     predictor: Any  # autogluon.timeseries.TimeSeriesPredictor
     loaded_in_s: float
+    # One prediction at a time per predictor: the replica's request threads share it, and AutoGluon's are not safe.
+    guard: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
 
 Loader = Callable[[RegistryEntry], Any]
@@ -93,7 +96,7 @@ class ModelHost:
         spec, entry = model.spec, model.entry
         try:
             issued = predict_with(
-                entry, model.predictor, spec, request.zone, self.warehouse, request.issue_time, self.memo
+                entry, model.predictor, spec, request.zone, self.warehouse, request.issue_time, self.memo, model.guard
             )
         except ForecastDataError as exc:
             raise PredictionFailedError(str(exc), "the model needs its inputs up to the issue time") from exc

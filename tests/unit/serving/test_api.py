@@ -246,3 +246,20 @@ def test_the_clock_is_the_backends(served: Platform) -> None:
     client(served).post("/v1/forecasts/test_demand/DK1/predict")
 
     assert served.models.requests[-1].issue_time == NOW
+
+
+def test_an_unexpected_failure_answers_500_in_the_error_shape(
+    served: Platform, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def failing(request: object) -> None:
+        raise RuntimeError("Following models failed to predict: ['DirectTabular']")
+
+    monkeypatch.setattr(served.models, "predict", failing)
+    api = TestClient(build_api(served.backend, None), raise_server_exceptions=False)
+
+    response = api.post("/v1/forecasts/test_demand/DK1/predict", json={})
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "DirectTabular" in caplog.text  # the cause is in the log, not in the answer
+    assert "DirectTabular" not in response.text

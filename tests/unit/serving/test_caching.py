@@ -4,6 +4,8 @@ AutoGluon's predictions per (version, inputs)."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,16 +46,16 @@ def test_predictions_are_reused_only_for_the_same_version_and_inputs() -> None:
         calls.append(1)
         return pd.DataFrame({"mean": [float(len(calls))]})
 
-    first = memo.predict("v1", frame([1.0, 2.0]), None, run)
-    same = memo.predict("v1", frame([1.0, 2.0]), None, run)
-    changed = memo.predict("v1", frame([1.0, 2.5]), None, run)
-    other_version = memo.predict("v2", frame([1.0, 2.0]), None, run)
+    first = memo.predict("v1", frame([1.0, 2.0]), None, run, threading.Lock())
+    same = memo.predict("v1", frame([1.0, 2.0]), None, run, threading.Lock())
+    changed = memo.predict("v1", frame([1.0, 2.5]), None, run, threading.Lock())
+    other_version = memo.predict("v2", frame([1.0, 2.0]), None, run, threading.Lock())
 
     assert len(calls) == 3 and memo.hits == 1
     assert same["mean"][0] == first["mean"][0] == 1.0
     assert changed["mean"][0] == 2.0 and other_version["mean"][0] == 3.0
     same.loc[0, "mean"] = -1.0  # a caller changing its copy changes nothing remembered
-    assert memo.predict("v1", frame([1.0, 2.5]), None, run)["mean"][0] == 2.0
+    assert memo.predict("v1", frame([1.0, 2.5]), None, run, threading.Lock())["mean"][0] == 2.0
 
 
 def test_the_memo_forgets_the_least_recently_used() -> None:
@@ -64,8 +66,38 @@ def test_the_memo_forgets_the_least_recently_used() -> None:
         calls.append(1)
         return pd.DataFrame({"mean": [0.0]})
 
-    memo.predict("v1", frame([1.0]), None, run)
-    memo.predict("v1", frame([2.0]), None, run)
-    memo.predict("v1", frame([1.0]), None, run)
+    memo.predict("v1", frame([1.0]), None, run, threading.Lock())
+    memo.predict("v1", frame([2.0]), None, run, threading.Lock())
+    memo.predict("v1", frame([1.0]), None, run, threading.Lock())
 
     assert len(calls) == 3
+
+
+def test_one_predictor_predicts_for_one_caller_at_a_time_and_equal_inputs_run_once() -> None:
+    # AutoGluon's models keep state while they predict: two predictions at once on one predictor fail. A Serve replica
+    # calls from several threads, so the predictor's guard lets one in, and a caller that waited for the same inputs
+    # takes the result instead of running again.
+    memo = PredictionMemo()
+    guard = threading.Lock()
+    inside: list[int] = []
+    overlaps: list[int] = []
+    runs: list[int] = []
+
+    def run() -> pd.DataFrame:
+        inside.append(1)
+        if len(inside) > 1:
+            overlaps.append(1)
+        time.sleep(0.05)
+        runs.append(1)
+        inside.pop()
+        return pd.DataFrame({"mean": [1.0]})
+
+    inputs = [[1.0], [1.0], [1.0], [2.0], [3.0], [2.0]]
+    callers = [threading.Thread(target=memo.predict, args=("v1", frame(v), None, run, guard)) for v in inputs]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+
+    assert overlaps == []
+    assert len(runs) == 3 and memo.hits == 3
