@@ -7,6 +7,7 @@ disk spool, so Ray's restart after a crash resumes where the provider's data end
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import ray
 
@@ -14,6 +15,7 @@ from actors.loop import ActorLoop
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import acquisition_service, pulsar_client
 from scalar_ray.config.settings import Settings
+from scalar_ray.telemetry.setup import configure
 
 
 def acquisition_actor_name(provider: str) -> str:
@@ -27,6 +29,7 @@ class AcquisitionActor:
 
     def __init__(self, settings: Settings, provider: str) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
+        self._telemetry = configure(settings.telemetry, acquisition_actor_name(provider))
         self._provider = provider
         self._client = pulsar_client(settings)
         self._service = acquisition_service(settings, provider, PulsarPublisher(self._client))
@@ -38,7 +41,12 @@ class AcquisitionActor:
 
     def status(self) -> dict[str, object]:
         """Per task: next run, last success and error, throttling; the spool; the HTTP counters."""
-        return {**self._service.snapshot(), "uptime_s": self._loop.uptime_s, "loop_error": self._loop.last_error}
+        return {
+            **self._service.snapshot(),
+            "uptime_s": self._loop.uptime_s,
+            "loop_error": self._loop.last_error,
+            "metrics": [asdict(point) for point in self._telemetry.points()],
+        }
 
     def stop(self) -> None:
         """Finish the current fetch and stop the loop."""

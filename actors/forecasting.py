@@ -8,6 +8,7 @@ picked up at the next run (the registry pointer is read every time; a predictor 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import psutil
@@ -18,6 +19,7 @@ from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import forecast_service, pulsar_client
 from scalar_ray.config.settings import Settings
+from scalar_ray.telemetry.setup import configure
 
 FORECASTING_ACTOR = "forecasting"
 
@@ -28,6 +30,7 @@ class ForecastingActor:
 
     def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
+        self._telemetry = configure(settings.telemetry, FORECASTING_ACTOR)
         self._client = pulsar_client(settings)
         self._service = forecast_service(settings, warehouse_for_workers(settings), PulsarPublisher(self._client))
         self._loop = ActorLoop(
@@ -44,6 +47,7 @@ class ForecastingActor:
             "uptime_s": self._loop.uptime_s,
             "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
             "loop_error": self._loop.last_error,
+            "metrics": [asdict(point) for point in self._telemetry.points()],
         }
 
     def stop(self) -> None:

@@ -7,17 +7,21 @@ for DuckDB, StarRocks directly), the Redis cache and the dead-letter producer, a
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import psutil
 import ray
 
 from actors.loop import ActorLoop
 from actors.warehouse import warehouse_for_workers
+from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
-from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic, forecasts_topic
-from scalar_ray.composition import build_cache, flush_policy, pulsar_client
+from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
+from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
+from scalar_ray.telemetry.backlog import observe_backlog
+from scalar_ray.telemetry.setup import configure
 
 
 def ingestion_actor_name(replica: int) -> str:
@@ -32,12 +36,19 @@ class IngestionActor:
     def __init__(self, settings: Settings, replica: int) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
         self._name = ingestion_actor_name(replica)
+        self._telemetry = configure(settings.telemetry, self._name)
         tenant = settings.broker.tenant
+        if replica == 0:  # the backlog is the subscription's: one replica reports it
+            observe_backlog(
+                lambda: PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token),
+                [(topic, INGESTION_SUBSCRIPTION) for topic in ingested_topics(settings)]
+                + [(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)],
+            )
         self._client = pulsar_client(settings)
         source = PulsarMessageSource(
             self._client,
             SubscriptionOptions(
-                topics=(*(acquisition_topic(tenant, name) for name, _ in settings.providers), forecasts_topic(tenant)),
+                topics=tuple(ingested_topics(settings)),
                 subscription=INGESTION_SUBSCRIPTION,
                 consumer_name=self._name,
                 receiver_queue_size=settings.ingestion.receiver_queue_size,
@@ -69,6 +80,7 @@ class IngestionActor:
             "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
             **self._worker.snapshot(),
             "loop_error": self._loop.last_error,
+            "metrics": [asdict(point) for point in self._telemetry.points()],
         }
 
     def freshness_samples(self) -> list[float]:

@@ -8,7 +8,7 @@ provider, all detached and named, so `scalar-ray status` and the Ray dashboard f
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ray
@@ -20,16 +20,18 @@ from actors.forecasting import FORECASTING_ACTOR, ForecastingActor
 from actors.ingestion import IngestionActor, ingestion_actor_name
 from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
 from scalar_ray.broker.admin import PulsarAdmin
-from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, acquisition_topic, dead_letter_topic, forecasts_topic
+from scalar_ray.broker.topics import (
+    INGESTION_SUBSCRIPTION,
+    REVIEW_SUBSCRIPTION,
+    dead_letter_topic,
+)
 from scalar_ray.broker.topology import ensure_platform_namespaces
-from scalar_ray.composition import enabled_providers
+from scalar_ray.composition import enabled_providers, ingested_topics
 from scalar_ray.config.settings import Settings
 from scalar_ray.errors import BrokerAdminError
 from scalar_ray.forecasting.training import thread_caps
+from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
 from serve.app import api_status
-
-# Dead letters wait here for an operator; its backlog is the dead-letter count.
-REVIEW_SUBSCRIPTION = "review"
 
 
 @dataclass
@@ -50,12 +52,6 @@ def prepare_topics(settings: Settings) -> None:
         for topic in ingested_topics(settings):
             admin.ensure_subscription(topic, INGESTION_SUBSCRIPTION)
         admin.ensure_subscription(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)
-
-
-def ingested_topics(settings: Settings) -> list[str]:
-    """Every provider's acquisition topic and the forecasts topic."""
-    tenant = settings.broker.tenant
-    return [*(acquisition_topic(tenant, provider) for provider, _ in settings.providers), forecasts_topic(tenant)]
 
 
 def start_platform(
@@ -118,7 +114,10 @@ def stop_platform(settings: Settings, timeout_s: float = 60.0) -> list[str]:
 
 
 def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, Any]:
-    """The operator's checklist: actors and restarts, per-replica ingestion, per-provider acquisition, backlog, DLQ."""
+    """Actors and restarts, per-replica ingestion, per-provider acquisition, backlog, DLQ, and the checklist.
+
+    The checklist is read from the actors' metrics: the items of ``telemetry.checklist.CHECKLIST``, as Grafana shows.
+    """
     namespace = settings.ray.namespace
     actors = []
     details: dict[str, Any] = {}
@@ -132,7 +131,15 @@ def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, An
             details[actor.name] = ray.get(ray.get_actor(actor.name, namespace).status.remote(), timeout=timeout_s)
         except (RayActorError, GetTimeoutError, ValueError) as exc:
             details[actor.name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return {"actors": actors, "details": details, "broker": broker_status(settings), "api": api_status()}
+    # Each actor's metric points, read where the dashboard's come from (the same instruments), make the checklist.
+    points = [MetricPoint(**point) for detail in details.values() for point in detail.pop("metrics", [])]
+    return {
+        "actors": actors,
+        "details": details,
+        "broker": broker_status(settings),
+        "api": api_status(),
+        "checklist": [asdict(line) for line in checklist_lines(points)],
+    }
 
 
 def broker_status(settings: Settings) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from scalar_ray.config.settings import Settings
 from scalar_ray.errors import WarehouseError
 from scalar_ray.providers.canonical import Window
 from scalar_ray.warehouse.base import Warehouse, WriteResult
+from scalar_ray.warehouse.instrumented import InstrumentedWarehouse
 
 WAREHOUSE_ACTOR = "warehouse"
 
@@ -147,7 +148,10 @@ class RemoteWarehouse(Warehouse):
 
 
 def warehouse_for_workers(settings: Settings) -> Warehouse:
-    """The warehouse as any Ray worker should write to it: DuckDB through its owning actor, StarRocks directly."""
-    if settings.warehouse.kind == "duckdb":
-        return RemoteWarehouse(settings.ray.namespace)
-    return build_warehouse(settings)
+    """The warehouse as any Ray worker should write to it: DuckDB through its owning actor, StarRocks directly.
+
+    Measured where it is called (``db.client.operation.duration``, CLIENT spans): that is the time a worker waits.
+    """
+    duckdb = settings.warehouse.kind == "duckdb"
+    inner = RemoteWarehouse(settings.ray.namespace) if duckdb else build_warehouse(settings)
+    return InstrumentedWarehouse(inner, settings.warehouse.kind)

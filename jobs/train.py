@@ -27,6 +27,8 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.forecasting.training import ModelOutcome, thread_caps, train_model
+from scalar_ray.telemetry.instruments import tracer, training_completed
+from scalar_ray.telemetry.setup import configure
 
 
 def train_one(
@@ -82,6 +84,9 @@ def run(
 
     def report(outcome: ModelOutcome) -> None:
         outcomes.append(outcome)
+        training_completed.add(
+            1, {"scalar.family": outcome.family, "scalar.area": outcome.zone, "scalar.outcome": outcome.status}
+        )
         if echo:
             print(
                 f"[{len(outcomes)}/{len(pairs)}] {outcome.model_id:<26} {outcome.status:<8} "
@@ -168,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.warehouse.kind == "duckdb":
         ensure_warehouse_actor(settings)  # the file has one writer; tasks read through it
     print(f"training {len(pairs)} model(s) into {settings.registry_url}", flush=True)
-    outcomes = run(settings, pairs, sequential=args.sequential)
+    telemetry = configure(settings.telemetry, "train-job")
+    with tracer.start_as_current_span("train", attributes={"scalar.models": len(pairs)}):
+        outcomes = run(settings, pairs, sequential=args.sequential)
+    telemetry.flush()  # a job's driver exits right after: export before it does
     path = (
         args.summary
         or settings.data_dir / "training" / f"summary-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}.json"

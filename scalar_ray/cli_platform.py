@@ -134,7 +134,21 @@ def render_status(report: dict[str, Any]) -> str:
         for name, entry in sorted(api.get("deployments", {}).items())
     )
     lines.append(f"forecast API: {api.get('state', 'unknown')}" + (f" ({deployments})" if deployments else ""))
+    lines += render_checklist(report.get("checklist", []))
     return "\n".join(lines)
+
+
+def render_checklist(checklist: list[dict[str, Any]]) -> list[str]:
+    """The operator's checklist from the metrics: the items and order of the Grafana dashboard's first row."""
+    if not checklist:
+        return []
+    lines = ["", "OPERATOR CHECKLIST (metrics; the Grafana dashboard shows the same items)"]
+    for line in checklist:
+        breakdown = ", ".join(f"{key} {value}" for key, value in list(line["breakdown"].items())[:6])
+        more = len(line["breakdown"]) - 6
+        breakdown += f", +{more} more" if more > 0 else ""
+        lines.append(f"  {line['title']:<20} {line['value']}" + (f"  [{breakdown}]" if breakdown else ""))
+    return lines
 
 
 def _detail(detail: dict[str, Any]) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "flush_policy",
     "forecast_families",
     "forecast_service",
+    "ingested_topics",
     "model_catalogue",
     "model_host",
     "model_registry",
@@ -65,6 +66,12 @@ def build_cache(settings: Settings) -> Cache | None:
     if not settings.cache.enabled:
         return None
     return BestEffortCache(RedisCache.from_settings(settings.cache))
+
+
+def ingested_topics(settings: Settings) -> list[str]:
+    """Every provider's acquisition topic and the forecasts topic: what ingestion reads."""
+    tenant = settings.broker.tenant
+    return [*(acquisition_topic(tenant, provider) for provider, _ in settings.providers), forecasts_topic(tenant)]
 
 
 def pulsar_client(settings: Settings) -> pulsar.Client:

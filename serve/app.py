@@ -36,6 +36,7 @@ from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.model_host import LoadedModel, PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
+from scalar_ray.telemetry.setup import configure
 
 __all__ = [
     "APP_NAME",
@@ -57,6 +58,7 @@ class ModelServer:
 
     def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
+        configure(settings.telemetry, "serve-model-server")
         host = model_host(settings, warehouse_for_workers(settings))
         self._host = host
 
@@ -112,6 +114,7 @@ class ForecastIngress:
 
     def __init__(self, settings: Settings, models: DeploymentHandle) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
+        configure(settings.telemetry, "serve-ingress")
         self._settings = settings
         warehouse = warehouse_for_workers(settings)
         self._backend = ForecastBackend(

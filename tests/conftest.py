@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from scalar_ray.config.settings import TelemetrySettings
+from scalar_ray.telemetry.setup import Telemetry, configure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -27,3 +33,29 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.fail(f"missing shared file {path}: tests expect the shared/ folder beside the project root")
     return path
+
+
+@dataclass
+class Captured:
+    """The test process's telemetry: its metric points, and the spans finished since the test began."""
+
+    telemetry: Telemetry
+    spans: InMemorySpanExporter
+
+    def finished(self) -> list[ReadableSpan]:
+        return list(self.spans.get_finished_spans())
+
+
+@pytest.fixture(scope="session")
+def _session_telemetry() -> tuple[Telemetry, InMemorySpanExporter]:
+    # OpenTelemetry's providers are process-wide: installed once, spans kept in memory for the tests to read.
+    telemetry = configure(TelemetrySettings(), "tests")
+    return telemetry, telemetry.capture_spans()
+
+
+@pytest.fixture
+def captured(_session_telemetry: tuple[Telemetry, InMemorySpanExporter]) -> Captured:
+    """The process's telemetry with the span memory emptied; metrics are cumulative (compare before and after)."""
+    telemetry, spans = _session_telemetry
+    spans.clear()
+    return Captured(telemetry, spans)

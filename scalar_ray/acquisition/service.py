@@ -7,6 +7,7 @@ behind it, so the broker always receives a task's windows in the order they were
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from opentelemetry.trace import SpanKind
 
 from scalar_ray.acquisition.cursors import Cursor, CursorStore
 from scalar_ray.acquisition.spool import DiskSpool
@@ -25,6 +27,8 @@ from scalar_ray.providers.canonical import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.timeutil import add_duration, clock_step, floor_to, parse_duration
+from scalar_ray.telemetry.instruments import messages_sent, provider_errors, tracer
+from scalar_ray.telemetry.propagation import with_trace_context
 
 __all__ = ["AcquisitionService", "AcquisitionTask", "TaskStatus"]
 
@@ -114,13 +118,22 @@ class AcquisitionService:
         return len(due)
 
     def run_task(self, task: AcquisitionTask, now: datetime) -> None:
-        """Fetch the task's window, publish it, store the cursor; a provider failure reschedules a retry."""
+        """Fetch the task's window, publish it, store the cursor; a provider failure reschedules a retry.
+
+        The run is the root span of its data's trace: the messages carry its context to ingestion and the warehouse.
+        """
+        attributes = {"scalar.provider": self.provider, "scalar.dataset": task.spec.id, "scalar.area": task.area}
+        with tracer.start_as_current_span(f"acquire {self.provider}", attributes=attributes):
+            self._run_task(task, now)
+
+    def _run_task(self, task: AcquisitionTask, now: datetime) -> None:
         status = self.status[task.name]
         cursor = self._cursors.get(task.name)
         window = self.window_for(task, cursor, now)
         try:
             table = self._client.fetch(task.spec, task.area, window)
         except ProviderError as exc:
+            provider_errors.add(1, {"scalar.provider": self.provider, "error.type": type(exc).__name__})
             status.consecutive_errors += 1
             status.last_error = f"{now.isoformat()} {exc}"
             if isinstance(exc, RateLimitedError):
@@ -199,14 +212,25 @@ class AcquisitionService:
         return messages
 
     def _hand_over(self, message: OutgoingMessage) -> None:
-        if not len(self._spool):
-            try:
-                self._publisher.send(message)
-                return
-            except BrokerUnavailableError as exc:
-                logger.warning("broker unavailable, spooling to %s: %s", self._spool.directory, exc)
-        self._spool.append(message)
-        self.spooled_total += 1
+        attributes = {
+            "messaging.system": "pulsar",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": message.topic,
+        }
+        name = f"send {message.topic}"
+        with tracer.start_as_current_span(name, kind=SpanKind.PRODUCER, attributes=attributes) as span:
+            # The send span's context travels in the properties (a spooled message keeps it for its later send).
+            message = dataclasses.replace(message, properties=with_trace_context(message.properties))
+            if not len(self._spool):
+                try:
+                    self._publisher.send(message)
+                    messages_sent.add(1, attributes)
+                    return
+                except BrokerUnavailableError as exc:
+                    logger.warning("broker unavailable, spooling to %s: %s", self._spool.directory, exc)
+            span.add_event("spooled", {"scalar.spool.size": len(self._spool) + 1})
+            self._spool.append(message)
+            self.spooled_total += 1
 
     def _interval(self, task: AcquisitionTask, now: datetime) -> timedelta:
         following = task.spec.schedule.next_run(now)

@@ -7,6 +7,7 @@ is unit-tested on the fakes and integration-tested on the real broker through th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -77,6 +78,10 @@ class MessageSource(ABC):
     def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
         """Mark ``messages`` processed; the broker will not deliver them again."""
 
+    @abstractmethod
+    def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Give ``messages`` back unprocessed: the broker delivers them again, counted as redeliveries."""
+
     def close(self) -> None:  # noqa: B027 - fakes hold nothing to release
         """Leave the subscription (unacknowledged messages go to the other consumers)."""
 
@@ -93,6 +98,8 @@ class SubscriptionOptions:
     # Deliveries after which a message that keeps failing (a crash while handling it) goes to the dead-letter topic.
     max_redeliveries: int = 8
     dead_letter_topic: str | None = None
+    # How soon a released (negatively acknowledged) message comes back; Pulsar's default is a minute.
+    release_delay_ms: int = 1000
 
 
 class PulsarPublisher(Publisher):
@@ -154,6 +161,7 @@ class PulsarMessageSource(MessageSource):
             initial_position=pulsar.InitialPosition.Earliest,
             batch_receive_policy=pulsar.ConsumerBatchReceivePolicy(max_messages, 64 * 1024 * 1024, 100),
             dead_letter_policy=dead_letter,
+            negative_ack_redelivery_delay_ms=options.release_delay_ms,
         )
 
     @override
@@ -185,6 +193,11 @@ class PulsarMessageSource(MessageSource):
         except pulsar.PulsarException as exc:
             # Unacknowledged messages are redelivered; idempotent writes make that harmless.
             raise BrokerUnavailableError("acknowledge", self._consumer.topic(), str(exc)) from exc
+
+    @override
+    def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        for message in messages:
+            self._consumer.negative_acknowledge(message.handle)
 
     @override
     def close(self) -> None:
@@ -220,20 +233,13 @@ class InMemoryBroker(Publisher):
 
     def redeliver_unacknowledged(self) -> None:
         """What the broker does when a consumer dies: its unacknowledged messages go out again."""
-        for message in self._unacked.values():
-            self._pending.appendleft(
-                ReceivedMessage(
-                    message.topic,
-                    message.payload,
-                    message.properties,
-                    message.key,
-                    message.message_id,
-                    0,
-                    message.redelivery_count + 1,
-                    None,
-                )
-            )
-        self._unacked.clear()
+        self.redeliver(list(self._unacked.values()))
+
+    def redeliver(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Deliver ``messages`` again, first in line, with their redelivery count raised."""
+        for message in reversed(messages):
+            self._unacked.pop(message.message_id, None)
+            self._pending.appendleft(dataclasses.replace(message, redelivery_count=message.redelivery_count + 1))
 
     @property
     def backlog(self) -> int:
@@ -267,3 +273,7 @@ class _InMemorySource(MessageSource):
     def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
         for message in messages:
             self._broker._unacked.pop(message.message_id, None)
+
+    @override
+    def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        self._broker.redeliver(messages)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["INGESTION_SUBSCRIPTION", "acquisition_topic", "dead_letter_topic", "forecasts_topic"]
+__all__ = [
+    "INGESTION_SUBSCRIPTION",
+    "REVIEW_SUBSCRIPTION",
+    "acquisition_topic",
+    "dead_letter_topic",
+    "forecasts_topic",
+]
 
 # Every ingestion replica joins this one KeyShared subscription, so a series is always written by one replica at a
 # time, in order.
 INGESTION_SUBSCRIPTION = "ingestion"
+# Dead letters wait here for an operator; its backlog is the dead-letter count.
+REVIEW_SUBSCRIPTION = "review"
 
 
 def acquisition_topic(tenant: str, provider: str) -> str:

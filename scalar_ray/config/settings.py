@@ -39,7 +39,7 @@ __all__ = [
 PulsarUrl = Annotated[str, AfterValidator(url_with_schemes("pulsar", "pulsar+ssl"))]
 HttpUrl = Annotated[str, AfterValidator(url_with_schemes("http", "https"))]
 RedisUrl = Annotated[str, AfterValidator(url_with_schemes("redis", "rediss"))]
-OtlpUrl = Annotated[str, AfterValidator(url_with_schemes("http", "https", "grpc"))]
+OtlpUrl = Annotated[str, AfterValidator(url_with_schemes("http", "https"))]  # OTLP over HTTP (4318)
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 # The provider simulator's default address: the embedded default points every provider at it, so a fresh
@@ -373,8 +373,14 @@ class TelemetrySettings(_Section):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     otlp_endpoint: OtlpUrl | None = Field(
-        None, description="OpenTelemetry collector endpoint; none locally (no export)."
+        None,
+        description="OpenTelemetry collector's OTLP/HTTP endpoint (`http://otel-collector:4318`); none locally "
+        "(nothing exported).",
     )
+    otlp_headers: SecretStr | None = Field(
+        None, description="Headers for the OTLP exporter (`key=value,key2=value2`, e.g. a backend's API key)."
+    )
+    metric_export_interval_s: float = Field(15.0, gt=0, description="Seconds between metric exports to the collector.")
     service_name: str = Field("scalar-ray", min_length=1, description="OpenTelemetry service.name.")
 
 

@@ -31,6 +31,8 @@ from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
 from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.telemetry.instruments import forecast_completed, tracer
+from scalar_ray.telemetry.propagation import with_trace_context
 from scalar_ray.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
@@ -129,6 +131,7 @@ def forecast_envelope(issued: IssuedForecast, topic: str) -> OutgoingMessage:
     )
     payload, properties = envelope.encode()
     properties |= {"area": issued.zone, "model_version": issued.version, "issue_time": issued.issue_time.isoformat()}
+    properties = with_trace_context(properties)
     return OutgoingMessage(topic, payload, properties, f"{FORECAST_PROVIDER}/{issued.family}/{issued.zone}")
 
 
@@ -322,7 +325,20 @@ class ForecastService:
         return issued
 
     def issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast | None:
-        """One forecast with the champion; published when a publisher is set. Failures are recorded, not raised."""
+        """One forecast with the champion; published when a publisher is set. Failures are recorded, not raised.
+
+        A span per forecast, whose context the message carries to ingestion; ``scalar.forecast.completed`` counts
+        the outcome.
+        """
+        attributes = {"scalar.family": spec.name, "scalar.area": zone}
+        with tracer.start_as_current_span(f"forecast {spec.name}", attributes=attributes) as span:
+            forecast = self._issue(spec, zone, issue_time)
+            outcome = "ok" if forecast is not None else "failed"
+            span.set_attribute("scalar.outcome", outcome)
+            forecast_completed.add(1, {**attributes, "scalar.outcome": outcome})
+            return forecast
+
+    def _issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast | None:
         state = self._states.setdefault((spec.name, zone), ModelState(spec.name, zone))
         started = time.monotonic()
         try:

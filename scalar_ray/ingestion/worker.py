@@ -16,12 +16,23 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.errors import BrokerUnavailableError, PayloadError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.telemetry.instruments import (
+    ingestion_failed,
+    ingestion_freshness,
+    ingestion_redelivered,
+    messages_consumed,
+    tracer,
+)
+from scalar_ray.telemetry.propagation import context_from
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = ["IngestionStats", "IngestionWorker"]
@@ -93,6 +104,9 @@ class IngestionWorker:
         self._retry_at = 0.0
         self._retry_delay_s = 0.0
         self.stats = IngestionStats()
+        # Each message's process span, from receipt to the acknowledgement after its batch's commit.
+        self._spans: dict[str, Span] = {}
+        self._dead_lettered: set[str] = set()  # message ids in the pending batch that carry no rows
 
     def snapshot(self) -> dict[str, object]:
         """The replica's counters and, when the cache is guarded, its health."""
@@ -133,21 +147,48 @@ class IngestionWorker:
 
     def _accept(self, message: ReceivedMessage) -> None:
         self.stats.messages += 1
+        topic = {"messaging.system": "pulsar", "messaging.destination.name": message.topic}
+        messages_consumed.add(1, topic)
+        # Current while the message is judged, so a dead-letter warning carries the message's trace id.
+        with trace.use_span(self._open_span(message), end_on_exit=False):
+            self._judge(message, topic)
+
+    def _judge(self, message: ReceivedMessage, topic: dict[str, str]) -> None:
         if message.redelivery_count:
             self.stats.redelivered += 1
+            ingestion_redelivered.add(1, topic)
         try:
             envelope = Envelope.decode(message.payload, message.properties)
         except PayloadError as exc:
-            self._dead_letter(message, [exc.problem])
+            self._dead_letter(message, [exc.problem], "payload")
             return
         verdict = validate_envelope(envelope, self._wall_clock())
         if not verdict.accepted:
-            self._dead_letter(message, list(verdict.reasons))
+            self._dead_letter(message, list(verdict.reasons), "validation")
             return
         self.stats.duplicates_dropped += verdict.duplicates_dropped
         self._batcher.add(message, verdict.observations, self._monotonic())
 
-    def _dead_letter(self, message: ReceivedMessage, reasons: list[str]) -> None:
+    def _open_span(self, message: ReceivedMessage) -> Span:
+        # A child of the producer's send span: the trace goes on from the fetch that published the message.
+        stale = self._spans.pop(message.message_id, None)
+        if stale is not None:
+            stale.end()
+        span = self._spans[message.message_id] = tracer.start_span(
+            f"process {message.topic}",
+            context=context_from(message.properties),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "pulsar",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.topic,
+                "messaging.message.id": message.message_id,
+                "messaging.pulsar.redelivery_count": message.redelivery_count,
+            },
+        )
+        return span
+
+    def _dead_letter(self, message: ReceivedMessage, reasons: list[str], error_type: str) -> None:
         reason = "; ".join(reasons)
         properties = {
             **message.properties,
@@ -166,17 +207,33 @@ class IngestionWorker:
             "dead-lettered %s from %s: %s", message.message_id, message.topic, reason, extra={"reason": reason}
         )
         self.stats.dead_lettered += 1
+        ingestion_failed.add(1, {"error.type": error_type, "messaging.destination.name": message.topic})
+        self._dead_lettered.add(message.message_id)
+        span = self._spans.get(message.message_id)
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, reason))
+            span.set_attribute("error.type", error_type)
         # Acknowledged in order with the rest of its batch, so a blocked write also holds this acknowledgement back.
         self._batcher.add(message, None, self._monotonic())
 
     def _write(self, batch: PendingBatch) -> None:
         started = self._monotonic()
         table = batch.combined()
-        try:
-            result = self._warehouse.write(table, batch.batch_id())
-        except WarehouseError as exc:
-            self._write_failed(batch, exc)
-            return
+        # The batch's span continues the trace of its first message and links the others (OpenTelemetry's batch
+        # pattern); the warehouse's INSERT span is its child.
+        # Messages with rows first: a dead letter in the batch is not where the write belongs.
+        carrying = sorted(batch.messages, key=lambda m: m.message_id in self._dead_lettered)
+        spans = [span for m in carrying if (span := self._spans.get(m.message_id)) is not None]
+        parent = trace.set_span_in_context(spans[0]) if spans else None
+        links = [Link(span.get_span_context()) for span in spans[1:]]
+        attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": table.num_rows}
+        with tracer.start_as_current_span("ingest batch", context=parent, links=links, attributes=attributes) as span:
+            try:
+                result = self._warehouse.write(table, batch.batch_id())
+            except WarehouseError as exc:
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                self._write_failed(batch, exc)
+                return
         committed = self._wall_clock()
         self._blocked, self._retry_delay_s = None, 0.0
         self.stats.writing_blocked_since = None
@@ -188,7 +245,14 @@ class IngestionWorker:
         committed_s = committed.timestamp()
         for message in batch.messages:
             if message.publish_time_ms:
-                self.stats.freshness.append((committed_s, committed_s * 1000 - message.publish_time_ms))
+                freshness_ms = committed_s * 1000 - message.publish_time_ms
+                self.stats.freshness.append((committed_s, freshness_ms))
+                ingestion_freshness.record(freshness_ms / 1000, {"messaging.destination.name": message.topic})
+            self._dead_lettered.discard(message.message_id)
+            span = self._spans.pop(message.message_id, None)
+            if span is not None:
+                span.add_event("committed", {"scalar.batch.rows": result.rows})
+                span.end()
         self.stats.batches += 1
         self.stats.rows_written += result.rows
         self.stats.last_batch_rows = result.rows

@@ -22,6 +22,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from scalar_ray.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.telemetry.instruments import provider_request_duration, provider_throttled
 
 __all__ = ["HttpStats", "ProviderHttp", "RedactQueryStrings", "RequestBudget", "RetryPolicy", "install_log_redaction"]
 
@@ -227,6 +228,15 @@ class ProviderHttp:
             auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
         status = response.status_code
+        provider_request_duration.record(
+            time.perf_counter() - started,
+            {
+                "http.request.method": call.method,
+                "http.response.status_code": status,
+                "server.address": response.request.url.host,
+                "scalar.provider": self.provider,
+            },
+        )
         self.stats.last_status = status
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
         _logger.info(
@@ -242,6 +252,7 @@ class ProviderHttp:
             return response
         if status == _TOO_MANY_REQUESTS:
             self.stats.throttled += 1
+            provider_throttled.add(1, {"scalar.provider": self.provider, "scalar.dataset": call.dataset})
             retry_after = _retry_after_s(response)
             if retry_after is not None and retry_after > self.policy.max_retry_after_s:
                 raise RateLimitedError(self.provider, call.dataset, call.window, retry_after)

@@ -36,6 +36,7 @@ from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
 from scalar_ray.serving.service import ForecastBackend
+from scalar_ray.serving.timing import RequestTiming
 
 __all__ = ["PredictBody", "build_api"]
 
@@ -170,6 +171,7 @@ def build_api(
         description=__doc__,
         lifespan=lifespan,
     )
+    app.add_middleware(RequestTiming)
     authenticate = _authenticator(api_keys)
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
