@@ -7,16 +7,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 PULSAR_HOME := cluster/local/pulsar
-APT_PACKAGES := redis-server openjdk-17-jre-headless maven
+APT_PACKAGES := redis-server openjdk-17-jre-headless maven docker-compose
+TOOLS := .tools
+KUSTOMIZE_VERSION := v5.7.1
 
 .PHONY: help setup demo test test-unit test-integration lint format up status down lock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-setup: $(STAMPS)/apt $(STAMPS)/python $(STAMPS)/pulsar ## install everything: Debian packages, the venv, Pulsar's jars
+setup: $(STAMPS)/apt $(STAMPS)/python $(STAMPS)/pulsar $(STAMPS)/kustomize ## install everything: Debian packages, the venv, Pulsar's jars, kustomize
 
-# Debian packages: Redis server, a JDK for Pulsar, Maven to resolve Pulsar from Maven Central.
+# Debian packages: Redis server, a JDK for Pulsar, Maven to resolve Pulsar from Maven Central, and docker-compose
+# (1.29: the second opinion on docker-compose.yaml; there is no Docker engine here).
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +45,14 @@ $(STAMPS)/pulsar: $(PULSAR_HOME)/pom.xml $(STAMPS)/apt
 	mvn -B -q -s $(PULSAR_HOME)/settings.xml -f $(PULSAR_HOME)/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DoutputDirectory=lib
 	sha256sum $(PULSAR_HOME)/pom.xml | cut -d' ' -f1 > $(PULSAR_HOME)/lib/.pom.sha256
+	@touch $@
+
+# kustomize, built from the Go module proxy: CI renders the KubeRay manifests with it (Go from apt if none is here).
+$(STAMPS)/kustomize:
+	@mkdir -p $(STAMPS) $(TOOLS)
+	@command -v go >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq golang-go; }
+	GOBIN=$(abspath $(TOOLS)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 	@touch $@
 
 demo: setup ## the main job on embedded defaults: local stack, actors, a backfill, live ingestion, sample queries

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import httpx
 
 from scalar_ray.cli_platform import _forecast_lines, render_status
+from scalar_ray.telemetry.checklist import CHECKLIST
+from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
 
 REPORT = {
     "actors": [
@@ -64,6 +68,22 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "dead letters awaiting review: 1" in text
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert "2 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; 1 failing: dk_demand/DK2: no champ" in text
+
+
+def test_the_operators_checklist_from_the_metrics_ends_the_page() -> None:
+    points = [
+        MetricPoint("scalar.provider.errors", "counter", "{error}", {"scalar.provider": "entsoe"}, 3),
+        MetricPoint("process.uptime", "gauge", "s", {"scalar.worker": "ingestion-0"}, 42),
+    ]
+    report = {**REPORT, "checklist": [asdict(line) for line in checklist_lines(points)]}
+
+    lines = render_status(report).splitlines()
+    start = lines.index("OPERATOR CHECKLIST (metrics; the Grafana dashboard shows the same items)")
+
+    assert [line.split("  ")[1].strip() for line in lines[start + 1 :]] == [item.title for item in CHECKLIST]
+    assert "  Provider errors      3  [entsoe 3]" in lines
+    assert "  Worker uptime        shortest 0m42s  [ingestion-0 0m42s]" in lines
+    assert "  Consumer backlog     no data yet" in lines
 
 
 def test_the_demo_prints_a_forecast_and_an_error_body_as_they_came() -> None:

@@ -178,6 +178,16 @@ def test_malformed_messages_go_to_the_dead_letter_topic_with_reasons_and_the_str
     stored = platform.warehouse.query("select value from observations order by ts")
     assert stored["value"].to_pylist() == [80.0, 83.0]
     assert wait_until(lambda: platform.status()["broker"]["dead_letters"] == 4, 30)
+    # `scalar-ray status`'s checklist, read from the actors' metrics, counts them too.
+    checklist = {line["title"]: line for line in platform.status()["checklist"]}
+    assert checklist["Failed messages"]["value"] == "4", checklist["Failed messages"]
+    assert checklist["Batch insert time"]["reported"] and checklist["Worker uptime"]["reported"]
+
+    def backlog_reported() -> bool:
+        lines = {line["title"]: line for line in platform.status()["checklist"]}
+        return bool(lines["Consumer backlog"]["reported"])
+
+    assert wait_until(backlog_reported, 30)
 
 
 def test_with_redis_down_ingestion_goes_on_and_the_cache_recovers(  # type: ignore[no-untyped-def]
