@@ -36,7 +36,6 @@ from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
 from scalar_ray.serving.service import ForecastBackend
-from scalar_ray.serving.timing import RequestTiming
 
 __all__ = ["PredictBody", "build_api"]
 
@@ -165,13 +164,14 @@ def build_api(
         finally:
             task.cancel()
 
+    # FastAPI's own OpenTelemetry instrumentation (on by default) times every request as
+    # `http.server.request.duration` by route template and traces it, on the providers `telemetry.setup` installs.
     app = FastAPI(
         title="scalar-ray forecast API",
         version=API_VERSION,
         description=__doc__,
         lifespan=lifespan,
     )
-    app.add_middleware(RequestTiming)
     authenticate = _authenticator(api_keys)
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]

@@ -15,6 +15,7 @@ from pyarrow import csv as pacsv
 from pydantic import SecretStr
 
 from scalar_ray.serving.api import build_api
+from tests.conftest import Captured
 from tests.unit.forecasting.builders import NOW
 from tests.unit.serving.fixtures import FIRST_ISSUE, SECOND_ISSUE, Platform, platform, promote
 
@@ -263,3 +264,24 @@ def test_an_unexpected_failure_answers_500_in_the_error_shape(
     assert response.json()["error"]["code"] == "internal_error"
     assert "DirectTabular" in caplog.text  # the cause is in the log, not in the answer
     assert "DirectTabular" not in response.text
+
+
+def test_every_request_is_timed_under_its_route_template(served: Platform, captured: Captured) -> None:
+    def count(route: str, status: str) -> int:
+        return sum(
+            p.count
+            for p in captured.telemetry.points()
+            if p.metric == "http.server.request.duration"
+            and p.attributes.get("http.route") == route
+            and p.attributes.get("http.response.status_code") == status
+        )
+
+    route = "/v1/forecasts/{family}/{zone}/latest"
+    before_ok, before_missing = count(route, "200"), count(route, "404")
+    api = client(served)
+    api.get(LATEST)
+    api.get(LATEST)
+    api.get("/v1/forecasts/test_demand/XX9/latest")
+
+    assert count(route, "200") - before_ok == 2
+    assert count(route, "404") - before_missing == 1
