@@ -8,8 +8,9 @@ Each mode runs in its own process (OpenTelemetry's providers are process-wide):
 * exporting: as production, spans also queued to a batch processor (its exporter drops them: the network is not
   what is measured).
 
-The loop is `IngestionWorker` over the in-memory broker into a DuckDB file, live-like windows (4 series x 8
-quarter-hours each), every message carrying trace context as acquisition sends it. Best of three runs per mode.
+The loop is `IngestionWorker` over the in-memory broker into a DuckDB file, every message carrying trace context as
+acquisition sends it, for two message sizes: live-like windows (4 series x 8 quarter-hours) and a day of a typical
+fetch (24 series x 96 quarter-hours). Best of five runs per mode.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from pathlib import Path
 
 from bench.report import markdown_table, publish
 
-MESSAGES = 3000
-SERIES, POINTS = 4, 8
+# (messages, series, points per series)
+WORKLOADS = ((3000, 4, 8), (300, 24, 96))
 MODES = ("off", "local", "exporting")
 
 
-def run_mode(mode: str) -> dict[str, float]:
+def run_mode(mode: str, messages: int, series_count: int, points: int) -> dict[str, float]:
     """Time the loop in this process, with telemetry set up as ``mode`` says."""
     from opentelemetry.sdk.trace import ReadableSpan  # noqa: PLC0415 - imported where the mode is chosen
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: PLC0415
@@ -60,12 +61,12 @@ def run_mode(mode: str) -> dict[str, float]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     step = timedelta(minutes=15)
     broker = InMemoryBroker()
-    for index in range(MESSAGES):
-        begin = start + step * POINTS * index
-        window = Window(begin, begin + step * POINTS)
+    for index in range(messages):
+        begin = start + step * points * index
+        window = Window(begin, begin + step * points)
         builder = ObservationBuilder(FetchContext("entsoe", "A44", window, begin, "DK1"))
-        for series in range(SERIES):
-            for point in range(POINTS):
+        for series in range(series_count):
+            for point in range(points):
                 builder.add(
                     area=f"Z{series}",
                     variable="price",
@@ -85,19 +86,19 @@ def run_mode(mode: str) -> dict[str, float]:
         broker.source(), warehouse, None, broker, f"{topic}-dead-letter", FlushPolicy(max_rows=2048)
     )
     started = time.perf_counter()
-    while worker.stats.messages < MESSAGES or broker.backlog:
+    while worker.stats.messages < messages or broker.backlog:
         worker.step()
     elapsed = time.perf_counter() - started
     warehouse.close()
-    return {"messages_per_s": MESSAGES / elapsed, "us_per_message": elapsed / MESSAGES * 1e6}
+    return {"messages_per_s": messages / elapsed, "us_per_message": elapsed / messages * 1e6}
 
 
-def measure(mode: str, runs: int = 3) -> dict[str, float]:
+def measure(mode: str, workload: tuple[int, int, int], runs: int = 5) -> dict[str, float]:
     """The best of ``runs`` fresh processes."""
     results = []
     for _ in range(runs):
         output = subprocess.run(
-            [sys.executable, "-m", "bench.telemetry", "--mode", mode],
+            [sys.executable, "-m", "bench.telemetry", "--mode", mode, *map(str, workload)],
             capture_output=True,
             text=True,
             check=True,
@@ -108,31 +109,37 @@ def measure(mode: str, runs: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
-    """Run every mode and publish the comparison."""
-    results = {mode: measure(mode) for mode in MODES}
-    baseline = results["off"]
-    rows = [
-        {
-            "mode": mode,
-            "messages/s": f"{result['messages_per_s']:,.0f}",
-            "µs per message": f"{result['us_per_message']:,.0f}",
-            "added µs per message": f"{result['us_per_message'] - baseline['us_per_message']:,.0f}",
-            "throughput vs off": f"{result['messages_per_s'] / baseline['messages_per_s']:.2f}x",
-        }
-        for mode, result in results.items()
-    ]
+    """Run every mode on every workload and publish the comparison."""
+    rows, data = [], {}
+    for workload in WORKLOADS:
+        _, series, points = workload
+        results = {mode: measure(mode, workload) for mode in MODES}
+        data[f"{series}x{points}"] = results
+        baseline = results["off"]
+        rows += [
+            {
+                "message": f"{series} x {points} = {series * points:,} rows",
+                "mode": mode,
+                "messages/s": f"{result['messages_per_s']:,.0f}",
+                "µs per message": f"{result['us_per_message']:,.0f}",
+                "added µs per message": f"{result['us_per_message'] - baseline['us_per_message']:,.0f}",
+                "throughput vs off": f"{result['messages_per_s'] / baseline['messages_per_s']:.2f}x",
+            }
+            for mode, result in results.items()
+        ]
+    columns = ["message", "mode", "messages/s", "µs per message", "added µs per message", "throughput vs off"]
     body = (
-        f"{MESSAGES:,} live-like windows ({SERIES} series x {POINTS} quarter-hours) through `IngestionWorker` "
-        "into a DuckDB file, in one process per mode (best of three). Per message the instrumented loop opens and "
-        "ends a consumer span, counts it, and shares its batch's span and INSERT span.\n\n"
-        + markdown_table(rows, ["mode", "messages/s", "µs per message", "added µs per message", "throughput vs off"])
+        "Messages through `IngestionWorker` into a DuckDB file, in one process per mode (best of five): "
+        f"{', '.join(f'{m:,} of {s} x {p}' for m, s, p in WORKLOADS)}. Per message the instrumented loop opens and "
+        "ends a consumer span (child of the sender's context), counts it and records its freshness; per batch it "
+        "adds the batch span and the INSERT span with its duration.\n\n" + markdown_table(rows, columns)
     )
-    publish("telemetry", "Telemetry overhead on ingestion (bench/telemetry.py)", body, {"results": results})
+    publish("telemetry", "Telemetry overhead on ingestion (bench/telemetry.py)", body, data)
     print(body)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--mode":
-        print(json.dumps(run_mode(sys.argv[2])))
+    if len(sys.argv) == 6 and sys.argv[1] == "--mode":
+        print(json.dumps(run_mode(sys.argv[2], *map(int, sys.argv[3:]))))
     else:
         main()
