@@ -37,7 +37,8 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "scalar.pulsar.backlog",
         "gauge",
         "{message}",
-        "messages waiting for ingestion per topic (the dead-letter review subscription's backlog is the DLQ)",
+        "messages waiting for ingestion, per topic (dead letters awaiting review are reported apart)",
+        where={"messaging.consumer.group.name": "ingestion"},
         by="messaging.destination.name",
     ),
     ChecklistItem(

@@ -93,10 +93,13 @@ def checklist_lines(points: Iterable[MetricPoint]) -> list[ChecklistLine]:
 
 def _line(item: ChecklistItem, points: Sequence[MetricPoint]) -> ChecklistLine:
     if not points:
-        return ChecklistLine(item.title, "no data yet", reported=False)
+        # A counter appears with its first event: none yet is zero for the workers that report.
+        return ChecklistLine(item.title, "none yet" if item.kind == "counter" else "no data yet", reported=False)
     groups: dict[str, list[MetricPoint]] = {}
     for point in points:
-        groups.setdefault(point.attributes.get(item.by, "-"), []).append(point)
+        # Pulsar topics by their last segment (persistent://scalar/acquisition/elia → elia), as status names them.
+        key = point.attributes.get(item.by, "-").rsplit("/", 1)[-1]
+        groups.setdefault(key, []).append(point)
     if item.kind == "histogram":
         breakdown = {key: _distribution(group) for key, group in sorted(groups.items())}
         return ChecklistLine(item.title, _distribution(points), breakdown)

@@ -63,10 +63,21 @@ def test_prometheus_names_follow_the_otlp_translation() -> None:
     assert prometheus_name("scalar.pulsar.backlog", "{message}", "gauge") == "scalar_pulsar_backlog"
 
 
+def backlog(topic: str, subscription: str) -> dict[str, str]:
+    return {"messaging.destination.name": topic, "messaging.consumer.group.name": subscription}
+
+
 def test_checklist_lines_read_counters_gauges_and_histograms() -> None:
     points = [
-        MetricPoint("scalar.pulsar.backlog", "gauge", "{message}", {"messaging.destination.name": "a"}, 3),
-        MetricPoint("scalar.pulsar.backlog", "gauge", "{message}", {"messaging.destination.name": "b"}, 4),
+        MetricPoint(
+            "scalar.pulsar.backlog", "gauge", "{message}", backlog("persistent://t/acquisition/a", "ingestion"), 3
+        ),
+        MetricPoint(
+            "scalar.pulsar.backlog", "gauge", "{message}", backlog("persistent://t/acquisition/b", "ingestion"), 4
+        ),
+        MetricPoint(
+            "scalar.pulsar.backlog", "gauge", "{message}", backlog("persistent://t/acquisition/dlq", "review"), 9
+        ),
         MetricPoint("process.uptime", "gauge", "s", {"scalar.worker": "ingestion-0"}, 3700),
         MetricPoint("process.uptime", "gauge", "s", {"scalar.worker": "acquisition-elia"}, 65),
         MetricPoint("scalar.provider.errors", "counter", "{error}", {"scalar.provider": "elia"}, 2),
@@ -93,6 +104,7 @@ def test_checklist_lines_read_counters_gauges_and_histograms() -> None:
     assert lines["Batch insert time"].value == "4 ops, mean 50.0 ms, p99 ≤ 100 ms, max 90 ms"
     assert not lines["Query latency"].reported  # SELECT points only: the INSERT histogram is not query latency
     assert lines["Query latency"].value == "no data yet"
+    assert lines["Failed messages"].value == "none yet" and not lines["Failed messages"].reported
 
 
 def test_the_trace_context_travels_in_message_properties(captured: Captured) -> None:
