@@ -48,10 +48,12 @@ $(STAMPS)/pulsar: $(PULSAR_HOME)/pom.xml $(STAMPS)/apt
 	@touch $@
 
 # kustomize, built from the Go module proxy: CI renders the KubeRay manifests with it (Go from apt if none is here).
+# The Go toolchain in /usr/local/go is used when `go` is not on PATH (a non-login shell may not have it).
 $(STAMPS)/kustomize:
 	@mkdir -p $(STAMPS) $(TOOLS)
-	@command -v go >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq golang-go; }
+	@export PATH="$$PATH:/usr/local/go/bin"; \
+	command -v go >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq golang-go; }; \
 	GOBIN=$(abspath $(TOOLS)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 	@touch $@
 
