@@ -37,6 +37,8 @@ class PendingBatch:
 
     tables: list[pa.Table] = field(default_factory=list)
     messages: list[ReceivedMessage] = field(default_factory=list)
+    # The messages whose rows are in ``tables`` (the others are dead letters, acknowledged with the batch).
+    carrying: list[ReceivedMessage] = field(default_factory=list)
     rows: int = 0
     nbytes: int = 0
     opened_at: float | None = None
@@ -81,6 +83,7 @@ class MicroBatcher:
             batch.opened_at = now
         batch.messages.append(message)
         if rows is not None and rows.num_rows:
+            batch.carrying.append(message)
             batch.tables.append(rows)
             batch.rows += rows.num_rows
             batch.nbytes += rows.nbytes

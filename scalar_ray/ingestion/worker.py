@@ -106,7 +106,6 @@ class IngestionWorker:
         self.stats = IngestionStats()
         # Each message's process span, from receipt to the acknowledgement after its batch's commit.
         self._spans: dict[str, Span] = {}
-        self._dead_lettered: set[str] = set()  # message ids in the pending batch that carry no rows
 
     def snapshot(self) -> dict[str, object]:
         """The replica's counters and, when the cache is guarded, its health."""
@@ -208,7 +207,6 @@ class IngestionWorker:
         )
         self.stats.dead_lettered += 1
         ingestion_failed.add(1, {"error.type": error_type, "messaging.destination.name": message.topic})
-        self._dead_lettered.add(message.message_id)
         span = self._spans.get(message.message_id)
         if span is not None:
             span.set_status(Status(StatusCode.ERROR, reason))
@@ -222,8 +220,9 @@ class IngestionWorker:
         # The batch's span continues the trace of its first message and links the others (OpenTelemetry's batch
         # pattern); the warehouse's INSERT span is its child.
         # Messages with rows first: a dead letter in the batch is not where the write belongs.
-        carrying = sorted(batch.messages, key=lambda m: m.message_id in self._dead_lettered)
-        spans = [span for m in carrying if (span := self._spans.get(m.message_id)) is not None]
+        carrying = {m.message_id for m in batch.carrying}
+        ordered = [*batch.carrying, *(m for m in batch.messages if m.message_id not in carrying)]
+        spans = [span for m in ordered if (span := self._spans.get(m.message_id)) is not None]
         parent = trace.set_span_in_context(spans[0]) if spans else None
         links = [Link(span.get_span_context()) for span in spans[1:]]
         attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": table.num_rows}
@@ -248,7 +247,6 @@ class IngestionWorker:
                 freshness_ms = committed_s * 1000 - message.publish_time_ms
                 self.stats.freshness.append((committed_s, freshness_ms))
                 ingestion_freshness.record(freshness_ms / 1000, {"messaging.destination.name": message.topic})
-            self._dead_lettered.discard(message.message_id)
             span = self._spans.pop(message.message_id, None)
             if span is not None:
                 span.add_event("committed", {"scalar.batch.rows": result.rows})

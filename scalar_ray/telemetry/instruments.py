@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Observation
 
-from scalar_ray.telemetry.checklist import CHECKLIST, ChecklistItem
+from scalar_ray.telemetry.checklist import CHECKLIST
 
 __all__ = [
     "DURATION_BUCKETS_S",
@@ -37,61 +37,46 @@ DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0
 
 _meter = metrics.get_meter("scalar_ray")
 tracer = trace.get_tracer("scalar_ray")
-_items: dict[tuple[str, str], ChecklistItem] = {(item.metric, item.kind): item for item in CHECKLIST}
+_checklist = {item.metric: item for item in CHECKLIST}
 
 
-def _meaning(metric: str, kind: str, fallback: str) -> str:
-    item = _items.get((metric, kind))
-    return item.meaning if item else fallback
+def _checklist_counter(metric: str) -> Counter:
+    """A counter of the checklist, named, unitised and described by its item there."""
+    item = _checklist[metric]
+    return _meter.create_counter(metric, unit=item.unit, description=item.meaning)
 
 
-db_operation_duration = _meter.create_histogram(
-    "db.client.operation.duration",
-    unit="s",
-    description="Duration of warehouse operations (INSERT: ingestion batches; SELECT: reads).",
-    explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
+def _duration(metric: str, description: str) -> Histogram:
+    """A duration histogram in seconds with OpenTelemetry's advised boundaries."""
+    return _meter.create_histogram(
+        metric, unit="s", description=description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S
+    )
+
+
+db_operation_duration = _duration(
+    "db.client.operation.duration", "Duration of warehouse operations (INSERT: ingestion batches; SELECT: reads)."
 )
-ingestion_failed = _meter.create_counter(
-    "scalar.ingestion.failed_messages",
-    unit="{message}",
-    description=_meaning("scalar.ingestion.failed_messages", "counter", ""),
+ingestion_freshness = _duration(
+    "scalar.ingestion.freshness", "Time from a message's publication to its rows' commit in the warehouse."
 )
-ingestion_redelivered = _meter.create_counter(
-    "scalar.ingestion.redelivered_messages",
-    unit="{message}",
-    description=_meaning("scalar.ingestion.redelivered_messages", "counter", ""),
+provider_request_duration = _duration(
+    "http.client.request.duration", "Duration of HTTP requests to the providers' APIs."
 )
-ingestion_freshness = _meter.create_histogram(
-    "scalar.ingestion.freshness",
-    unit="s",
-    description="Time from a message's publication to its rows' commit in the warehouse.",
-    explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
-)
+ingestion_failed = _checklist_counter("scalar.ingestion.failed_messages")
+ingestion_redelivered = _checklist_counter("scalar.ingestion.redelivered_messages")
+provider_throttled = _checklist_counter("scalar.provider.throttled")
+provider_errors = _checklist_counter("scalar.provider.errors")
+forecast_completed = _checklist_counter("scalar.forecast.completed")
 messages_sent = _meter.create_counter(
     "messaging.client.sent.messages", unit="{message}", description="Messages handed to the broker."
 )
 messages_consumed = _meter.create_counter(
     "messaging.client.consumed.messages", unit="{message}", description="Messages received from the broker."
 )
-provider_throttled = _meter.create_counter(
-    "scalar.provider.throttled", unit="{response}", description=_meaning("scalar.provider.throttled", "counter", "")
-)
-provider_errors = _meter.create_counter(
-    "scalar.provider.errors", unit="{error}", description=_meaning("scalar.provider.errors", "counter", "")
-)
-provider_request_duration = _meter.create_histogram(
-    "http.client.request.duration",
-    unit="s",
-    description="Duration of HTTP requests to the providers' APIs.",
-    explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
-)
 training_completed = _meter.create_counter(
     "scalar.training.completed",
     unit="{model}",
     description="Models trained by a training job, by outcome (promoted, rejected, failed).",
-)
-forecast_completed = _meter.create_counter(
-    "scalar.forecast.completed", unit="{forecast}", description=_meaning("scalar.forecast.completed", "counter", "")
 )
 
 

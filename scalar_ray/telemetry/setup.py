@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -31,7 +32,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from scalar_ray.config.settings import TelemetrySettings
 from scalar_ray.telemetry.snapshot import MetricPoint, metric_points
 
-__all__ = ["LOG_FORMAT", "Telemetry", "TraceContextFilter", "configure", "current"]
+__all__ = ["LOG_FORMAT", "Telemetry", "TraceContextFilter", "configure"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [trace_id=%(trace_id)s span_id=%(span_id)s] %(message)s"
 
@@ -55,8 +56,8 @@ class Telemetry:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     reader: InMemoryMetricReader
-    started: float = field(default_factory=time.time)
     workers: dict[str, float] = field(default_factory=dict)
+    logger_provider: Any = None  # opentelemetry.sdk._logs.LoggerProvider, with a collector only
 
     def points(self) -> list[MetricPoint]:
         """Every metric point this process holds now (cumulative since it started)."""
@@ -76,15 +77,12 @@ class Telemetry:
         """Export what is buffered (before a job's driver exits)."""
         self.tracer_provider.force_flush()
         self.meter_provider.force_flush()
+        if self.logger_provider is not None:
+            self.logger_provider.force_flush()
 
 
 _lock = threading.Lock()
 _installed: Telemetry | None = None
-
-
-def current() -> Telemetry | None:
-    """The process's telemetry, if ``configure`` ran."""
-    return _installed
 
 
 def configure(
@@ -116,6 +114,7 @@ def configure(
             tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
         reader = InMemoryMetricReader()
         readers: list[MetricReader] = [reader, *metric_readers]
+        logger_provider = None
         if settings.otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415 - only with a collector
                 OTLPMetricExporter,
@@ -133,11 +132,11 @@ def configure(
                     export_interval_millis=int(settings.metric_export_interval_s * 1000),
                 )
             )
-            _export_logs(resource, f"{base}/v1/logs", headers)
+            logger_provider = _export_logs(resource, f"{base}/v1/logs", headers)
         meter_provider = MeterProvider(metric_readers=readers, resource=resource)
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(meter_provider)
-        _installed = Telemetry(worker, tracer_provider, meter_provider, reader)
+        _installed = Telemetry(worker, tracer_provider, meter_provider, reader, logger_provider=logger_provider)
         _installed.add_worker(worker)
         _observe_uptime(_installed)
         _correlate_logs(settings.log_level)
@@ -174,7 +173,7 @@ def _correlate_logs(level: str) -> None:
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
 
 
-def _export_logs(resource: Resource, endpoint: str, headers: dict[str, str] | None) -> None:
+def _export_logs(resource: Resource, endpoint: str, headers: dict[str, str] | None) -> Any:
     from opentelemetry._logs import set_logger_provider  # noqa: PLC0415 - only with a collector
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter  # noqa: PLC0415
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler  # noqa: PLC0415
@@ -184,3 +183,4 @@ def _export_logs(resource: Resource, endpoint: str, headers: dict[str, str] | No
     provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint, headers=headers)))
     set_logger_provider(provider)
     logging.getLogger().addHandler(LoggingHandler(logger_provider=provider))
+    return provider
