@@ -1,6 +1,6 @@
 """Provider parse throughput on the largest real fixtures, and the simulator's request rate through a real client.
 
-Parse: rows/s of each provider's pure parser on its largest payload in ../shared/fixtures, against a baseline of
+Parse: rows/s of each provider's pure parser on its largest recorded payload in tests/fixtures, against a baseline of
 ``json.loads``/XML parsing alone on the same bytes (the floor any parser pays). Simulator: requests/s and rows/s
 of day-by-day Nord Pool fetches (the most request-heavy dataset) through the real client, with no faults and with
 10 % 5xx (retries cost), in the same run.
@@ -31,7 +31,7 @@ from scalar_ray.providers.nordpool_parser import parse_nordpool
 from scalar_ray.providers.registry import build_client
 from scalar_ray.simulator import FaultConfig, SimulatorServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "providers"
 CASES = [
     ("entsoe", "A69_wind_solar_forecast_FI_dayahead.xml", "A69", parse_entsoe),
     ("entsoe", "A44_dayahead_prices_DE-LU_2021_15min_and_60min_sequences.xml", "A44", parse_entsoe),

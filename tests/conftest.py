@@ -15,7 +15,7 @@ from scalar_ray.config.settings import TelemetrySettings
 from scalar_ray.telemetry.setup import Telemetry, configure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +27,11 @@ def clean_scalar_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def shared_file(relative: str) -> Path:
-    """A file from ../shared, or a clear failure naming what is missing."""
-    path = SHARED / relative
+def fixture_file(relative: str) -> Path:
+    """A recorded payload under tests/fixtures/, or a clear failure naming what is missing."""
+    path = FIXTURES / relative
     if not path.exists():
-        pytest.fail(f"missing shared file {path}: tests expect the shared/ folder beside the project root")
+        pytest.fail(f"missing fixture {path}: every recorded payload lives under tests/fixtures/ with its SOURCE.md")
     return path
 
 

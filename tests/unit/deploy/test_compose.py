@@ -16,9 +16,11 @@ import yaml
 
 from scalar_ray.config import load_settings
 from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
-from tests.conftest import PROJECT_ROOT, shared_file
+from tests.conftest import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
+# The Compose Specification's JSON schema, copied into the project with its SOURCE.md.
+COMPOSE_SCHEMA = Path(__file__).parent / "schemas" / "compose" / "compose-spec.json"
 # The seed's start order.
 SEED_ORDER = [
     "starrocks-fe",
@@ -41,7 +43,7 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - containers listen beyond themselves; 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
     # The spec declares draft-07, but its $schema URI lacks the trailing '#' that jsonschema keys drafts on.
-    schema = json.loads(shared_file("schemas/compose/compose-spec.json").read_text(encoding="utf-8"))
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(schema)
 
 

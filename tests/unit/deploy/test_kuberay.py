@@ -18,8 +18,10 @@ import pytest
 import yaml
 from croniter import croniter
 
-from tests.conftest import PROJECT_ROOT, shared_file
+from tests.conftest import PROJECT_ROOT
 
+# KubeRay v1.7.0's CRDs, copied into the project with their SOURCE.md.
+SCHEMAS = Path(__file__).parent / "schemas" / "kuberay"
 KUSTOMIZE = PROJECT_ROOT / ".tools" / "kustomize"
 OVERLAYS = {"base": PROJECT_ROOT / "cluster/kuberay/base", "aks": PROJECT_ROOT / "cluster/kuberay/overlays/aks"}
 CRDS = {
@@ -62,7 +64,7 @@ def validators() -> dict[str, jsonschema.Draft7Validator]:
     found = {}
     for kind, name in CRDS.items():
         # libyaml: the CRDs are megabytes of YAML.
-        crd = yaml.load(shared_file(f"schemas/kuberay/{name}").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        crd = yaml.load((SCHEMAS / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
         found[kind] = jsonschema.Draft7Validator(strict(version["schema"]["openAPIV3Schema"]))
     return found

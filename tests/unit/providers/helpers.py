@@ -1,4 +1,4 @@
-"""Helpers for provider parser tests: fixtures from ../shared and a fetch context."""
+"""Helpers for provider parser tests: the recorded payloads in tests/fixtures/providers and a fetch context."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Any
 import pyarrow as pa
 
 from scalar_ray.providers.canonical import FetchContext, Window
-from tests.conftest import shared_file
+from tests.conftest import fixture_file
 
 FETCHED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WIDE = Window(datetime(2015, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC))
 
 
 def fixture_bytes(provider: str, name: str) -> bytes:
-    return shared_file(f"fixtures/providers/{provider}/{name}").read_bytes()
+    return fixture_file(f"providers/{provider}/{name}").read_bytes()
 
 
 def context(provider: str, dataset: str, window: Window = WIDE, area: str = "", variable: str = "") -> FetchContext:

@@ -1,4 +1,4 @@
-"""Every real payload in ../shared/fixtures/providers parses with its provider's parser (no fixture left out)."""
+"""Every real payload in tests/fixtures/providers parses with its provider's parser (no fixture left out)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from scalar_ray.providers.meteologica_parser import parse_meteologica
 from scalar_ray.providers.nordpool_parser import parse_nordpool
 from scalar_ray.providers.registry import build_client
 from scalar_ray.providers.timeutil import local_day_window
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES
 from tests.unit.providers.helpers import FETCHED_AT, WIDE, context, fixture_bytes
 
 PARSERS: dict[str, Callable[[bytes, FetchContext], pa.Table]] = {
@@ -87,7 +87,7 @@ NOT_PAYLOADS = {"SOURCE.md", "doc_excerpt_login_latest_updates.json"}  # the lat
 def every_fixture() -> list[tuple[str, str]]:
     return sorted(
         (d.name, f.name)
-        for d in (SHARED / "fixtures" / "providers").iterdir()
+        for d in (FIXTURES / "providers").iterdir()
         for f in d.iterdir()
         if f.name not in NOT_PAYLOADS and not f.name.startswith("dataportal_vcr_")
     )
@@ -114,7 +114,7 @@ def test_every_real_fixture_parses(provider: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "cassette", sorted(p.name for p in (SHARED / "fixtures/providers/nordpool").glob("dataportal_vcr_*.yaml"))
+    "cassette", sorted(p.name for p in (FIXTURES / "providers/nordpool").glob("dataportal_vcr_*.yaml"))
 )
 def test_every_recorded_nordpool_portal_interaction_parses(cassette: str) -> None:
     interactions = yaml.safe_load(fixture_bytes("nordpool", cassette))["interactions"]
