@@ -30,6 +30,7 @@ __all__ = [
     "InvalidConfigurationError",
     "LocalServiceError",
     "ModelRegistryError",
+    "NoChampionError",
     "PayloadError",
     "PortInUseError",
     "ProviderAuthError",
@@ -208,6 +209,13 @@ class ForecastDataError(ScalarError):
         self.zone = zone
         self.problem = problem
         super().__init__(f"{family}/{zone}: {problem}")
+
+
+class NoChampionError(ForecastDataError):
+    """A model has no champion yet: a state before its first training, not a failure."""
+
+    def __init__(self, family: str, zone: str) -> None:
+        super().__init__(family, zone, "no champion model yet (run `scalar-ray train`)")
 
 
 class ModelRegistryError(ScalarError):

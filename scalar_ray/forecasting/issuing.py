@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
-from scalar_ray.errors import ForecastDataError, ModelRegistryError, ScalarError
+from scalar_ray.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
@@ -267,6 +267,8 @@ class ModelState:
     failures: int = 0
     last_error: str | None = None
     last_duration_s: float = 0.0
+    # No champion yet (before the first training): a state the checklist counts apart from failures.
+    awaiting_model: bool = False
     # The champion version the last attempt used (None: there was none), so a new champion is used at once.
     tried_version: str | None = None
 
@@ -280,6 +282,7 @@ class ModelState:
             "issued": self.issued,
             "failures": self.failures,
             "error": self.last_error,
+            "awaiting_model": self.awaiting_model,
             "duration_s": round(self.last_duration_s, 2),
         }
 
@@ -328,31 +331,35 @@ class ForecastService:
         """One forecast with the champion; published when a publisher is set. Failures are recorded, not raised.
 
         A span per forecast, whose context the message carries to ingestion; ``scalar.forecast.completed`` counts
-        the outcome.
+        the outcome: ``ok``, ``no_model`` (no champion yet: a state, not a failure) or ``failed``.
         """
         attributes = {"scalar.family": spec.name, "scalar.area": zone}
         with tracer.start_as_current_span(f"forecast {spec.name}", attributes=attributes) as span:
-            forecast = self._issue(spec, zone, issue_time)
-            outcome = "ok" if forecast is not None else "failed"
+            forecast, outcome = self._issue(spec, zone, issue_time)
             span.set_attribute("scalar.outcome", outcome)
             forecast_completed.add(1, {**attributes, "scalar.outcome": outcome})
             return forecast
 
-    def _issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast | None:
+    def _issue(self, spec: FamilySpec, zone: str, issue_time: datetime) -> tuple[IssuedForecast | None, str]:
         state = self._states.setdefault((spec.name, zone), ModelState(spec.name, zone))
         started = time.monotonic()
         try:
             forecast = self.predict(spec, zone, issue_time)
             if self.publisher is not None:
                 self.publisher.send(forecast_envelope(forecast, self.topic))
+        except NoChampionError:
+            state.awaiting_model, state.last_error = True, None
+            logger.info("forecast %s/%s waits for a first champion", spec.name, zone)
+            return None, "no_model"
         except (ScalarError, ValueError, KeyError, OSError, RuntimeError) as exc:
             state.failures += 1
             state.last_error = str(exc) if isinstance(exc, ScalarError) else f"{type(exc).__name__}: {exc}"
             logger.warning("forecast %s/%s failed: %s", spec.name, zone, state.last_error)
-            return None
+            return None, "failed"
         finally:
             state.last_duration_s = time.monotonic() - started
         state.version, state.last_issue, state.last_error = forecast.version, issue_time, None
+        state.awaiting_model = False
         state.last_rows = forecast.observations.num_rows
         state.issued += 1
         logger.info(
@@ -363,15 +370,15 @@ class ForecastService:
             forecast.observations.num_rows,
             forecast.window,
         )
-        return forecast
+        return forecast, "ok"
 
     def predict(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast:
-        """The champion's forecast as known at ``issue_time``; ``ForecastDataError`` without a champion or data."""
+        """The champion's forecast as known at ``issue_time``; ``NoChampionError`` or ``ForecastDataError`` without."""
         entry = self.registry.champion(spec.name, zone)
         state = self._states.setdefault((spec.name, zone), ModelState(spec.name, zone))
         state.tried_version = entry.version if entry else None
         if entry is None:
-            raise ForecastDataError(spec.name, zone, "no champion model yet (run `scalar-ray train`)")
+            raise NoChampionError(spec.name, zone)
         return predict_with(entry, self._predictor(entry), spec, zone, self.warehouse, issue_time)
 
     def _new_champions(self, spec: FamilySpec) -> list[str]:

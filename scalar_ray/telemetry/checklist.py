@@ -95,7 +95,7 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "scalar.forecast.completed",
         "counter",
         "{forecast}",
-        "scheduled forecasts issued (outcome ok) or failed (outcome failed)",
+        "scheduled forecasts by outcome: ok, no_model (no champion yet, before the first training) or failed",
         by="scalar.outcome",
     ),
     ChecklistItem(

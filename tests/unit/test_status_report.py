@@ -40,7 +40,8 @@ REPORT = {
         "forecasting": {
             "models": [
                 {"model": "dk_demand/DK1", "last_issue": "2026-11-25T10:00:00+00:00", "error": None},
-                {"model": "dk_demand/DK2", "last_issue": None, "error": "dk_demand/DK2: no champion model yet"},
+                {"model": "dk_demand/DK2", "last_issue": None, "error": "dk_demand/DK2: files unreadable"},
+                {"model": "dk_dayahead/DK1", "last_issue": None, "error": None, "awaiting_model": True},
             ]
         },
     },
@@ -67,7 +68,10 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "consumer backlog: entsoe 12, elia 0" in text
     assert "dead letters awaiting review: 1" in text
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
-    assert "2 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; 1 failing: dk_demand/DK2: no champ" in text
+    assert (
+        "3 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; "
+        "1 awaiting a first model (`scalar-ray train`); 1 failing: dk_demand/DK2: files unreadable" in text
+    )
 
 
 def test_the_operators_checklist_from_the_metrics_ends_the_page() -> None:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from scalar_ray.errors import ModelRegistryError
+from scalar_ray.errors import ModelRegistryError, NoChampionError
 from scalar_ray.forecasting.issuing import ForecastService, IssuedForecast, ModelState
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry, new_version
 from scalar_ray.providers.canonical import Window, empty_observations
 from scalar_ray.warehouse.base import InMemoryWarehouse
+from tests.conftest import Captured
 from tests.unit.forecasting.builders import NOW, small_family
 
 
-def entry(version: str, zone: str = "DK1") -> RegistryEntry:
+def entry(version: str, zone: str = "DK1", family: str = "test_demand") -> RegistryEntry:
     return RegistryEntry(
-        family="test_demand",
+        family=family,
         zone=zone,
         version=version,
         created_at=NOW.isoformat(),
@@ -102,6 +104,7 @@ class CountingService(ForecastService):
     """The schedule without AutoGluon: predict returns an empty forecast and counts calls per zone."""
 
     calls: list[str]
+    broken: frozenset[str] = frozenset()
 
     def predict(self, spec, zone, issue_time):  # type: ignore[no-untyped-def, override]
         entry = self.registry.champion(spec.name, zone)
@@ -109,7 +112,9 @@ class CountingService(ForecastService):
         state.tried_version = entry.version if entry else None
         self.calls.append(zone)
         if entry is None:
-            raise ModelRegistryError(f"{spec.name}/{zone}", "no champion")
+            raise NoChampionError(spec.name, zone)
+        if zone in self.broken:
+            raise RuntimeError("the model's files are unreadable")
         return IssuedForecast(
             spec.name, zone, entry.version, issue_time, Window(NOW, NOW + timedelta(hours=1)), empty_observations()
         )
@@ -139,5 +144,39 @@ def test_families_run_on_schedule_and_a_new_champion_is_used_at_once(tmp_path: P
     service.run_due(start + timedelta(hours=1))  # the hourly schedule: every zone
     assert service.calls[-2:] == ["DK1", "DK2"]
     assert service.next_runs() == {"test_demand": "2026-11-20T12:00:00+00:00"}
-    failing = {s["model"]: s["error"] for s in service.snapshot()}
-    assert "no champion" in (failing["test_demand/DK1"] or "")
+    states = {s["model"]: s for s in service.snapshot()}
+    assert states["test_demand/DK1"]["awaiting_model"] and states["test_demand/DK1"]["error"] is None
+    assert not states["test_demand/DK2"]["awaiting_model"] and states["test_demand/DK2"]["issued"] == 2
+
+
+def test_no_champion_is_counted_as_its_own_outcome_not_as_a_failure(tmp_path: Path, captured: Captured) -> None:
+    def outcomes() -> Counter[str]:
+        counted: Counter[str] = Counter()
+        for point in captured.telemetry.points():
+            if point.metric == "scalar.forecast.completed" and point.attributes["scalar.family"] == spec.name:
+                counted[point.attributes["scalar.outcome"]] += int(point.value)
+        return counted
+
+    registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
+    spec = small_family(name=f"outcomes_{uuid.uuid4().hex[:6]}", zones=["DK1", "DK2", "SE3"])
+    service = CountingService([spec], InMemoryWarehouse(), registry, None, "forecasts")
+    service.calls, service.broken = [], frozenset({"SE3"})
+    for zone in ("DK2", "SE3"):
+        version = new_version(NOW)
+        registry.register(entry(version, zone, family=spec.name), model_files(tmp_path / zone))
+        registry.promote(spec.name, zone, version, "first model")
+    before = outcomes()
+
+    service.run_due(NOW)
+
+    assert outcomes() - before == Counter({"no_model": 1, "ok": 1, "failed": 1})
+    states = {s["model"]: s for s in service.snapshot()}
+    assert states[f"{spec.name}/DK1"] | {"duration_s": 0} == {
+        **states[f"{spec.name}/DK1"],
+        "awaiting_model": True,
+        "failures": 0,
+        "error": None,
+        "duration_s": 0,
+    }
+    assert states[f"{spec.name}/SE3"]["failures"] == 1
+    assert "unreadable" in states[f"{spec.name}/SE3"]["error"]
