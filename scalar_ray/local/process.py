@@ -6,6 +6,7 @@ our service, and ``stop`` only ever signals a process group that we started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,9 +20,13 @@ from pathlib import Path
 
 import psutil
 
-__all__ = ["ManagedProcess", "ProcessSpec", "port_is_free", "wait_until"]
+__all__ = ["ManagedProcess", "ProcessSpec", "StopStage", "port_is_free", "wait_until"]
 
 _logger = logging.getLogger(__name__)
+
+
+# Which of the service's processes one stop stage signals (given each one's name); the last stage takes the rest.
+StopStage = Callable[[psutil.Process], bool]
 
 
 @dataclass(frozen=True)
@@ -78,23 +83,65 @@ class ManagedProcess:
         _logger.info("started %s", self.spec.name, extra={"service": self.spec.name, "pid": process.pid})
         return process.pid
 
-    def stop(self, timeout_s: float = 60.0) -> bool:
-        """Stop the process group: SIGTERM, then SIGKILL after ``timeout_s``. False if nothing was running."""
+    def stop(self, timeout_s: float = 60.0, stages: Sequence[StopStage] = ()) -> bool:
+        """Stop the process and its descendants; False if nothing was running.
+
+        Without ``stages``: SIGTERM to the process group, SIGKILL after ``timeout_s``. With them, in order, each
+        stage's processes get SIGTERM and ``timeout_s`` to exit before SIGKILL, then the rest do likewise (a service
+        whose parts must stop in order, as ``ray stop`` stops Ray's).
+        """
         pid = self.pid()
         if pid is None:
             return False
-        group = os.getpgid(pid)
-        members = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        os.killpg(group, signal.SIGTERM)
-        _, alive = psutil.wait_procs(members, timeout=timeout_s)
-        if alive:
-            _logger.warning("%s ignored SIGTERM for %.0f s; killing it", self.spec.name, timeout_s)
-            for process in alive:
-                process.kill()
-            psutil.wait_procs(alive, timeout=10)
+        root = psutil.Process(pid)
+        try:
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            members = []
+        for stage in stages:
+            chosen = [member for member in members if _matches(stage, member)]
+            self._terminate(chosen, timeout_s)
+            members = [member for member in members if member not in chosen]
+        if members:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(pid), signal.SIGTERM)
+            self._wait_or_kill(members, timeout_s)
         self.spec.pid_file.unlink(missing_ok=True)
         _logger.info("stopped %s", self.spec.name, extra={"service": self.spec.name, "pid": pid})
         return True
+
+    def _terminate(self, processes: list[psutil.Process], timeout_s: float) -> None:
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.terminate()
+        self._wait_or_kill(processes, timeout_s)
+
+    def _wait_or_kill(self, processes: list[psutil.Process], timeout_s: float) -> None:
+        wait_until(lambda: all(map(_exited, processes)), timeout_s, interval_s=0.05)
+        alive = [process for process in processes if not _exited(process)]
+        if alive:
+            _logger.warning(
+                "%s: %d process(es) ignored SIGTERM for %.0f s; killing them", self.spec.name, len(alive), timeout_s
+            )
+            for process in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+            wait_until(lambda: all(map(_exited, alive)), 10, interval_s=0.05)
+
+
+def _exited(process: psutil.Process) -> bool:
+    """Gone, or a zombie: exited, waiting for its parent to collect it (not ours to wait for)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _matches(stage: StopStage, process: psutil.Process) -> bool:
+    try:
+        return stage(process)
+    except psutil.Error:
+        return False  # gone already
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -1,7 +1,8 @@
 """A local Ray head node with its dashboard.
 
-It runs as ``ray start --head --block`` so that stopping our process group stops exactly this cluster
-(``ray stop`` would stop every Ray cluster on the machine).
+It runs as ``ray start --head --block`` so that stopping our process tree stops exactly this cluster (``ray stop``
+would stop every Ray cluster on the machine). It stops in ``ray stop``'s order, though: the raylet first (it ends its
+workers), then the other Ray processes, the GCS last, which leaves none of them waiting on a part already gone.
 
 Ray's GCS listens on every interface, so the head always runs with token authentication (``RAY_AUTH_MODE=token``):
 the token is the ``SCALAR_RAY__AUTH_TOKEN`` setting or Ray's own ``~/.ray/auth_token``, which the Ray CLI, the
@@ -13,13 +14,15 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import psutil
 from pydantic import SecretStr
 
 from scalar_ray.config.settings import Settings
-from scalar_ray.local.process import ProcessSpec
+from scalar_ray.local.process import ProcessSpec, StopStage
 from scalar_ray.local.service import ProcessService, find_executable
 from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 
@@ -49,6 +52,11 @@ def ray_auth_token(settings: Settings) -> SecretStr:
     return SecretStr(path.read_text(encoding="utf-8").strip())
 
 
+def _is_launcher(process: psutil.Process) -> bool:
+    """The ``ray start --block`` process itself, which goes last (it exits once its children have)."""
+    return "start" in process.cmdline()[1:3]
+
+
 class RayHead(ProcessService):
     """The local Ray head: GCS, raylet and dashboard on 127.0.0.1."""
 
@@ -65,6 +73,17 @@ class RayHead(ProcessService):
     def dashboard_url(self) -> str:
         """Where the Ray dashboard answers."""
         return f"http://{self.settings.ray.dashboard_host}:{self.settings.ray.dashboard_port}"
+
+    # `ray stop` gives its three stages 16 s together; a local head owes nothing to anyone at `down`.
+    stop_timeout_s = 5.0
+
+    def stop_stages(self) -> Sequence[StopStage]:
+        """``ray stop``'s order (ray.autoscaler._private.constants.RAY_PROCESSES): raylet, the rest, GCS, launcher."""
+        return (
+            lambda process: process.name() == "raylet",
+            lambda process: process.name() != "gcs_server" and not _is_launcher(process),
+            lambda process: process.name() == "gcs_server",
+        )
 
     def ports(self) -> list[tuple[int, str]]:
         """GCS, dashboard and Ray Client ports."""

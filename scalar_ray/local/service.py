@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from scalar_ray.errors import ConfigurationError, LocalServiceError, PortInUseError, ServiceStartTimeoutError
-from scalar_ray.local.process import ManagedProcess, ProcessSpec, port_is_free, wait_until
+from scalar_ray.local.process import ManagedProcess, ProcessSpec, StopStage, port_is_free, wait_until
 
 __all__ = [
     "LocalService",
@@ -139,7 +140,14 @@ class ProcessService(LocalService):
 
     def stop(self) -> bool:
         """Stop our process (never a stranger's)."""
-        return self._process.stop()
+        return self._process.stop(self.stop_timeout_s, self.stop_stages())
+
+    # How long each stop stage waits for SIGTERM to work before SIGKILL.
+    stop_timeout_s = 60.0
+
+    def stop_stages(self) -> Sequence[StopStage]:
+        """The order in which the service's processes stop (default: all at once)."""
+        return ()
 
     def status(self) -> ServiceStatus:
         """Running and answering, running but not answering, or stopped."""

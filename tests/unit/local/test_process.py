@@ -90,3 +90,70 @@ def test_wait_until_stops_early_when_giving_up() -> None:
 
     assert wait_until(lambda: False, timeout_s=30, interval_s=0.01, give_up=lambda: True) is False
     assert time.monotonic() - started < 5
+
+
+# A parent with two children; on SIGTERM each child appends to the record whether the other is still alive.
+TREE = """
+import os, signal, subprocess, sys, time
+if len(sys.argv) > 1:
+    role, record, other = sys.argv[1], sys.argv[2], sys.argv[3]
+    def on_term(*_):
+        alive = os.path.exists(other)
+        with open(record, "a") as out:
+            out.write(f"{role} stopped while the other was {'alive' if alive else 'gone'}\\n")
+        os.remove(role_file)
+        sys.exit(0)
+    role_file = os.path.join(os.path.dirname(record), role)
+    open(role_file, "w").close()
+    signal.signal(signal.SIGTERM, on_term)
+    time.sleep(300)
+else:
+    folder = os.getcwd()
+    record = os.path.join(folder, "record")
+    children = [
+        subprocess.Popen([sys.executable, __file__, role, record, os.path.join(folder, other)])
+        for role, other in (("first", "second"), ("second", "first"))
+    ]
+    print("ready", flush=True)
+    for child in children:
+        child.wait()
+"""
+
+
+def tree(tmp_path: Path) -> ManagedProcess:
+    script = tmp_path / "tree.py"
+    script.write_text(TREE)
+    return ManagedProcess(
+        ProcessSpec("tree", [sys.executable, str(script)], tmp_path, tmp_path / "tree.log", tmp_path / "tree.pid")
+    )
+
+
+def role_of(process: psutil.Process) -> str:
+    return process.cmdline()[2] if len(process.cmdline()) > 2 else "parent"  # argv[1] is the role
+
+
+def test_stages_stop_the_processes_in_their_order(tmp_path: Path) -> None:
+    process = tree(tmp_path)
+    process.start()
+    assert wait_until(lambda: (tmp_path / "first").exists() and (tmp_path / "second").exists(), timeout_s=10)
+
+    assert process.stop(timeout_s=5, stages=[lambda p: role_of(p) == "second", lambda p: role_of(p) == "first"])
+
+    assert (tmp_path / "record").read_text().splitlines() == [
+        "second stopped while the other was alive",
+        "first stopped while the other was gone",
+    ]
+    assert process.pid() is None
+
+
+def test_a_stage_that_ignores_sigterm_is_killed_and_the_next_stage_follows(tmp_path: Path) -> None:
+    process = tree(tmp_path)
+    pid = process.start()
+    assert wait_until(lambda: (tmp_path / "first").exists() and (tmp_path / "second").exists(), timeout_s=10)
+    stubborn = next(p for p in psutil.Process(pid).children() if role_of(p) == "first")
+    stubborn.suspend()  # a stopped process cannot act on SIGTERM
+
+    assert process.stop(timeout_s=1, stages=[lambda p: role_of(p) == "first"])
+
+    assert not psutil.pid_exists(stubborn.pid) or stubborn.status() == psutil.STATUS_ZOMBIE
+    assert (tmp_path / "record").read_text().splitlines() == ["second stopped while the other was alive"]
