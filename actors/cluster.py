@@ -7,12 +7,11 @@ imports ray (the CLI does it first thing in each command that drives the cluster
 from __future__ import annotations
 
 import logging
-import os
 
 import ray
 
 from scalar_ray.config.settings import Settings
-from scalar_ray.local.ray_head import RayHead, ray_auth_token
+from scalar_ray.local.ray_head import RayHead
 
 
 def connect(settings: Settings) -> None:
@@ -26,13 +25,3 @@ def connect(settings: Settings) -> None:
         logging_level=logging.WARNING,
         configure_logging=False,
     )
-
-
-def job_environment(settings: Settings) -> dict[str, str]:
-    """Variables for `ray job submit` against the local head (its address and the token)."""
-    return {
-        **os.environ,
-        "RAY_ADDRESS": RayHead(settings).dashboard_url,
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": ray_auth_token(settings).get_secret_value(),
-    }

@@ -54,27 +54,29 @@ class BackfillProgress:
         return {"total": self.total, "done": self.done, "rows": dict(self.rows), "errors": dict(self.errors)}
 
 
-class FetchWindows:
-    """Ray Data UDF: fetch the batch's items with one client per provider, kept for the worker's life."""
+# One client per provider in each worker process, kept across its fetch tasks (connections and the request budget
+# are reused); Ray gives every job its own worker processes, so the settings are those of this job.
+_CLIENTS: dict[str, ProviderClient] = {}
 
-    def __init__(self, settings: Settings, progress: Any) -> None:
-        self._settings = settings
-        self._progress = progress
-        self._clients: dict[str, ProviderClient] = {}
 
-    def __call__(self, batch: dict[str, Any]) -> pa.Table:
-        """Fetch, validate and report each item of the batch."""
-        tables = []
-        for row in zip(*(batch[name] for name in ("provider", "dataset_id", "area", "start", "end")), strict=True):
-            item = BackfillItem(*(str(value) for value in row))
-            client = self._clients.get(item.provider) or build_client(item.provider, self._settings)
-            self._clients[item.provider] = client
-            outcome = fetch_item(client, item)
-            self._progress.report.remote(
-                item.name, f"{item.provider}/{item.dataset_id}", outcome.observations.num_rows, outcome.error
-            )
-            tables.append(outcome.observations)
-        return pa.concat_tables(tables) if tables else OBSERVATION_SCHEMA.empty_table()
+def fetch_windows(batch: dict[str, Any], settings: Settings, progress: Any) -> pa.Table:
+    """Ray Data task: fetch, validate and report each item of the batch.
+
+    A task rather than an actor pool: Ray Data hands a pool's actors their constructor arguments through the object
+    store while restarting them on failure, which Ray warns cannot be relied on (ray-project/ray#53727); a failed
+    task is simply retried.
+    """
+    tables = []
+    for row in zip(*(batch[name] for name in ("provider", "dataset_id", "area", "start", "end")), strict=True):
+        item = BackfillItem(*(str(value) for value in row))
+        client = _CLIENTS.get(item.provider) or build_client(item.provider, settings)
+        _CLIENTS[item.provider] = client
+        outcome = fetch_item(client, item)
+        progress.report.remote(
+            item.name, f"{item.provider}/{item.dataset_id}", outcome.observations.num_rows, outcome.error
+        )
+        tables.append(outcome.observations)
+    return pa.concat_tables(tables) if tables else OBSERVATION_SCHEMA.empty_table()
 
 
 def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict[str, Any]:
@@ -96,11 +98,11 @@ def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict
     reporter.start()
     try:
         dataset = ray.data.from_items([asdict(item) for item in items]).map_batches(
-            FetchWindows,
-            fn_constructor_args=(settings, progress),
+            fetch_windows,
+            fn_kwargs={"settings": settings, "progress": progress},
             batch_size=1,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            compute=ray.data.TaskPoolStrategy(size=concurrency),
             num_cpus=0.5,  # fetching waits on the network; two per core keeps the providers busy
         )
         dataset.write_datasink(sink)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
-import subprocess
 import sys
 import textwrap
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ import httpx
 from scalar_ray.config import Settings
 from scalar_ray.local import LocalStack
 from scalar_ray.local.ray_head import use_ray_token
+from scalar_ray.ray_output import TerminalFilter, run_job
 
 __all__ = ["add_platform_commands", "submit_job"]
 
@@ -165,8 +167,11 @@ def _detail(detail: dict[str, Any]) -> str:
         models = detail["models"]
         issued = [m for m in models if m["last_issue"]]
         failing = [m for m in models if m["error"]]
+        awaiting = [m for m in models if m.get("awaiting_model")]
         latest = max((m["last_issue"] for m in issued), default="-")
-        text = f"{len(models)} models, {len(issued)} issuing, last forecast at {latest}; {len(failing)} failing"
+        text = f"{len(models)} models, {len(issued)} issuing, last forecast at {latest}; "
+        text += f"{len(awaiting)} awaiting a first model (`scalar-ray train`); " if awaiting else ""
+        text += f"{len(failing)} failing"
         return text + (f": {failing[0]['error']}" if failing else "")
     if "rows_written" in detail:
         p99 = detail.get("freshness_p99_ms")
@@ -185,7 +190,8 @@ def _detail(detail: dict[str, Any]) -> str:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-
+    logs = settings.data_dir / "logs"
+    _keep_the_terminal_for_the_steps(logs / "demo.log")
     print("1/7 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
     statuses = LocalStack(settings).up()
     if not all(status.healthy for status in statuses):
@@ -206,13 +212,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     datasets, areas, _ = DEMO_HISTORY
     print(f"3/7 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
     backfill = submit_job(
-        demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history
+        demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history, indent="    "
     )
     if backfill != 0:
         print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
     print(f"4/7 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
     families = ",".join(demo_settings.forecasting.families or DEMO_FAMILIES.split(","))
-    if submit_job(demo_settings, "jobs.train", "--families", families, "--zones", "DK1,DK2", "--time-limit", "30") != 0:
+    training = ("--families", families, "--zones", "DK1,DK2", "--time-limit", "30")
+    if submit_job(demo_settings, "jobs.train", *training, indent="    ") != 0:
         print("    some models failed (see the summary above); the others forecast", flush=True)
     print(f"5/7 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
     warehouse = RemoteWarehouse(demo_settings.ray.namespace)
@@ -240,7 +247,29 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"`scalar-ray status` for the checklist, {url}/docs for the API, `scalar-ray platform stop` or `make down` "
         "to stop."
     )
+    print(
+        f"Logs: this run's in {logs / 'demo.log'}, the jobs' (Ray's lines included) in {logs / 'jobs'}, "
+        f"the services' in {logs}, Ray's own in {settings.ray.temp_dir}/session_latest/logs."
+    )
     return EXIT_OK
+
+
+def _keep_the_terminal_for_the_steps(path: Path) -> None:
+    """The terminal shows the demo's steps and figures; log records and Ray's own lines go to ``path``.
+
+    Ray's drivers print its raylet's warnings to stdout and Serve logs to stderr, from their own threads: both
+    streams pass through a ``TerminalFilter`` for the rest of the process. The CLI's log records go to the file,
+    and warnings to the terminal as well.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = path.open("a", encoding="utf-8")  # open for the process's life: Ray's threads write to it until exit
+    sys.stdout, sys.stderr = TerminalFilter(sys.stdout, log), TerminalFilter(sys.stderr, log)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    to_file = logging.StreamHandler(log)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
 
 
 def show_forecast_api(settings: Settings) -> str:
@@ -316,22 +345,26 @@ SAMPLE_QUERIES = (
 )
 
 
-def submit_job(settings: Settings, module: str, *arguments: str) -> int:
-    """`ray job submit -- python -m <module> <arguments>`; the job's exit status.
+def submit_job(settings: Settings, module: str, *arguments: str, indent: str = "") -> int:
+    """`python -m <module> <arguments>` as a Ray job, followed to its end; 0 if it succeeded, else 1.
 
+    The job's own lines (progress, summary) are printed, Ray's go to ``<data_dir>/logs/jobs/<submission id>.log``.
     Against the local head by default, with this machine's Python (the head shares the venv); with ``ray.address``
-    set, against the cluster whose dashboard ``RAY_ADDRESS`` names, with the Python on that cluster's PATH.
+    set, against the cluster whose dashboard ``RAY_ADDRESS`` names, with the Python on that cluster's PATH. The
+    caller has put the cluster's token in the environment (``use_ray_token``).
     """
-    from actors.cluster import job_environment  # noqa: PLC0415 - ray must see the token first
-
-    environment = job_environment(settings)
-    python = sys.executable
+    python, dashboard = sys.executable, _dashboard(settings)
     if settings.ray.address:
-        python = "python"
-        if "RAY_ADDRESS" in os.environ:
-            environment["RAY_ADDRESS"] = os.environ["RAY_ADDRESS"]
-    command = [sys.executable, "-m", "ray.scripts.scripts", "job", "submit", "--", python, "-m", module]
-    return subprocess.run([*command, *arguments], env=environment, check=False).returncode
+        python, dashboard = "python", os.environ.get("RAY_ADDRESS", dashboard)
+    run = run_job(
+        dashboard,
+        [python, "-m", module, *arguments],
+        settings.data_dir / "logs" / "jobs",
+        show=lambda line: print((indent + line).rstrip(), flush=True),
+    )
+    if not run.succeeded:
+        print(f"{indent}job {run.submission_id} {run.status}; its whole log: {run.log_file}", flush=True)
+    return EXIT_OK if run.succeeded else EXIT_UNHEALTHY
 
 
 def _with_areas(settings: Settings, areas: str) -> Settings:

@@ -20,6 +20,15 @@ from tests.integration.providers.conftest import simulator_environment
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLI = [sys.executable, "-m", "scalar_ray.cli"]
+FOLLOW_A_JOB = """
+import sys
+from pathlib import Path
+from scalar_ray.ray_output import run_job
+job = "import logging, ray; ray.init(logging_level=logging.INFO); print('job says', ray.cluster_resources()['CPU'],"
+job += " 'CPU')"
+run = run_job(sys.argv[1], ["python", "-c", job], Path(sys.argv[2]))
+print(run.status, run.log_file)
+"""
 
 
 def run(env: dict[str, str], *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
@@ -58,6 +67,26 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def assert_a_followed_job_shows_only_its_own_lines(env: dict[str, str], dashboard: str, log_dir: Path) -> None:
+    """The platform's commands follow a job as `run_job` does: the job's own lines shown, Ray's only in its log."""
+    followed = subprocess.run(
+        [sys.executable, "-c", FOLLOW_A_JOB, dashboard, str(log_dir)],
+        env={**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["SCALAR_RAY__AUTH_TOKEN"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert followed.returncode == 0, followed.stdout[-2000:] + followed.stderr[-2000:]
+    shown = followed.stdout.splitlines()
+    assert shown[:-1] == ["job says 1.0 CPU"], shown
+    status, log_file = shown[-1].split(" ", 1)
+    assert status == "SUCCEEDED"
+    log = Path(log_file).read_text(encoding="utf-8")
+    assert "job says 1.0 CPU" in log
+    assert "Connected to Ray cluster" in log  # Ray's driver line, kept in the file only
+
+
 def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
     env = stack_environment(tmp_path / "data")
     try:
@@ -94,6 +123,8 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         )
         assert job.returncode == 0, job.stdout[-2000:] + job.stderr[-2000:]
         assert "job-cpus 1.0" in job.stdout
+
+        assert_a_followed_job_shows_only_its_own_lines(env, dashboard, tmp_path / "jobs")
 
         # The stack's provider simulator answers the real clients: a day of DK1 day-ahead prices, 96 quarter-hours.
         fetched = run(
@@ -142,6 +173,7 @@ def test_local_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         down = run(env, "local", "down")
 
     assert down.returncode == 0, down.stderr
+    assert "ignored SIGTERM" not in down.stderr, down.stderr  # every service stopped on its own, Ray in its order
     assert "stopped:" in down.stdout
     assert [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"] == []
     assert processes_mentioning(str(tmp_path / "data")) == []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,30 +68,41 @@ def test_sim_refuses_a_fault_rate_outside_0_to_1(capsys: pytest.CaptureFixture[s
     assert "--rate-429 must be between 0 and 1" in capsys.readouterr().err
 
 
-def test_train_submits_the_training_job_with_the_options_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess
-
-    import actors.cluster
+def test_train_submits_the_training_job_with_the_options_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scalar_ray.ray_output import JobRun
 
     submitted: dict[str, object] = {}
 
-    def fake_run(command: list[str], env: dict[str, str], check: bool) -> subprocess.CompletedProcess[str]:
-        submitted.update(command=command, env=env)
-        return subprocess.CompletedProcess(command, 0)
+    def fake_run_job(dashboard_url: str, entrypoint: list[str], log_dir: Path, show: object) -> JobRun:
+        submitted.update(dashboard=dashboard_url, entrypoint=entrypoint, log_dir=log_dir)
+        return JobRun("raysubmit_test", "SUCCEEDED", log_dir / "raysubmit_test.log")
 
     # No token in this process's environment: the session's own Ray instance starts later in the same process.
     monkeypatch.setattr("scalar_ray.cli_forecasting.use_ray_token", lambda _: None)
-    monkeypatch.setattr(actors.cluster, "job_environment", lambda _: {"RAY_ADDRESS": "http://127.0.0.1:8265"})
-    monkeypatch.setattr("scalar_ray.cli_platform.subprocess.run", fake_run)
+    monkeypatch.setattr("scalar_ray.cli_platform.run_job", fake_run_job)
+    monkeypatch.setenv("SCALAR_LOCAL__DATA_DIR", str(tmp_path))
 
     assert (
         main(["train", "--families", "dk_demand", "--zones", "DK1", "--models", "Average", "--time-limit", "20"]) == 0
     )
 
-    command = submitted["command"]
-    assert isinstance(command, list)
-    assert command[command.index("submit") + 2 :] == [  # after `submit --`
+    assert submitted["entrypoint"] == [
         sys.executable, "-m", "jobs.train", "--families", "dk_demand", "--zones", "DK1", "--models", "Average",
         "--time-limit", "20",
     ]  # fmt: skip
-    assert submitted["env"] == {"RAY_ADDRESS": "http://127.0.0.1:8265"}
+    assert submitted["dashboard"] == "http://127.0.0.1:8265"
+    assert submitted["log_dir"] == tmp_path / "logs" / "jobs"
+
+
+def test_a_failed_job_exits_1_and_names_its_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scalar_ray.ray_output import JobRun
+
+    monkeypatch.setattr("scalar_ray.cli_forecasting.use_ray_token", lambda _: None)
+    monkeypatch.setattr(
+        "scalar_ray.cli_platform.run_job", lambda _url, _entry, log_dir, show: JobRun("raysubmit_x", "FAILED", log_dir)
+    )
+
+    assert main(["train"]) == 1
+    assert "job raysubmit_x FAILED; its whole log:" in capsys.readouterr().out
