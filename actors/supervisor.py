@@ -28,7 +28,7 @@ from scalar_ray.broker.topics import (
 from scalar_ray.broker.topology import ensure_platform_namespaces
 from scalar_ray.composition import enabled_providers, ingested_topics
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import BrokerAdminError
+from scalar_ray.core.errors import BrokerAdminError
 from scalar_ray.forecasting.training import thread_caps
 from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
 from serve.app import api_status

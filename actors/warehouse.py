@@ -17,8 +17,8 @@ from typing_extensions import override
 
 from scalar_ray.composition import build_warehouse
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import WarehouseError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import Warehouse, WriteResult
 from scalar_ray.warehouse.instrumented import InstrumentedWarehouse
 

@@ -34,8 +34,9 @@ from bench.report import markdown_table, publish
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.config import Settings, load_settings
+from scalar_ray.core.window import Window
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse
 from tests.integration.conftest import free_port
 

@@ -19,16 +19,17 @@ from defusedxml import ElementTree
 
 from bench.report import markdown_table, publish
 from scalar_ray.config import load_settings
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ClientOptions
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.elia_parser import parse_elia
 from scalar_ray.providers.energinet_parser import parse_energinet
 from scalar_ray.providers.entsoe_parser import parse_entsoe
 from scalar_ray.providers.http import RetryPolicy
 from scalar_ray.providers.jao_parser import parse_jao
 from scalar_ray.providers.nordpool_parser import parse_nordpool
-from scalar_ray.providers.registry import build_client
+from scalar_ray.providers.parsing import FetchContext
 from scalar_ray.simulator import FaultConfig, SimulatorServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "providers"

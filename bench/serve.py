@@ -42,7 +42,7 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.issuing import PredictionMemo
 from scalar_ray.local import RedisServer
-from scalar_ray.serving.catalogue import model_key
+from scalar_ray.serving.model_catalogue import model_key
 from scalar_ray.serving.model_host import PredictionRequest
 from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 from scalar_ray.simulator.server import SimulatorServer

@@ -39,9 +39,10 @@ def run_mode(mode: str, messages: int, series_count: int, points: int) -> dict[s
     from scalar_ray.broker.envelope import Envelope  # noqa: PLC0415
     from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage  # noqa: PLC0415
     from scalar_ray.config.settings import TelemetrySettings  # noqa: PLC0415
+    from scalar_ray.core.window import Window  # noqa: PLC0415
     from scalar_ray.ingestion.batcher import FlushPolicy  # noqa: PLC0415
     from scalar_ray.ingestion.worker import IngestionWorker  # noqa: PLC0415
-    from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window  # noqa: PLC0415
+    from scalar_ray.providers.parsing import FetchContext, ObservationBuilder  # noqa: PLC0415
     from scalar_ray.telemetry.instruments import tracer  # noqa: PLC0415
     from scalar_ray.telemetry.propagation import with_trace_context  # noqa: PLC0415
     from scalar_ray.telemetry.setup import configure  # noqa: PLC0415

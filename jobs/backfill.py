@@ -25,11 +25,11 @@ from jobs.datasink import WarehouseDatasink
 from scalar_ray.acquisition.backfill import BackfillItem, fetch_item, plan_backfill
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA
+from scalar_ray.core.durations import parse_duration
+from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.providers.client import ProviderClient
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.fetching import window_from
-from scalar_ray.providers.registry import build_client
-from scalar_ray.providers.timeutil import parse_duration
 
 
 @ray.remote(num_cpus=0)

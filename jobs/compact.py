@@ -15,7 +15,7 @@ import ray
 
 from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
 from scalar_ray.config import load_settings
-from scalar_ray.providers.timeutil import add_duration, parse_duration
+from scalar_ray.core.durations import add_duration, parse_duration
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,9 +24,9 @@ from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import pulsar_client
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.errors import PayloadError
+from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.validation import validate_envelope
-from scalar_ray.providers.timeutil import parse_utc
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from scalar_ray.errors import ScalarError
+from scalar_ray.core.errors import ScalarError
 
 __all__ = ["ScalarError", "__version__"]
 

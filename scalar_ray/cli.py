@@ -21,7 +21,7 @@ from scalar_ray.cli_forecasting import add_forecasting_commands
 from scalar_ray.cli_platform import add_platform_commands
 from scalar_ray.cli_serve import add_serve_command
 from scalar_ray.config import Settings, load_settings, markdown_table
-from scalar_ray.errors import ConfigurationError, LocalServiceError, ScalarError
+from scalar_ray.core.errors import ConfigurationError, LocalServiceError, ScalarError
 from scalar_ray.local import LocalStack, ServiceStatus
 
 __all__ = ["main"]

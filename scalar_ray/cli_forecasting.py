@@ -129,7 +129,7 @@ def _strategy(settings: Settings, args: argparse.Namespace) -> int:
     from actors.cluster import connect  # noqa: PLC0415
     from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers  # noqa: PLC0415
     from scalar_ray.composition import model_registry  # noqa: PLC0415
-    from scalar_ray.errors import ForecastDataError  # noqa: PLC0415
+    from scalar_ray.core.errors import ForecastDataError  # noqa: PLC0415
     from scalar_ray.forecasting.families import family_or_error  # noqa: PLC0415
     from scalar_ray.forecasting.strategy import Battery  # noqa: PLC0415
     from scalar_ray.forecasting.strategy_backtest import backtest_strategy, plot_strategy  # noqa: PLC0415

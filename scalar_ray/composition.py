@@ -19,16 +19,16 @@ from scalar_ray.broker.topics import acquisition_topic, forecasts_topic
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.cache.redis import RedisCache
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import ConfigurationError
+from scalar_ray.core.durations import fixed_duration
+from scalar_ray.core.errors import ConfigurationError
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.providers.catalogue import load_catalogue
-from scalar_ray.providers.registry import build_client
-from scalar_ray.providers.timeutil import fixed_duration
-from scalar_ray.serving.catalogue import ModelCatalogue
+from scalar_ray.providers.clients import build_client
 from scalar_ray.serving.forecasts import StoredForecasts
+from scalar_ray.serving.model_catalogue import ModelCatalogue
 from scalar_ray.serving.model_host import ModelHost
 from scalar_ray.warehouse.base import Warehouse
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse

@@ -31,9 +31,9 @@ from actors.warehouse import warehouse_for_workers
 from scalar_ray.composition import model_catalogue, model_host, stored_forecasts
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.serving.api import build_api
-from scalar_ray.serving.catalogue import model_key
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
+from scalar_ray.serving.model_catalogue import model_key
 from scalar_ray.serving.model_host import LoadedModel, PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
 from scalar_ray.telemetry.setup import configure

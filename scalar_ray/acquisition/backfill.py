@@ -16,13 +16,14 @@ import pyarrow as pa
 
 from scalar_ray.acquisition.service import AcquisitionTask
 from scalar_ray.broker.envelope import Envelope
-from scalar_ray.errors import ProviderError
+from scalar_ray.core.areas import area_by_code_or_none
+from scalar_ray.core.errors import ProviderError
+from scalar_ray.core.observations import empty_observations
+from scalar_ray.core.utc import local_day_window
+from scalar_ray.core.window import Window
 from scalar_ray.ingestion.validation import validate_envelope
-from scalar_ray.providers.areas import area_by_code_or_none
-from scalar_ray.providers.canonical import Window, empty_observations
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ProviderClient
-from scalar_ray.providers.timeutil import local_day_window
 
 __all__ = ["BackfillItem", "WindowOutcome", "fetch_item", "plan_backfill"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from typing_extensions import override
 
-from scalar_ray.providers.timeutil import parse_utc
+from scalar_ray.core.utc import parse_utc
 
 __all__ = ["Cursor", "CursorStore", "FileCursorStore", "InMemoryCursorStore"]
 

@@ -22,11 +22,12 @@ from scalar_ray.acquisition.cursors import Cursor, CursorStore
 from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
-from scalar_ray.errors import BrokerUnavailableError, ProviderError, RateLimitedError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.durations import add_duration, clock_step, parse_duration
+from scalar_ray.core.errors import BrokerUnavailableError, ProviderError, RateLimitedError
+from scalar_ray.core.utc import floor_to
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
-from scalar_ray.providers.timeutil import add_duration, clock_step, floor_to, parse_duration
 from scalar_ray.telemetry.instruments import messages_sent, provider_errors, tracer
 from scalar_ray.telemetry.propagation import with_trace_context
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
-from scalar_ray.errors import BrokerUnavailableError
+from scalar_ray.core.errors import BrokerUnavailableError
 
 __all__ = ["DiskSpool"]
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from scalar_ray.errors import BrokerAdminError
+from scalar_ray.core.errors import BrokerAdminError
 
 __all__ = ["PulsarAdmin", "SubscriptionBacklog", "TopicName"]
 

@@ -15,9 +15,10 @@ from typing import Self
 import pyarrow as pa
 from pyarrow import ipc
 
-from scalar_ray.errors import PayloadError
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA, Window
-from scalar_ray.providers.timeutil import parse_utc
+from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.observations import OBSERVATION_SCHEMA
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.core.window import Window
 
 __all__ = ["SCHEMA_VERSION", "Envelope"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pulsar
 from typing_extensions import override
 
-from scalar_ray.errors import BrokerUnavailableError
+from scalar_ray.core.errors import BrokerUnavailableError
 
 __all__ = [
     "InMemoryBroker",

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from scalar_ray.config.reference import ENV_PREFIX, env_var_name, setting_env_vars
 from scalar_ray.config.settings import MISSING_SECRET, Settings
 from scalar_ray.config.sources import environment_mapping
-from scalar_ray.errors import ConfigurationError, InvalidConfigurationError
+from scalar_ray.core.errors import ConfigurationError, InvalidConfigurationError
 
 __all__ = ["SECRETS_DIR_VARIABLE", "load_settings"]
 

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from scalar_ray.config.sources import MappingEnvSource
 from scalar_ray.config.urls import is_loopback_url, url_with_schemes
-from scalar_ray.providers.timeutil import fixed_duration
+from scalar_ray.core.durations import fixed_duration
 
 __all__ = [
     "MISSING_SECRET",

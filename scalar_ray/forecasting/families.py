@@ -17,9 +17,9 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from scalar_ray.providers.areas import area_by_code, area_by_code_or_none
+from scalar_ray.core.areas import area_by_code, area_by_code_or_none
+from scalar_ray.core.durations import fixed_duration
 from scalar_ray.providers.catalogue import Schedule, load_catalogue
-from scalar_ray.providers.timeutil import fixed_duration
 
 __all__ = [
     "SEASONAL_BASELINE",

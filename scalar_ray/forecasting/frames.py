@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from scalar_ray.errors import ForecastDataError
+from scalar_ray.core.areas import area_by_code
+from scalar_ray.core.durations import fixed_duration
+from scalar_ray.core.errors import ForecastDataError
+from scalar_ray.core.utc import floor_to
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import CovariateRef, FamilySpec
-from scalar_ray.providers.areas import area_by_code
-from scalar_ray.providers.canonical import Window
 from scalar_ray.providers.catalogue import load_catalogue
-from scalar_ray.providers.timeutil import floor_to, parse_duration
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = [
@@ -344,8 +345,7 @@ def _aware(moment: pd.Timestamp) -> datetime:
 
 
 def _as_timedelta(text: str) -> timedelta:
-    duration = parse_duration(text)
-    return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes)
+    return fixed_duration(text, allow_zero=True)
 
 
 def _days(span: timedelta) -> str:

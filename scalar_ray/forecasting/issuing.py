@@ -26,11 +26,12 @@ import pyarrow as pa
 
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
-from scalar_ray.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
+from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.telemetry.instruments import forecast_completed, tracer
 from scalar_ray.telemetry.propagation import with_trace_context
 from scalar_ray.warehouse.base import Warehouse

@@ -26,7 +26,7 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from scalar_ray.errors import ModelRegistryError
+from scalar_ray.core.errors import ModelRegistryError
 
 __all__ = ["ChampionPointer", "ModelRegistry", "RegistryEntry", "new_version"]
 

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scalar_ray.errors import ForecastDataError
+from scalar_ray.core.areas import area_by_code
+from scalar_ray.core.errors import ForecastDataError
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry
 from scalar_ray.forecasting.strategy import Battery, DayResult, bid_curves, settle_day
-from scalar_ray.providers.areas import area_by_code
-from scalar_ray.providers.canonical import Window
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = ["StrategyDay", "StrategyReport", "backtest_strategy", "plot_strategy"]

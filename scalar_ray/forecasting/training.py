@@ -32,7 +32,7 @@ import pandas as pd
 import psutil
 
 import scalar_ray
-from scalar_ray.errors import ForecastDataError, ModelRegistryError, ScalarError
+from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, ScalarError
 from scalar_ray.forecasting.families import SEASONAL_BASELINE, FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.metrics import Scores, mase, mean_scores, pinball_loss, weighted_quantile_loss

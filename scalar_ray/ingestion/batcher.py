@@ -12,10 +12,9 @@ import hashlib
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from scalar_ray.broker.messaging import ReceivedMessage
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA
+from scalar_ray.core.observations import OBSERVATION_SCHEMA, unique_keys
 
 __all__ = ["FlushPolicy", "MicroBatcher", "PendingBatch"]
 
@@ -53,15 +52,8 @@ class PendingBatch:
         if not self.tables:
             return OBSERVATION_SCHEMA.empty_table()
         table = pa.concat_tables(self.tables)
-        if len(self.tables) == 1:
-            return table
-        keys = ["series_id", "ts", "issued_at"]
-        numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-        last = numbered.group_by(keys, use_threads=False).aggregate([("_row", "max")])
-        if last.num_rows == table.num_rows:
-            return table
-        rows = last["_row_max"]
-        return table.take(rows.take(pc.sort_indices(rows)))
+        # Each table is one validated message, unique already: only keys shared between messages can repeat.
+        return table if len(self.tables) == 1 else unique_keys(table, "last")
 
 
 class MicroBatcher:

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scalar_ray.broker.envelope import Envelope
-from scalar_ray.providers.timeutil import clock_step
+from scalar_ray.core.durations import clock_step
+from scalar_ray.core.observations import KEY, unique_keys
 
 __all__ = ["VALUE_RANGES", "Verdict", "validate_envelope"]
 
@@ -146,13 +147,9 @@ def _deduplicate(table: pa.Table) -> tuple[pa.Table, int, int]:
     """The table without exact duplicate rows; how many were dropped; how many keys have conflicting values."""
     if table.num_rows == 0:
         return table, 0, 0
-    keys = ["series_id", "ts", "issued_at"]
-    per_key = table.group_by(keys).aggregate([("value", "count"), ("value", "count_distinct")])
+    per_key = table.group_by(list(KEY)).aggregate([("value", "count_distinct")])
     conflicts = pc.sum(pc.greater(per_key["value_count_distinct"], 1)).as_py() or 0
     if per_key.num_rows == table.num_rows:
         return table, 0, conflicts
-    indices = pa.array(range(table.num_rows))
-    first = table.append_column("_row", indices).group_by(keys, use_threads=False).aggregate([("_row", "min")])
-    rows = first["_row_min"]
-    kept = table.take(rows.take(pc.sort_indices(rows)))
+    kept = unique_keys(table, "first")
     return kept, table.num_rows - kept.num_rows, conflicts

@@ -22,7 +22,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
 from scalar_ray.cache.base import BestEffortCache, Cache
-from scalar_ray.errors import BrokerUnavailableError, PayloadError, WarehouseError
+from scalar_ray.core.errors import BrokerUnavailableError, PayloadError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
 from scalar_ray.telemetry.instruments import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import LocalServiceError
+from scalar_ray.core.errors import LocalServiceError
 from scalar_ray.local.service import LocalService, ServiceState, ServiceStatus
 
 __all__ = ["DuckDBFile"]

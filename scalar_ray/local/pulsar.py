@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.config.settings import Settings
-from scalar_ray.errors import BrokerAdminError, LocalServiceError
+from scalar_ray.core.errors import BrokerAdminError, LocalServiceError
 from scalar_ray.local.process import ProcessSpec
 from scalar_ray.local.service import ProcessService, find_executable, loopback_port
 

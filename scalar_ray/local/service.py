@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scalar_ray.errors import ConfigurationError, LocalServiceError, PortInUseError, ServiceStartTimeoutError
+from scalar_ray.core.errors import ConfigurationError, LocalServiceError, PortInUseError, ServiceStartTimeoutError
 from scalar_ray.local.process import ManagedProcess, ProcessSpec, StopStage, port_is_free, wait_until
 
 __all__ = [

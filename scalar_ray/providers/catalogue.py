@@ -17,18 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from croniter import croniter
-from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from scalar_ray.errors import ConfigurationError
-from scalar_ray.providers.areas import area_by_code_or_none
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.areas import area_by_code_or_none
+from scalar_ray.core.durations import parse_duration
+from scalar_ray.core.errors import ConfigurationError
+from scalar_ray.core.utc import floor_to
+from scalar_ray.core.window import Window
 from scalar_ray.providers.elia_parser import ELIA_DATASETS
 from scalar_ray.providers.energinet_parser import ENERGINET_DATASETS
 from scalar_ray.providers.entsoe_parser import DOCUMENT_VARIABLES
 from scalar_ray.providers.jao_parser import AUCTION_DATASET, JAO_PUBLICATION_VARIABLES
 from scalar_ray.providers.nordpool_parser import NORDPOOL_DATASETS
-from scalar_ray.providers.timeutil import floor_to, parse_duration
 
 __all__ = ["PROVIDERS", "Catalogue", "DatasetSpec", "Schedule", "load_catalogue"]
 
@@ -64,7 +64,7 @@ class Schedule(BaseModel):
         if (self.every is None) == (self.cron is None):
             raise ValueError("give exactly one of 'every' and 'cron'")
         if self.every is not None:
-            _duration(self.every)
+            parse_duration(self.every)
         if self.cron is not None and not croniter.is_valid(self.cron):
             raise ValueError(f"'{self.cron}' is not a valid cron expression")
         try:
@@ -106,10 +106,10 @@ class DatasetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        for text in (self.resolution, self.publication_delay, self.lookback, self.horizon, self.max_window):
-            _duration(text)
-        if _timedelta(self.max_window) <= timedelta(0):
-            raise ValueError("max_window must be positive")
+        for step in (self.resolution, self.max_window):
+            parse_duration(step)
+        for offset in (self.publication_delay, self.lookback, self.horizon):
+            parse_duration(offset, allow_zero=True)
         keys = _PARSER_KEYS[self.provider]
         if keys is not None and self.key not in keys:
             raise ValueError(
@@ -132,7 +132,7 @@ class DatasetSpec(BaseModel):
 
     def fetch_window(self, now: datetime) -> Window:
         """The window a scheduled fetch asks for: from ``lookback`` before now to ``horizon`` after it, on the grid."""
-        step = _timedelta(self.resolution) if not _is_calendar(self.resolution) else timedelta(days=1)
+        step = timedelta(days=1) if parse_duration(self.resolution).is_calendar else _timedelta(self.resolution)
         start = floor_to(now - _timedelta(self.lookback) - _timedelta(self.publication_delay), step)
         end = floor_to(now + _timedelta(self.horizon), step) + step
         return Window(start, end)
@@ -196,18 +196,6 @@ def _known_area(area: str) -> bool:
     return bool(_CORRIDOR.match(area))
 
 
-def _duration(text: str) -> relativedelta:
-    return parse_duration(text)
-
-
-def _is_calendar(text: str) -> bool:
-    duration = _duration(text)
-    return bool(duration.years or duration.months)
-
-
 def _timedelta(text: str) -> timedelta:
-    duration = _duration(text)
-    if duration.years or duration.months:
-        # Window arithmetic only needs an upper bound: a calendar month or year at its longest.
-        return timedelta(days=366 * duration.years + 31 * duration.months + duration.days)
-    return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
+    """Window arithmetic only needs an upper bound: a calendar month or year at its longest."""
+    return parse_duration(text, allow_zero=True).longest()

@@ -20,10 +20,12 @@ import pyarrow.compute as pc
 from pydantic import SecretStr
 
 from scalar_ray.config.settings import ProviderSettings
-from scalar_ray.errors import ProviderAuthError, WindowTooLargeError
-from scalar_ray.providers.canonical import FetchContext, Window, deduplicate, empty_observations
+from scalar_ray.core.errors import ProviderAuthError, WindowTooLargeError
+from scalar_ray.core.observations import deduplicate, empty_observations
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.http import HttpStats, ProviderHttp, RequestBudget, RetryPolicy
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["ClientOptions", "OAuthClientCredentials", "ProviderClient", "utc_now"]
 

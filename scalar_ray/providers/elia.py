@@ -7,10 +7,11 @@ from datetime import UTC
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.elia_parser import parse_elia
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["EliaClient"]
 

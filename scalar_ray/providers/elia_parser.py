@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import payload_error
-from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["ELIA_DATASETS", "EliaDataset", "parse_elia"]
 

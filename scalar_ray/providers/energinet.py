@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.energinet_parser import parse_energinet
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["EnerginetClient"]
 

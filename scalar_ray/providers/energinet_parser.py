@@ -13,9 +13,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
-from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["ENERGINET_DATASETS", "parse_energinet"]
 

@@ -7,11 +7,12 @@ from datetime import UTC
 
 import pyarrow as pa
 
-from scalar_ray.providers.areas import area_by_code
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.areas import area_by_code
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.entsoe_parser import parse_entsoe
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["EntsoeClient"]
 

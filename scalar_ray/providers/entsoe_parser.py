@@ -18,15 +18,15 @@ from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from dateutil.relativedelta import relativedelta
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from scalar_ray.errors import WindowTooLargeError
-from scalar_ray.providers.areas import area_by_code_or_none, short_name_for_eic
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.core.areas import area_by_code_or_none, short_name_for_eic
+from scalar_ray.core.durations import Duration, add_duration, parse_duration
+from scalar_ray.core.errors import WindowTooLargeError
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import payload_error
-from scalar_ray.providers.timeutil import add_duration, parse_duration, parse_utc
 
 __all__ = ["DOCUMENT_VARIABLES", "PSR_TYPES", "parse_entsoe"]
 
@@ -234,7 +234,7 @@ def _positions(values: dict[int, float], count: int, sparse: bool) -> Iterator[t
             yield position, last
 
 
-def _position_count(start: datetime, end: datetime, step: relativedelta, zone: ZoneInfo | None) -> int:
+def _position_count(start: datetime, end: datetime, step: Duration, zone: ZoneInfo | None) -> int:
     count, cursor = 0, start
     while cursor < end:
         count += 1

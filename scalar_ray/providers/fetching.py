@@ -11,11 +11,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from scalar_ray.config.settings import Settings
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.durations import add_duration, parse_duration
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec, load_catalogue
-from scalar_ray.providers.registry import build_client
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.summary import SeriesSummary, summarize
-from scalar_ray.providers.timeutil import add_duration, parse_duration, parse_utc
 
 __all__ = ["FetchResult", "fetch_dataset", "window_from"]
 

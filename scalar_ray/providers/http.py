@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from scalar_ray.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.core.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
 from scalar_ray.telemetry.instruments import provider_request_duration, provider_throttled
 
 __all__ = ["HttpStats", "ProviderHttp", "RedactQueryStrings", "RequestBudget", "RetryPolicy", "install_log_redaction"]

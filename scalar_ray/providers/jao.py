@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from scalar_ray.config.settings import ProviderSettings
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ClientOptions, ProviderClient
 from scalar_ray.providers.jao_parser import AUCTION_DATASET, parse_jao
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["JaoClient"]
 

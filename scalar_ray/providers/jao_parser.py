@@ -15,9 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.core.observations import empty_observations
+from scalar_ray.core.utc import parse_utc
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import decode_json, payload_error, reading
-from scalar_ray.providers.timeutil import parse_utc
 
 __all__ = ["JAO_PUBLICATION_VARIABLES", "jao_area", "parse_jao"]
 

@@ -16,12 +16,13 @@ from datetime import UTC, date, timedelta
 import pyarrow as pa
 
 from scalar_ray.config.settings import ProviderSettings
-from scalar_ray.errors import PayloadError, ProviderAuthError
-from scalar_ray.providers.areas import area_by_code_or_none
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.areas import area_by_code_or_none
+from scalar_ray.core.errors import PayloadError, ProviderAuthError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ClientOptions, ProviderClient
 from scalar_ray.providers.meteologica_parser import parse_meteologica
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["COUNTRY_NAMES", "MeteologicaClient"]
 

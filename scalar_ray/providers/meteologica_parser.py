@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import decode_json, payload_error
 
 __all__ = ["parse_meteologica"]

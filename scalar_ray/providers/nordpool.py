@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from scalar_ray.config.settings import ProviderSettings
-from scalar_ray.errors import ProviderAuthError
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.errors import ProviderAuthError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ClientOptions, ProviderClient
 from scalar_ray.providers.nordpool_parser import parse_nordpool
+from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["NordPoolClient", "delivery_days"]
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.providers.areas import area_by_code_or_none
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, empty_observations
+from scalar_ray.core.areas import area_by_code_or_none
+from scalar_ray.core.observations import empty_observations
+from scalar_ray.core.utc import local_day_window, parse_utc
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
-from scalar_ray.providers.timeutil import local_day_window, parse_utc
 
 __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
 

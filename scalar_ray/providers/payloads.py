@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.errors import PayloadError
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder
+from scalar_ray.core.errors import PayloadError
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 
 __all__ = ["DatasetReader", "decode_json", "parse_json_by_dataset", "payload_error", "reading"]
 

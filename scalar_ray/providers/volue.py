@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from scalar_ray.config.settings import ProviderSettings
-from scalar_ray.errors import PayloadError
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ClientOptions, ProviderClient
+from scalar_ray.providers.parsing import FetchContext
 from scalar_ray.providers.volue_parser import parse_volue
 
 __all__ = ["VolueClient"]

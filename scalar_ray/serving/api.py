@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
-from scalar_ray.providers.timeutil import fixed_duration
+from scalar_ray.core.durations import fixed_duration
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scalar_ray.errors import ScalarError
+from scalar_ray.core.errors import ScalarError
 
 __all__ = [
     "ApiError",

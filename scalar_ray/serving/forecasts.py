@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scalar_ray.cache.base import Cache
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.issuing import forecast_series_id, quantile_variable
-from scalar_ray.providers.canonical import Window
 from scalar_ray.serving.errors import ForecastNotFoundError, HorizonTooLongError
 from scalar_ray.warehouse.base import Warehouse
 

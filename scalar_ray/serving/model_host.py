@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scalar_ray.errors import ForecastDataError, ModelRegistryError
+from scalar_ray.core.errors import ForecastDataError, ModelRegistryError
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.issuing import PredictionMemo, load_predictor, predict_with
 from scalar_ray.forecasting.registry import RegistryEntry
-from scalar_ray.serving.catalogue import ModelCatalogue, parse_model_key
 from scalar_ray.serving.errors import ModelUnavailableError, PredictionFailedError, UnknownModelError
 from scalar_ray.serving.forecasts import Forecast, forecast_from_observations
+from scalar_ray.serving.model_catalogue import ModelCatalogue, parse_model_key
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = ["LoadedModel", "ModelHost", "PredictionRequest"]

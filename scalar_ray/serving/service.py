@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from scalar_ray.serving.catalogue import ModelCatalogue, model_key
 from scalar_ray.serving.errors import ApiError, ForecastNotFoundError
 from scalar_ray.serving.forecasts import Forecast, StoredForecasts, horizon_steps
+from scalar_ray.serving.model_catalogue import ModelCatalogue, model_key
 from scalar_ray.serving.model_host import PredictionRequest
 
 __all__ = ["ForecastBackend", "ModelPort"]

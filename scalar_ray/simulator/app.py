@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scalar_ray.providers.areas import area_by_code_or_none
+from scalar_ray.core.areas import area_by_code_or_none
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.meteologica import COUNTRY_NAMES
 from scalar_ray.simulator.entsoe_wire import entsoe_document

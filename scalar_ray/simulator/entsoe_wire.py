@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
-from scalar_ray.providers.areas import area_by_code, area_by_eic
+from scalar_ray.core.areas import area_by_code, area_by_eic
 from scalar_ray.simulator.grid import day_ahead_step, delivery_days, intervals
 from scalar_ray.simulator.market import SyntheticMarket
 

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scalar_ray.providers.areas import area_by_code_or_none
-from scalar_ray.providers.timeutil import local_day_window, parse_utc
+from scalar_ray.core.areas import area_by_code_or_none
+from scalar_ray.core.utc import local_day_window, parse_utc
 from scalar_ray.simulator.grid import day_ahead_step, intervals, resolution_of, step_of
 from scalar_ray.simulator.market import SyntheticMarket
 

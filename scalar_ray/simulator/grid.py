@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from scalar_ray.core.durations import fixed_duration
+from scalar_ray.core.utc import local_day_window
 from scalar_ray.providers.catalogue import load_catalogue
-from scalar_ray.providers.timeutil import local_day_window, parse_duration
 
 __all__ = ["SDAC_15_MINUTE_GO_LIVE", "day_ahead_step", "delivery_days", "intervals", "resolution_of", "step_of"]
 
@@ -16,8 +17,7 @@ SDAC_15_MINUTE_GO_LIVE = datetime(2025, 9, 30, 22, tzinfo=UTC)
 
 def step_of(resolution: str) -> timedelta:
     """``PT15M`` → 15 minutes (fixed-length resolutions only)."""
-    duration = parse_duration(resolution)
-    return timedelta(days=duration.days, hours=duration.hours, minutes=duration.minutes)
+    return fixed_duration(resolution)
 
 
 def resolution_of(provider: str, key: str) -> str:

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import holidays
 
-from scalar_ray.providers.areas import area_by_code_or_none
+from scalar_ray.core.areas import area_by_code_or_none
 
 __all__ = ["SyntheticMarket"]
 

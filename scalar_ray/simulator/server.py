@@ -10,7 +10,7 @@ from typing import Self
 import httpx
 import uvicorn
 
-from scalar_ray.errors import LocalServiceError
+from scalar_ray.core.errors import LocalServiceError
 from scalar_ray.simulator.app import FaultConfig, SimulatorState, build_app
 
 __all__ = ["SimulatorServer"]

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from scalar_ray.broker.admin import PulsarAdmin
-from scalar_ray.errors import BrokerAdminError
+from scalar_ray.core.errors import BrokerAdminError
 from scalar_ray.telemetry.instruments import observe_gauge
 
 __all__ = ["observe_backlog"]

@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 from typing_extensions import override
 
-from scalar_ray.errors import WarehouseError
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA, Window
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.observations import OBSERVATION_SCHEMA
+from scalar_ray.core.window import Window
 
 __all__ = [
     "READ_SCHEMA",

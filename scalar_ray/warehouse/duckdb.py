@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from typing_extensions import override
 
-from scalar_ray.errors import WarehouseError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations
 
 __all__ = ["DuckDBWarehouse"]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 from typing_extensions import override
 
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.window import Window
 from scalar_ray.telemetry.instruments import db_operation
 from scalar_ray.warehouse.base import Warehouse, WriteResult
 

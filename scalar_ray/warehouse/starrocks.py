@@ -24,8 +24,8 @@ import pymysql
 from typing_extensions import override
 
 from scalar_ray.config.settings import StarRocksSettings
-from scalar_ray.errors import WarehouseError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations, content_digest
 from scalar_ray.warehouse.stream_load import StreamLoadClient
 

@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import SecretStr
 
-from scalar_ray.errors import WarehouseError
+from scalar_ray.core.errors import WarehouseError
 
 __all__ = ["StreamLoadClient", "StreamLoadResult"]
 

@@ -34,12 +34,12 @@ from scalar_ray.composition import (
     ingested_topics,
 )
 from scalar_ray.config import Settings, load_settings
+from scalar_ray.core.window import Window
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.providers.canonical import Window
 from scalar_ray.simulator import FaultConfig, SimulatorServer
 from scalar_ray.telemetry.backlog import observe_backlog
 from scalar_ray.telemetry.checklist import CHECKLIST

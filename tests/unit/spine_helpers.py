@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from scalar_ray.broker.envelope import Envelope
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.core.window import Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 HOUR = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ RAY_LINES = [
     "(MapWorker(MapBatches(FetchWindows)) pid=4242, ip=10.0.0.7) constructing",
     "(pid=1234) a worker's print",
     "[2026-12-01 07:13:01,161 E 6789 6790] core_worker.cc:2465: Actor with class name: 'MapWorker(...)'",
-    "INFO 2026-12-01 07:16:28,958 serve 7648 -- Started Serve in namespace \"serve\".",
+    'INFO 2026-12-01 07:16:28,958 serve 7648 -- Started Serve in namespace "serve".',
 ]
 OUR_LINES = [
     "backfill: 37/144 windows, 14,478 rows, 0 failed",

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from scalar_ray.acquisition.backfill import fetch_item, plan_backfill
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import Settings
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec, input_areas, input_datasets
-from scalar_ray.providers.canonical import Window
-from scalar_ray.providers.registry import build_client
+from scalar_ray.providers.clients import build_client
 from scalar_ray.warehouse.base import Warehouse
 
 

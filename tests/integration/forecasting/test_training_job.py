@@ -15,10 +15,10 @@ from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker
 from scalar_ray.composition import model_registry
 from scalar_ray.config import Settings
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.ingestion.validation import validate_envelope
-from scalar_ray.providers.canonical import Window
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scalar_ray.errors import PayloadError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ClientOptions
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.http import RetryPolicy
-from scalar_ray.providers.registry import build_client
 from scalar_ray.simulator import FaultConfig, SimulatorServer
 from tests.integration.conftest import free_port
 from tests.integration.providers.conftest import settings_for

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec, load_catalogue
 from scalar_ray.providers.client import ClientOptions
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.http import RetryPolicy
-from scalar_ray.providers.registry import build_client
 from scalar_ray.simulator import SimulatorServer
 from scalar_ray.simulator.grid import intervals, step_of
 from tests.integration.providers.conftest import settings_for

@@ -13,7 +13,7 @@ from scalar_ray.acquisition.backfill import BackfillItem, plan_backfill
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import load_settings
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.window import Window
 
 pytestmark = pytest.mark.integration
 

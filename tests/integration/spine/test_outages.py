@@ -18,10 +18,11 @@ from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic, dead_letter_topic
 from scalar_ray.config import Settings, load_settings
+from scalar_ray.core.window import Window
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from tests.integration.conftest import free_port, running
 
 pytestmark = pytest.mark.integration

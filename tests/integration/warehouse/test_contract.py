@@ -11,8 +11,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from scalar_ray.errors import WarehouseError
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.window import Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
 from scalar_ray.warehouse.starrocks import StarRocksWarehouse
 from tests.integration.warehouse.conftest import double_settings, real_starrocks_settings

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
-from scalar_ray.errors import WarehouseError
+from scalar_ray.core.errors import WarehouseError
 from scalar_ray.warehouse.starrocks import StarRocksWarehouse
 from scalar_ray.warehouse.stream_load import StreamLoadClient
 from tests.doubles.starrocks import StarRocksDouble

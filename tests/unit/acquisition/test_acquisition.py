@@ -15,10 +15,11 @@ from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.config import load_settings
-from scalar_ray.errors import ProviderHTTPError
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.errors import ProviderHTTPError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ProviderClient
+from scalar_ray.providers.parsing import FetchContext
 from tests.unit.spine_helpers import observations
 
 NOW = datetime(2026, 11, 25, 12, 2, tzinfo=UTC)

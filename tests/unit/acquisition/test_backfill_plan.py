@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from scalar_ray.acquisition.backfill import plan_backfill
 from scalar_ray.acquisition.service import AcquisitionTask
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 
 

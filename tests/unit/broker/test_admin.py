@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from scalar_ray.broker import PulsarAdmin, TopicName, ensure_platform_namespaces
-from scalar_ray.errors import BrokerAdminError
+from scalar_ray.core.errors import BrokerAdminError
 
 TOPIC = "persistent://scalar/acquisition/entsoe"
 

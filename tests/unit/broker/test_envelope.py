@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from scalar_ray.broker.envelope import Envelope
-from scalar_ray.errors import PayloadError
+from scalar_ray.core.errors import PayloadError
 from scalar_ray.providers.entsoe_parser import parse_entsoe
 from tests.unit.providers.helpers import WIDE, context, fixture_bytes
 

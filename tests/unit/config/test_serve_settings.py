@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scalar_ray.config import load_settings
-from scalar_ray.errors import InvalidConfigurationError
+from scalar_ray.core.errors import InvalidConfigurationError
 
 
 def test_keys_are_read_as_secrets_and_an_open_api_stays_on_loopback() -> None:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.errors import ConfigurationError, InvalidConfigurationError
+from scalar_ray.core.errors import ConfigurationError, InvalidConfigurationError
 
 
 def test_defaults_describe_the_embedded_one_machine_stack() -> None:

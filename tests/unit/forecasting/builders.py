@@ -6,8 +6,9 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse.base import InMemoryWarehouse
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

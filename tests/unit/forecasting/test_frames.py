@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from scalar_ray.errors import ForecastDataError
+from scalar_ray.core.errors import ForecastDataError
 from scalar_ray.forecasting.frames import build_frame, calendar_features, column_name, publication_lag
 from scalar_ray.warehouse.base import InMemoryWarehouse
 from tests.unit.forecasting.builders import NOW, STEP, daily, small_family, write_series

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from scalar_ray.errors import ModelRegistryError, NoChampionError
+from scalar_ray.core.errors import ModelRegistryError, NoChampionError
+from scalar_ray.core.observations import empty_observations
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.issuing import ForecastService, IssuedForecast, ModelState
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry, new_version
-from scalar_ray.providers.canonical import Window, empty_observations
 from scalar_ray.warehouse.base import InMemoryWarehouse
 from tests.conftest import Captured
 from tests.unit.forecasting.builders import NOW, small_family

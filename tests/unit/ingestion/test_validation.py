@@ -7,8 +7,8 @@ from datetime import timedelta
 import pyarrow as pa
 import pytest
 
+from scalar_ray.core.window import Window
 from scalar_ray.ingestion.validation import validate_envelope
-from scalar_ray.providers.canonical import Window
 from tests.unit.spine_helpers import HOUR, NOW, envelope, observations
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.cache.base import BestEffortCache, InMemoryCache
-from scalar_ray.errors import WarehouseError
+from scalar_ray.core.errors import WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.warehouse.base import InMemoryWarehouse, WriteResult

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scalar_ray.config import load_settings
-from scalar_ray.errors import ConfigurationError, LocalServiceError, PortInUseError
+from scalar_ray.core.errors import ConfigurationError, LocalServiceError, PortInUseError
 from scalar_ray.local import PulsarStandalone, RedisServer
 from scalar_ray.local.pulsar import find_java, java_major_version
 from scalar_ray.local.service import loopback_port

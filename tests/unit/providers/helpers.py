@@ -7,7 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.providers.canonical import FetchContext, Window
+from scalar_ray.core.window import Window
+from scalar_ray.providers.parsing import FetchContext
 from tests.conftest import fixture_file
 
 FETCHED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

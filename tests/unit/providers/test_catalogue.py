@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scalar_ray.errors import ConfigurationError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import ConfigurationError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import PROVIDERS, load_catalogue
 from tests.unit.providers.helpers import utc
 

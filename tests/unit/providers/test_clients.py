@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from scalar_ray.config import load_settings
-from scalar_ray.errors import ProviderAuthError
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.errors import ProviderAuthError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ClientOptions
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.http import RetryPolicy
-from scalar_ray.providers.registry import build_client
 from tests.unit.providers.helpers import fixture_bytes
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

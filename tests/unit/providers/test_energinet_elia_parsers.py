@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from scalar_ray.errors import PayloadError
+from scalar_ray.core.errors import PayloadError
 from scalar_ray.providers.elia_parser import parse_elia
 from scalar_ray.providers.energinet_parser import parse_energinet
 from tests.unit.providers.helpers import FETCHED_AT, context, fixture_bytes, series, utc, value_at

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scalar_ray.errors import PayloadError, WindowTooLargeError
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA
+from scalar_ray.core.errors import PayloadError, WindowTooLargeError
+from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.providers.entsoe_parser import parse_entsoe
 from tests.unit.providers.helpers import context, fixture_bytes, series, utc, value_at
 

@@ -15,18 +15,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scalar_ray.config import load_settings
-from scalar_ray.providers.areas import AREAS
-from scalar_ray.providers.canonical import OBSERVATION_SCHEMA, FetchContext, Window
+from scalar_ray.core.areas import AREAS
+from scalar_ray.core.observations import OBSERVATION_SCHEMA
+from scalar_ray.core.utc import local_day_window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ClientOptions
+from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.elia_parser import parse_elia
 from scalar_ray.providers.energinet_parser import parse_energinet
 from scalar_ray.providers.entsoe_parser import parse_entsoe
 from scalar_ray.providers.jao_parser import parse_jao
 from scalar_ray.providers.meteologica_parser import parse_meteologica
 from scalar_ray.providers.nordpool_parser import parse_nordpool
-from scalar_ray.providers.registry import build_client
-from scalar_ray.providers.timeutil import local_day_window
+from scalar_ray.providers.parsing import FetchContext
 from tests.conftest import FIXTURES
 from tests.unit.providers.helpers import FETCHED_AT, WIDE, context, fixture_bytes
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scalar_ray.providers.canonical import Window
+from scalar_ray.core.window import Window
 from scalar_ray.providers.fetching import window_from
 from scalar_ray.providers.summary import summarize
 from tests.unit.providers.helpers import context, fixture_bytes, utc

@@ -5,7 +5,7 @@ import logging
 import httpx
 import pytest
 
-from scalar_ray.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.core.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
 from scalar_ray.providers.http import ProviderHttp, RequestBudget, RetryPolicy
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from scalar_ray.errors import PayloadError
+from scalar_ray.core.errors import PayloadError
 from scalar_ray.providers.meteologica_parser import parse_meteologica
 from scalar_ray.providers.volue_parser import parse_volue
 from tests.unit.providers.helpers import FETCHED_AT, context, fixture_bytes, series, utc, value_at

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from scalar_ray.errors import PayloadError
+from scalar_ray.core.errors import PayloadError
 from scalar_ray.providers.nordpool_parser import parse_nordpool
 from tests.unit.providers.helpers import context, fixture_bytes, series, utc, value_at
 

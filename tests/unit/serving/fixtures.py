@@ -10,13 +10,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from scalar_ray.cache.base import InMemoryCache
+from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.issuing import FORECAST_PROVIDER, quantile_variable
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
-from scalar_ray.providers.canonical import FetchContext, ObservationBuilder, Window
-from scalar_ray.serving.catalogue import ModelCatalogue, model_key
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.serving.errors import ModelUnavailableError
 from scalar_ray.serving.forecasts import Forecast, StoredForecasts, forecast_from_observations
+from scalar_ray.serving.model_catalogue import ModelCatalogue, model_key
 from scalar_ray.serving.model_host import PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
 from scalar_ray.warehouse.base import InMemoryWarehouse

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scalar_ray.errors import ModelRegistryError
+from scalar_ray.core.errors import ModelRegistryError
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
 from scalar_ray.serving.errors import UnknownModelError, UnknownVersionError

@@ -1,0 +1,1 @@
+"""Forecasting: model families, training frames, AutoGluon training and backtests, registry, issuing, strategy."""
