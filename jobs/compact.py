@@ -16,10 +16,11 @@ import ray
 from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
 from scalar_ray.config import load_settings
 from scalar_ray.core.durations import add_duration, parse_duration
+from scalar_ray.core.errors import WarehouseError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments, run, print the summary; exit status 1 when something failed."""
+    """Parse the arguments, run, print the summary; exit status 1 when the warehouse refused the compaction."""
     parser = argparse.ArgumentParser(prog="python -m jobs.compact", description=__doc__.splitlines()[0])
     parser.add_argument("--keep", default="P400D", help="ISO-8601 retention, e.g. P400D (default)")
     args = parser.parse_args(argv)
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
         ensure_warehouse_actor(settings)
     warehouse = warehouse_for_workers(settings)
-    dropped = warehouse.compact(keep_after)
+    try:
+        dropped = warehouse.compact(keep_after)
+    except WarehouseError as exc:
+        print(f"compaction failed: {exc}", file=sys.stderr)
+        return 1
     print(f"compacted {settings.warehouse.kind}: {dropped:,} rows before {keep_after.isoformat()} dropped")
     return 0
 

@@ -24,7 +24,7 @@ from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import pulsar_client
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.errors import PayloadError, WarehouseError
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.validation import validate_envelope
 
@@ -77,7 +77,7 @@ def _write(settings: Settings, job_id: str, tables: list[pa.Table]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments, run, print the summary; exit status 1 when something failed."""
+    """Parse the arguments, run, print the summary; exit status 1 when a message was rejected or a write failed."""
     parser = argparse.ArgumentParser(prog="python -m jobs.replay", description=__doc__.splitlines()[0])
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--provider", help="replay persistent://<tenant>/acquisition/<provider>")
@@ -90,12 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
     since = parse_utc(args.since) if args.since else None
     until = parse_utc(args.until) if args.until else None
-    summary = replay(settings, topic, since, until)
+    try:
+        summary = replay(settings, topic, since, until)
+    except WarehouseError as exc:
+        print(f"replay of {topic} failed: {exc}", file=sys.stderr)
+        return 1
     print(
         f"replayed {topic}: {summary['messages']} messages, {summary['rejected']} rejected, "
         f"{summary['written']:,} rows written"
     )
-    return 0
+    return 1 if summary["rejected"] else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The warehouse port and its adapters (DuckDB embedded; StarRocks arrives with the data spine)."""
+"""The warehouse port, its in-memory fake and its adapters: DuckDB (embedded default) and StarRocks (Stream Load)."""
 
 from __future__ import annotations
 
