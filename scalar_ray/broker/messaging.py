@@ -163,6 +163,7 @@ class PulsarMessageSource(MessageSource):
             dead_letter_policy=dead_letter,
             negative_ack_redelivery_delay_ms=options.release_delay_ms,
         )
+        self._closed = False
 
     @override
     def receive(self) -> list[ReceivedMessage]:
@@ -201,6 +202,9 @@ class PulsarMessageSource(MessageSource):
 
     @override
     def close(self) -> None:
+        if self._closed:
+            return  # closing twice is harmless (the Pulsar client's own close is not)
+        self._closed = True
         with contextlib.suppress(pulsar.PulsarException):  # a consumer whose broker is gone: released broker-side
             self._consumer.close()
 
@@ -256,6 +260,7 @@ class _InMemorySource(MessageSource):
         self._broker = broker
         self._max_messages = max_messages
         self._topics = set(topics) if topics is not None else None
+        self._held: dict[str, ReceivedMessage] = {}
 
     def _wanted(self, topic: str) -> bool:
         return topic in self._topics if self._topics is not None else not topic.endswith("dead-letter")
@@ -267,13 +272,24 @@ class _InMemorySource(MessageSource):
         for message in batch:
             pending.remove(message)
             self._broker._unacked[message.message_id] = message
+            self._held[message.message_id] = message
         return batch
 
     @override
     def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
         for message in messages:
             self._broker._unacked.pop(message.message_id, None)
+            self._held.pop(message.message_id, None)
 
     @override
     def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        for message in messages:
+            self._held.pop(message.message_id, None)
         self._broker.redeliver(messages)
+
+    @override
+    def close(self) -> None:
+        # What the broker does when a consumer leaves: what it held unacknowledged goes out again.
+        held = [message for message in self._held.values() if message.message_id in self._broker._unacked]
+        self._held.clear()
+        self._broker.redeliver(held)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
+from scalar_ray.forecasting.registry import RegistryEntry
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse.base import InMemoryWarehouse
 
@@ -59,3 +61,34 @@ def small_family(**overrides: object) -> FamilySpec:
     }
     document.update(overrides)
     return FamilySpec.model_validate(document)
+
+
+def entry(version: str, zone: str = "DK1", family: str = "test_demand") -> RegistryEntry:
+    return RegistryEntry(
+        family=family,
+        zone=zone,
+        version=version,
+        created_at=NOW.isoformat(),
+        status="rejected",
+        decision="first model",
+        metrics={"wql": 0.1},
+        baseline_metrics={"wql": 0.2},
+        champion_metrics=None,
+        data_window={"start": "a", "end": "b", "train_end": "a"},
+        rows=10,
+        config={},
+        code_version="0.1.0",
+        known_covariates=[],
+        past_covariates=[],
+        quantiles=[0.5],
+        horizon_steps=16,
+        resolution="PT15M",
+        training_s=1.0,
+    )
+
+
+def model_files(root: Path) -> Path:
+    (root / "nested").mkdir(parents=True)
+    (root / "predictor.pkl").write_bytes(b"model")
+    (root / "nested" / "weights.bin").write_bytes(b"weights")
+    return root

@@ -1,104 +1,20 @@
-"""The model registry on fsspec file systems, and the forecasting schedule around it."""
+"""The forecasting schedule around the model registry (the registry's own contract: test_registry_contract.py)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from scalar_ray.core.errors import ModelRegistryError, NoChampionError
+from scalar_ray.core.errors import NoChampionError
 from scalar_ray.core.observations import empty_observations
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.issuing import ForecastService, IssuedForecast, ModelState
-from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry, new_version
+from scalar_ray.forecasting.registry import ModelRegistry, new_version
 from scalar_ray.warehouse.base import InMemoryWarehouse
 from tests.conftest import Captured
-from tests.unit.forecasting.builders import NOW, small_family
-
-
-def entry(version: str, zone: str = "DK1", family: str = "test_demand") -> RegistryEntry:
-    return RegistryEntry(
-        family=family,
-        zone=zone,
-        version=version,
-        created_at=NOW.isoformat(),
-        status="rejected",
-        decision="first model",
-        metrics={"wql": 0.1},
-        baseline_metrics={"wql": 0.2},
-        champion_metrics=None,
-        data_window={"start": "a", "end": "b", "train_end": "a"},
-        rows=10,
-        config={},
-        code_version="0.1.0",
-        known_covariates=[],
-        past_covariates=[],
-        quantiles=[0.5],
-        horizon_steps=16,
-        resolution="PT15M",
-        training_s=1.0,
-    )
-
-
-def model_files(root: Path) -> Path:
-    (root / "nested").mkdir(parents=True)
-    (root / "predictor.pkl").write_bytes(b"model")
-    (root / "nested" / "weights.bin").write_bytes(b"weights")
-    return root
-
-
-@pytest.mark.parametrize("remote", [False, True])
-def test_versions_are_stored_promoted_and_fetched(tmp_path: Path, remote: bool) -> None:
-    url = f"memory://registry-{uuid.uuid4().hex}" if remote else str(tmp_path / "registry")
-    registry = ModelRegistry(url, tmp_path / "cache")
-    first, second = new_version(NOW), new_version(NOW + timedelta(seconds=1))
-
-    registry.register(entry(first), model_files(tmp_path / "m1"))
-    registry.register(entry(second), model_files(tmp_path / "m2"))
-    registry.promote("test_demand", "DK1", first, "first model")
-    registry.promote("test_demand", "DK1", second, "better")
-
-    assert registry.is_local is not remote
-    assert [e.version for e in registry.versions("test_demand", "DK1")] == [first, second]
-    assert registry.champion_pointer("test_demand", "DK1").version == second  # type: ignore[union-attr]
-    assert registry.entry("test_demand", "DK1", second).status == "champion"
-    retired = registry.entry("test_demand", "DK1", first)
-    assert retired.status == "retired"
-    assert f"replaced by {second}" in retired.decision
-    assert registry.models() == [("test_demand", "DK1")]
-    local = registry.model_dir(registry.entry("test_demand", "DK1", second))
-    assert (local / "predictor.pkl").read_bytes() == b"model"
-    assert (local / "nested" / "weights.bin").read_bytes() == b"weights"
-    if remote:
-        assert str(local).startswith(str(tmp_path / "cache"))
-
-
-def test_an_unknown_version_and_an_unknown_protocol_are_clear_errors(tmp_path: Path) -> None:
-    registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
-
-    with pytest.raises(ModelRegistryError, match="no version v9"):
-        registry.entry("test_demand", "DK1", "v9")
-    with pytest.raises(ModelRegistryError, match="cannot open the registry"):
-        ModelRegistry("nosuchprotocol://bucket/models", tmp_path / "cache")
-
-
-def test_old_rejected_versions_are_pruned_and_champions_kept(tmp_path: Path) -> None:
-    registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
-    versions = [new_version(NOW + timedelta(seconds=i)) for i in range(4)]
-    for version in versions:
-        registry.register(entry(version), model_files(tmp_path / version))
-    registry.promote("test_demand", "DK1", versions[0], "first")
-
-    removed = registry.prune("test_demand", "DK1", keep_rejected=1)
-
-    assert removed == versions[1:3]
-    assert [e.version for e in registry.versions("test_demand", "DK1")] == [versions[0], versions[3]]
-    pointer = json.loads((tmp_path / "registry/test_demand/DK1/champion.json").read_text())
-    assert pointer["version"] == versions[0]
+from tests.unit.forecasting.builders import NOW, entry, model_files, small_family
 
 
 class CountingService(ForecastService):
