@@ -11,10 +11,10 @@ from dataclasses import asdict
 
 import ray
 
-from actors.loop import ActorLoop
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import acquisition_service, pulsar_client
 from scalar_ray.config.settings import Settings
+from scalar_ray.service_loop import ServiceLoop
 from scalar_ray.telemetry.setup import configure
 
 
@@ -33,7 +33,7 @@ class AcquisitionActor:
         self._provider = provider
         self._client = pulsar_client(settings)
         self._service = acquisition_service(settings, provider, PulsarPublisher(self._client))
-        self._loop = ActorLoop(
+        self._loop = ServiceLoop(
             acquisition_actor_name(provider),
             lambda: self._service.run_due() > 0,
             idle_s=settings.acquisition.poll_interval_s,

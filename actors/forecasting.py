@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 import psutil
 import ray
 
-from actors.loop import ActorLoop
 from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import forecast_service, pulsar_client
 from scalar_ray.config.settings import Settings
+from scalar_ray.service_loop import ServiceLoop
 from scalar_ray.telemetry.setup import configure
 
 FORECASTING_ACTOR = "forecasting"
@@ -33,7 +33,7 @@ class ForecastingActor:
         self._telemetry = configure(settings.telemetry, FORECASTING_ACTOR)
         self._client = pulsar_client(settings)
         self._service = forecast_service(settings, warehouse_for_workers(settings), PulsarPublisher(self._client))
-        self._loop = ActorLoop(
+        self._loop = ServiceLoop(
             FORECASTING_ACTOR,
             lambda: bool(self._service.run_due(datetime.now(UTC))),
             idle_s=settings.forecasting.poll_interval_s,

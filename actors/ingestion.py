@@ -12,7 +12,6 @@ from dataclasses import asdict
 import psutil
 import ray
 
-from actors.loop import ActorLoop
 from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
@@ -20,6 +19,7 @@ from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION
 from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
+from scalar_ray.service_loop import ServiceLoop
 from scalar_ray.telemetry.backlog import observe_backlog
 from scalar_ray.telemetry.setup import configure
 
@@ -66,7 +66,7 @@ class IngestionActor:
             flush_policy(settings),
             retry_max_s=settings.ingestion.retry_max_s,
         )
-        self._loop = ActorLoop(self._name, self._step, idle_s=1.0)
+        self._loop = ServiceLoop(self._name, self._step, idle_s=1.0)
 
     def _step(self) -> bool:
         self._worker.step()  # waits on the broker itself; never idles on its own

@@ -22,6 +22,7 @@ from scalar_ray.acquisition.cursors import Cursor, CursorStore
 from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
+from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.durations import add_duration, clock_step, parse_duration
 from scalar_ray.core.errors import BrokerUnavailableError, ProviderError, RateLimitedError
 from scalar_ray.core.utc import floor_to
@@ -139,7 +140,8 @@ class AcquisitionService:
             status.last_error = f"{now.isoformat()} {exc}"
             if isinstance(exc, RateLimitedError):
                 status.throttled += 1
-            retry = min(_FIRST_RETRY * 2 ** (status.consecutive_errors - 1), self._interval(task, now))
+            backoff = Backoff(_FIRST_RETRY.total_seconds(), self._interval(task, now).total_seconds())
+            retry = timedelta(seconds=backoff.delay(status.consecutive_errors))
             status.next_run = (now + retry).isoformat()
             logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run)
             return

@@ -17,6 +17,8 @@ from datetime import datetime
 import pyarrow as pa
 from typing_extensions import override
 
+from scalar_ray.core.backoff import Backoff
+
 __all__ = ["BestEffortCache", "Cache", "CacheStats", "CachedPoint", "InMemoryCache", "latest_per_key"]
 
 logger = logging.getLogger(__name__)
@@ -119,10 +121,9 @@ class BestEffortCache(Cache):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
-        self._backoff_s = backoff_s
-        self._max_backoff_s = max_backoff_s
+        self._backoff = Backoff(backoff_s, max_backoff_s)
         self._clock = clock
-        self._current_backoff_s = backoff_s
+        self._failures_in_row = 0
         self.stats = CacheStats()
 
     @property
@@ -140,7 +141,7 @@ class BestEffortCache(Cache):
             self._failed(exc)
             return 0
         self.stats.updates += 1
-        self._current_backoff_s = self._backoff_s
+        self._failures_in_row = 0
         return touched
 
     @override
@@ -166,9 +167,10 @@ class BestEffortCache(Cache):
     def _failed(self, exc: Exception) -> None:
         self.stats.failures += 1
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
-        self.stats.disabled_until = self._clock() + self._current_backoff_s
-        logger.warning("cache unavailable, retrying in %.0f s: %s", self._current_backoff_s, self.stats.last_error)
-        self._current_backoff_s = min(self._current_backoff_s * 2, self._max_backoff_s)
+        self._failures_in_row += 1
+        pause = self._backoff.delay(self._failures_in_row)
+        self.stats.disabled_until = self._clock() + pause
+        logger.warning("cache unavailable, retrying in %.0f s: %s", pause, self.stats.last_error)
 
     @override
     def close(self) -> None:

@@ -22,6 +22,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
 from scalar_ray.cache.base import BestEffortCache, Cache
+from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.errors import BrokerUnavailableError, PayloadError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
@@ -97,12 +98,12 @@ class IngestionWorker:
         self._dead_letters = dead_letters
         self._dead_letter_topic = dead_letter_topic
         self._batcher = MicroBatcher(policy)
-        self._retry_max_s = retry_max_s
+        self._write_backoff = Backoff(0.2, retry_max_s)
+        self._failed_writes_in_row = 0
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._blocked: PendingBatch | None = None
         self._retry_at = 0.0
-        self._retry_delay_s = 0.0
         self.stats = IngestionStats()
         # Each message's process span, from receipt to the acknowledgement after its batch's commit.
         self._spans: dict[str, Span] = {}
@@ -234,7 +235,7 @@ class IngestionWorker:
                 self._write_failed(batch, exc)
                 return
         committed = self._wall_clock()
-        self._blocked, self._retry_delay_s = None, 0.0
+        self._blocked, self._failed_writes_in_row = None, 0
         self.stats.writing_blocked_since = None
         try:
             self._source.acknowledge(batch.messages)
@@ -261,8 +262,9 @@ class IngestionWorker:
 
     def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
         self._blocked = batch
-        self._retry_delay_s = min(self._retry_max_s, max(0.2, self._retry_delay_s * 2))
-        self._retry_at = self._monotonic() + self._retry_delay_s
+        self._failed_writes_in_row += 1
+        pause = self._write_backoff.delay(self._failed_writes_in_row)
+        self._retry_at = self._monotonic() + pause
         self.stats.warehouse_errors += 1
         self.stats.last_error = str(exc)
         if self.stats.writing_blocked_since is None:
@@ -270,7 +272,7 @@ class IngestionWorker:
         logger.warning(
             "warehouse write of %d rows failed, retrying in %.1f s (nothing acknowledged): %s",
             batch.rows,
-            self._retry_delay_s,
+            pause,
             exc,
         )
 

@@ -10,7 +10,6 @@ where ENTSO-E and Meteologica carry their tokens.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
 from scalar_ray.telemetry.instruments import provider_request_duration, provider_throttled
 
@@ -76,6 +76,11 @@ class RetryPolicy:
     # A longer Retry-After (an ENTSO-E ban is 10 minutes) is not waited out inside one fetch: the error carries it
     # to the scheduler, which backs the whole provider off instead of holding a worker.
     max_retry_after_s: float = 120.0
+
+    @property
+    def backoff(self) -> Backoff:
+        """Exponential with full jitter between attempts (a provider's many clients do not retry in step)."""
+        return Backoff(self.backoff_initial_s, self.backoff_max_s, jitter=True)
 
 
 @dataclass
@@ -267,8 +272,7 @@ class ProviderHttp:
             retry_after = _retry_after_s(error.response)
             if retry_after is not None:
                 return retry_after
-        ceiling = min(self.policy.backoff_max_s, self.policy.backoff_initial_s * 2 ** (state.attempt_number - 1))
-        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+        return self.policy.backoff.delay(state.attempt_number)
 
     def _count_retry(self, _: RetryCallState) -> None:
         self.stats.retries += 1
