@@ -26,6 +26,7 @@ COPY --chown=ray:ray scalar_ray ./scalar_ray
 COPY --chown=ray:ray actors ./actors
 COPY --chown=ray:ray serve ./serve
 COPY --chown=ray:ray jobs ./jobs
+COPY --chown=ray:ray commands ./commands
 RUN pip install -c constraints.txt .
 
 USER ray

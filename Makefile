@@ -69,10 +69,11 @@ test-unit: setup ## unit tests only (no services)
 test-integration: setup ## integration tests only
 	$(BIN)/pytest tests/integration
 
-lint: setup ## ruff, ruff format --check, mypy --strict on scalar_ray
+lint: setup ## ruff, ruff format --check, mypy --strict on the library and its shells, the layer contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy scalar_ray
+	$(BIN)/mypy scalar_ray actors jobs serve commands
+	$(BIN)/lint-imports
 
 format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

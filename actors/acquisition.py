@@ -23,7 +23,7 @@ def acquisition_actor_name(provider: str) -> str:
     return f"acquisition-{provider}"
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency
 class AcquisitionActor:
     """Runs one provider's schedules in a thread; ``status`` answers while a fetch is in flight."""
 

@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 import psutil
 import ray
 
-from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.messaging import PulsarPublisher
-from scalar_ray.composition import forecast_service, pulsar_client
+from scalar_ray.composition import forecast_service, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.service_loop import ServiceLoop
 from scalar_ray.telemetry.setup import configure
@@ -24,7 +23,7 @@ from scalar_ray.telemetry.setup import configure
 FORECASTING_ACTOR = "forecasting"
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency
 class ForecastingActor:
     """Runs the schedules in a thread; ``status`` answers while a forecast is being made."""
 
@@ -32,7 +31,7 @@ class ForecastingActor:
         logging.basicConfig(level=settings.telemetry.log_level)
         self._telemetry = configure(settings.telemetry, FORECASTING_ACTOR)
         self._client = pulsar_client(settings)
-        self._service = forecast_service(settings, warehouse_for_workers(settings), PulsarPublisher(self._client))
+        self._service = forecast_service(settings, worker_warehouse(settings), PulsarPublisher(self._client))
         self._loop = ServiceLoop(
             FORECASTING_ACTOR,
             lambda: bool(self._service.run_due(datetime.now(UTC))),

@@ -12,11 +12,10 @@ from dataclasses import asdict
 import psutil
 import ray
 
-from actors.warehouse import warehouse_for_workers
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
-from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client
+from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.service_loop import ServiceLoop
@@ -29,7 +28,7 @@ def ingestion_actor_name(replica: int) -> str:
     return f"ingestion-{replica}"
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency
 class IngestionActor:
     """One replica; its loop runs until ``stop`` (or the actor dies, and Ray restarts it)."""
 
@@ -59,7 +58,7 @@ class IngestionActor:
         )
         self._worker = IngestionWorker(
             source,
-            warehouse_for_workers(settings),
+            worker_warehouse(settings),
             build_cache(settings),
             PulsarPublisher(self._client),
             dead_letter_topic(tenant),

@@ -18,7 +18,7 @@ from ray.util.state import list_actors
 from actors.acquisition import AcquisitionActor, acquisition_actor_name
 from actors.forecasting import FORECASTING_ACTOR, ForecastingActor
 from actors.ingestion import IngestionActor, ingestion_actor_name
-from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
+from actors.warehouse import ensure_warehouse_actor
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.topics import (
     INGESTION_SUBSCRIPTION,
@@ -31,7 +31,7 @@ from scalar_ray.config.settings import Settings
 from scalar_ray.core.errors import BrokerAdminError
 from scalar_ray.forecasting.training import thread_caps
 from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
-from serve.app import api_status
+from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
 
 
 @dataclass
@@ -137,7 +137,6 @@ def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, An
         "actors": actors,
         "details": details,
         "broker": broker_status(settings),
-        "api": api_status(),
         "checklist": [asdict(line) for line in checklist_lines(points)],
     }
 

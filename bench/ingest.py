@@ -239,7 +239,7 @@ def platform_settings(broker: PulsarStandalone, data_dir: Path, **overrides: str
 def run_platform(settings: Settings, fill: Any, expected_rows: int, timeout_s: float = 900) -> dict[str, Any]:
     """Start the actors, let ``fill`` publish, wait until the warehouse holds ``expected_rows``; sample memory."""
     from actors.supervisor import start_platform, stop_platform  # noqa: PLC0415 - needs ray initialised
-    from actors.warehouse import RemoteWarehouse  # noqa: PLC0415
+    from scalar_ray.warehouse.remote import RemoteWarehouse  # noqa: PLC0415
 
     actors = start_platform(settings, acquisition=False)
     warehouse = RemoteWarehouse(settings.ray.namespace)

@@ -33,7 +33,7 @@ import ray
 from pydantic import SecretStr
 from ray import serve
 
-from actors.warehouse import RemoteWarehouse, ensure_warehouse_actor
+from actors.warehouse import ensure_warehouse_actor
 from bench.report import markdown_table, publish
 from jobs.train import run
 from scalar_ray.cache.redis import RedisCache
@@ -46,6 +46,7 @@ from scalar_ray.serving.model_catalogue import model_key
 from scalar_ray.serving.model_host import PredictionRequest
 from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 from scalar_ray.simulator.server import SimulatorServer
+from scalar_ray.warehouse.remote import RemoteWarehouse
 from serve.app import deploy
 from tests.integration.conftest import free_port
 from tests.integration.forecasting.history import forecasting_environment, load_history

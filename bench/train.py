@@ -25,13 +25,14 @@ from typing import Any
 import ray
 from threadpoolctl import threadpool_limits
 
-from actors.warehouse import RemoteWarehouse, ensure_warehouse_actor
+from actors.warehouse import ensure_warehouse_actor
 from bench.report import markdown_table, publish
 from jobs.train import run
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.training import ModelOutcome, thread_caps
 from scalar_ray.simulator.server import SimulatorServer
+from scalar_ray.warehouse.remote import RemoteWarehouse
 from tests.integration.conftest import free_port
 from tests.integration.forecasting.history import forecasting_environment, load_history
 from tests.integration.providers.conftest import simulator_environment

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -25,7 +24,7 @@ from jobs.datasink import WarehouseDatasink
 from scalar_ray.acquisition.backfill import BackfillItem, fetch_item, plan_backfill
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.core.durations import parse_duration
+from scalar_ray.core.durations import fixed_duration
 from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.clients import build_client
@@ -98,7 +97,7 @@ def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict
     reporter.start()
     try:
         dataset = ray.data.from_items([asdict(item) for item in items]).map_batches(
-            fetch_windows,
+            fetch_windows,  # type: ignore[arg-type]  # Ray Data's stub does not see the keyword arguments
             fn_kwargs={"settings": settings, "progress": progress},
             batch_size=1,
             batch_format="numpy",
@@ -134,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [task for provider in providers for task in acquisition_tasks(settings, provider)]
     if not tasks:
         parser.error(f"no catalogue dataset matches {args.datasets!r} (and areas {args.areas!r})")
-    piece = parse_duration(args.piece)
-    items = plan_backfill(tasks, window, timedelta(days=piece.days, hours=piece.hours, minutes=piece.minutes))
+    items = plan_backfill(tasks, window, fixed_duration(args.piece))
     ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
     started = time.monotonic()
     state = run(settings, items, args.concurrency)

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 
 import ray
 
-from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
+from actors.warehouse import ensure_warehouse_actor
+from scalar_ray.composition import worker_warehouse
 from scalar_ray.config import load_settings
 from scalar_ray.core.durations import add_duration, parse_duration
 from scalar_ray.core.errors import WarehouseError
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.warehouse.kind == "duckdb":
         ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
         ensure_warehouse_actor(settings)
-    warehouse = warehouse_for_workers(settings)
+    warehouse = worker_warehouse(settings)
     try:
         dropped = warehouse.compact(keep_after)
     except WarehouseError as exc:

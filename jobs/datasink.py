@@ -15,7 +15,8 @@ from ray.data import Datasink
 from ray.data.block import BlockAccessor
 from ray.data.datasource.datasink import WriteResult as RayWriteResult
 
-from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
+from actors.warehouse import ensure_warehouse_actor
+from scalar_ray.composition import worker_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.warehouse.base import content_digest
 
@@ -37,7 +38,7 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, int]:
         """Upsert each block (large blocks in slices); return rows and series written."""
-        warehouse = warehouse_for_workers(self._settings)
+        warehouse = worker_warehouse(self._settings)
         rows = series = 0
         try:
             for block in blocks:

@@ -22,7 +22,8 @@ from typing import Any
 
 import ray
 
-from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers
+from actors.warehouse import ensure_warehouse_actor
+from scalar_ray.composition import worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.registry import ModelRegistry
@@ -43,7 +44,7 @@ def train_one(
         pass
     registry = ModelRegistry(registry_url, settings.data_dir / "cache" / "models")
     outcome = train_model(
-        spec, zone, warehouse_for_workers(settings), registry, issue_time=issue_time, workdir=_scratch(settings)
+        spec, zone, worker_warehouse(settings), registry, issue_time=issue_time, workdir=_scratch(settings)
     )
     return outcome.as_dict()
 
@@ -99,7 +100,7 @@ def run(
             report(ModelOutcome(**train_one(settings, registry_url, spec, zone, issue_time)))
     else:
         pending = {
-            train_task.options(  # type: ignore[attr-defined]
+            train_task.options(
                 num_cpus=spec.cpus,
                 name=f"train {spec.name}/{zone}",
                 runtime_env={"env_vars": thread_caps(spec.cpus)},

@@ -32,6 +32,8 @@ from scalar_ray.serving.model_catalogue import ModelCatalogue
 from scalar_ray.serving.model_host import ModelHost
 from scalar_ray.warehouse.base import Warehouse
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse
+from scalar_ray.warehouse.instrumented import InstrumentedWarehouse
+from scalar_ray.warehouse.remote import RemoteWarehouse
 
 __all__ = [
     "acquisition_service",
@@ -49,6 +51,7 @@ __all__ = [
     "pulsar_client",
     "state_dir",
     "stored_forecasts",
+    "worker_warehouse",
 ]
 
 
@@ -59,6 +62,16 @@ def build_warehouse(settings: Settings) -> Warehouse:
 
         return StarRocksWarehouse.from_settings(settings.warehouse.starrocks)
     return DuckDBWarehouse(settings.duckdb_path, settings.warehouse.duckdb.threads)
+
+
+def worker_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse as any Ray worker reaches it: DuckDB through its owning actor, StarRocks directly.
+
+    Measured where it is called (``db.client.operation.duration``, CLIENT spans): that is the time a worker waits.
+    """
+    duckdb = settings.warehouse.kind == "duckdb"
+    inner = RemoteWarehouse(settings.ray.namespace) if duckdb else build_warehouse(settings)
+    return InstrumentedWarehouse(inner, settings.warehouse.kind)
 
 
 def build_cache(settings: Settings) -> Cache | None:

@@ -27,8 +27,7 @@ from ray.serve import Application
 from ray.serve.exceptions import RayServeException
 from ray.serve.handle import DeploymentHandle
 
-from actors.warehouse import warehouse_for_workers
-from scalar_ray.composition import model_catalogue, model_host, stored_forecasts
+from scalar_ray.composition import model_catalogue, model_host, stored_forecasts, worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.serving.api import build_api
 from scalar_ray.serving.errors import ApiError, ProblemReport
@@ -59,7 +58,7 @@ class ModelServer:
     def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
         configure(settings.telemetry, "serve-model-server")
-        host = model_host(settings, warehouse_for_workers(settings))
+        host = model_host(settings, worker_warehouse(settings))
         self._host = host
 
         async def load(key: str) -> LoadedModel:
@@ -88,7 +87,7 @@ class ModelServer:
 class ServeModelPort:
     """The backend's ``ModelPort`` over the model deployment's handle."""
 
-    def __init__(self, handle: DeploymentHandle) -> None:
+    def __init__(self, handle: DeploymentHandle[Any]) -> None:
         self._handle = handle
 
     async def predict(self, request: PredictionRequest) -> Forecast:
@@ -112,11 +111,11 @@ class ServeModelPort:
 class ForecastIngress:
     """The HTTP API: stored forecasts from Redis and the warehouse; on-demand predictions via ``ModelServer``."""
 
-    def __init__(self, settings: Settings, models: DeploymentHandle) -> None:
+    def __init__(self, settings: Settings, models: DeploymentHandle[Any]) -> None:
         logging.basicConfig(level=settings.telemetry.log_level)
         configure(settings.telemetry, "serve-ingress")
         self._settings = settings
-        warehouse = warehouse_for_workers(settings)
+        warehouse = worker_warehouse(settings)
         self._backend = ForecastBackend(
             model_catalogue(settings), stored_forecasts(settings, warehouse), ServeModelPort(models)
         )
@@ -134,7 +133,7 @@ class ForecastIngress:
 def build_app(settings: Settings) -> Application:
     """The application with the autoscaling and resources ``settings.serve`` gives."""
     serving = settings.serve
-    models = ModelServer.options(
+    models = ModelServer.options(  # type: ignore[attr-defined]  # @serve.deployment makes the class a Deployment
         autoscaling_config={
             "min_replicas": serving.model_min_replicas,
             "max_replicas": serving.model_max_replicas,
@@ -144,7 +143,7 @@ def build_app(settings: Settings) -> Application:
         },
         ray_actor_options={"num_cpus": serving.model_cpus},
     ).bind(settings)
-    return ForecastIngress.options(
+    app: Application = ForecastIngress.options(  # type: ignore[attr-defined]
         autoscaling_config={
             # min ≥ 1 always: scale-to-zero would put a replica start (seconds) on the latency path.
             "min_replicas": serving.ingress_min_replicas,
@@ -155,6 +154,7 @@ def build_app(settings: Settings) -> Application:
         },
         ray_actor_options={"num_cpus": serving.ingress_cpus},
     ).bind(settings, models)
+    return app
 
 
 class AppArgs(BaseModel):

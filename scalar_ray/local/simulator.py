@@ -30,12 +30,12 @@ class ProviderSimulator(ProcessService):
         return f"http://127.0.0.1:{self.port}/<provider>"
 
     def prepare(self) -> ProcessSpec:
-        """``python -m scalar_ray.cli sim`` with this interpreter."""
+        """``python -m commands.main sim`` with this interpreter."""
         half = str(self.faults / 2)
         argv = [
             sys.executable,
             "-m",
-            "scalar_ray.cli",
+            "commands.main",
             "sim",
             "--port",
             str(self.port),

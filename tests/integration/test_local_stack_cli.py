@@ -19,7 +19,7 @@ from tests.integration.providers.conftest import simulator_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CLI = [sys.executable, "-m", "scalar_ray.cli"]
+CLI = [sys.executable, "-m", "commands.main"]
 FOLLOW_A_JOB = """
 import sys
 from pathlib import Path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scalar_ray.cli import EXIT_CONFIG, EXIT_OK, main
+from commands.main import EXIT_CONFIG, EXIT_OK, main
 
 
 def test_bad_configuration_fails_at_start_naming_the_setting(
@@ -78,8 +78,8 @@ def test_train_submits_the_training_job_with_the_options_given(monkeypatch: pyte
         return JobRun("raysubmit_test", "SUCCEEDED", log_dir / "raysubmit_test.log")
 
     # No token in this process's environment: the session's own Ray instance starts later in the same process.
-    monkeypatch.setattr("scalar_ray.cli_forecasting.use_ray_token", lambda _: None)
-    monkeypatch.setattr("scalar_ray.cli_platform.run_job", fake_run_job)
+    monkeypatch.setattr("commands.forecasting.use_ray_token", lambda _: None)
+    monkeypatch.setattr("commands.platform.run_job", fake_run_job)
     monkeypatch.setenv("SCALAR_LOCAL__DATA_DIR", str(tmp_path))
 
     assert (
@@ -99,9 +99,9 @@ def test_a_failed_job_exits_1_and_names_its_log(
 ) -> None:
     from scalar_ray.ray_output import JobRun
 
-    monkeypatch.setattr("scalar_ray.cli_forecasting.use_ray_token", lambda _: None)
+    monkeypatch.setattr("commands.forecasting.use_ray_token", lambda _: None)
     monkeypatch.setattr(
-        "scalar_ray.cli_platform.run_job", lambda _url, _entry, log_dir, show: JobRun("raysubmit_x", "FAILED", log_dir)
+        "commands.platform.run_job", lambda _url, _entry, log_dir, show: JobRun("raysubmit_x", "FAILED", log_dir)
     )
 
     assert main(["train"]) == 1

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import httpx
 
-from scalar_ray.cli_platform import _forecast_lines, render_status
+from commands.platform import _forecast_lines, render_status
 from scalar_ray.telemetry.checklist import CHECKLIST
 from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
 

@@ -20,7 +20,6 @@ import redis
 from pydantic import SecretStr
 from ray import serve
 
-from actors.warehouse import RemoteWarehouse
 from jobs.train import run
 from scalar_ray.cache.redis import RedisCache
 from scalar_ray.composition import forecast_service, model_registry
@@ -28,6 +27,7 @@ from scalar_ray.config import Settings
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.registry import new_version
 from scalar_ray.local import RedisServer
+from scalar_ray.warehouse.remote import RemoteWarehouse
 from serve.app import deploy
 from tests.integration.conftest import free_port
 

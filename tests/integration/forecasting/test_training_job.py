@@ -9,7 +9,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from actors.warehouse import RemoteWarehouse
 from jobs.train import run, summary_table
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker
@@ -19,6 +18,7 @@ from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.warehouse.remote import RemoteWarehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,7 +12,6 @@ import pulsar
 import pytest
 
 from actors.supervisor import platform_status, prepare_topics, start_platform, stop_platform
-from actors.warehouse import RemoteWarehouse
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
@@ -21,6 +20,7 @@ from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
 from scalar_ray.simulator import SimulatorServer
+from scalar_ray.warehouse.remote import RemoteWarehouse
 from tests.integration.conftest import free_port
 from tests.integration.providers.conftest import simulator_environment
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actors.warehouse import RemoteWarehouse, ensure_warehouse_actor
+from actors.warehouse import ensure_warehouse_actor
 from jobs.backfill import run as run_backfill
 from jobs.replay import replay
 from scalar_ray.acquisition.backfill import BackfillItem, plan_backfill
@@ -14,6 +14,7 @@ from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import load_settings
 from scalar_ray.core.window import Window
+from scalar_ray.warehouse.remote import RemoteWarehouse
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 import ray
 import redis
 
-from actors.warehouse import WAREHOUSE_ACTOR, ensure_warehouse_actor
+from actors.warehouse import ensure_warehouse_actor
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic, dead_letter_topic
 from scalar_ray.config import Settings, load_settings
@@ -23,6 +23,7 @@ from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
+from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
 from tests.integration.conftest import free_port, running
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scalar_ray.cli_platform import render_checklist
+from commands.platform import render_checklist
 from scalar_ray.telemetry.checklist import CHECKLIST, prometheus_name
 from scalar_ray.telemetry.dashboard import DASHBOARD_PATH, dashboard_json
 from scalar_ray.telemetry.snapshot import checklist_lines

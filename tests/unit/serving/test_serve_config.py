@@ -9,7 +9,7 @@ from ray.serve import Application
 from ray.serve._private.build_app import build_app as build_serve_app
 from ray.serve.schema import ServeDeploySchema
 
-from scalar_ray.cli import main
+from commands.main import main
 from scalar_ray.config import load_settings
 from serve.app import app_builder
 from serve.config import serve_config

@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from commands.api import add_serve_command
+from commands.forecasting import add_forecasting_commands
+from commands.platform import add_platform_commands
 from scalar_ray import __version__
-from scalar_ray.cli_forecasting import add_forecasting_commands
-from scalar_ray.cli_platform import add_platform_commands
-from scalar_ray.cli_serve import add_serve_command
 from scalar_ray.config import Settings, load_settings, markdown_table
 from scalar_ray.core.errors import ConfigurationError, LocalServiceError, ScalarError
 from scalar_ray.local import LocalStack, ServiceStatus
@@ -28,7 +28,7 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_CONFIG, EXIT_SERVICE = 0, 1, 2, 3
 
-_logger = logging.getLogger("scalar_ray.cli")
+_logger = logging.getLogger("commands.main")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,7 +158,7 @@ def _status_table(statuses: list[ServiceStatus]) -> str:
 
 
 def _fetch(settings: Settings, args: argparse.Namespace) -> int:
-    from scalar_ray.providers.fetching import fetch_dataset, window_from  # noqa: PLC0415 - provider stack on demand
+    from scalar_ray.providers.fetching import fetch_dataset, window_from
 
     try:
         window = window_from(args.start, args.end, args.last)
@@ -198,7 +198,7 @@ def _fetch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sim(_: Settings, args: argparse.Namespace) -> int:
-    from scalar_ray.simulator import FaultConfig, SimulatorServer  # noqa: PLC0415 - uvicorn only for this command
+    from scalar_ray.simulator import FaultConfig, SimulatorServer
 
     for name in ("rate_429", "rate_5xx", "rate_slow", "rate_malformed"):
         if not 0 <= getattr(args, name) <= 1:

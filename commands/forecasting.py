@@ -51,7 +51,7 @@ def add_forecasting_commands(commands: Any) -> None:
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from scalar_ray.cli_platform import submit_job  # noqa: PLC0415
+    from commands.platform import submit_job
 
     arguments: list[str] = []
     for option in ("families", "zones", "models", "time_limit", "backtest_windows"):
@@ -63,10 +63,10 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
 
 def _forecast(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415
-    from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers  # noqa: PLC0415
-    from scalar_ray.broker.messaging import PulsarPublisher  # noqa: PLC0415
-    from scalar_ray.composition import forecast_service, pulsar_client  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.warehouse import ensure_warehouse_actor
+    from scalar_ray.broker.messaging import PulsarPublisher
+    from scalar_ray.composition import forecast_service, pulsar_client, worker_warehouse
 
     updates: dict[str, Any] = {}
     if args.families:
@@ -79,9 +79,7 @@ def _forecast(settings: Settings, args: argparse.Namespace) -> int:
         ensure_warehouse_actor(settings)
     client = None if args.no_publish else pulsar_client(settings)
     try:
-        service = forecast_service(
-            settings, warehouse_for_workers(settings), PulsarPublisher(client) if client else None
-        )
+        service = forecast_service(settings, worker_warehouse(settings), PulsarPublisher(client) if client else None)
         now = datetime.now(UTC)
         failed = 0
         for spec, zone in service.models():
@@ -105,7 +103,7 @@ def _forecast(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:
-    from scalar_ray.composition import model_registry  # noqa: PLC0415
+    from scalar_ray.composition import model_registry
 
     registry = model_registry(settings)
     rows = []
@@ -126,20 +124,20 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 
 def _strategy(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415
-    from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers  # noqa: PLC0415
-    from scalar_ray.composition import model_registry  # noqa: PLC0415
-    from scalar_ray.core.errors import ForecastDataError  # noqa: PLC0415
-    from scalar_ray.forecasting.families import family_or_error  # noqa: PLC0415
-    from scalar_ray.forecasting.strategy import Battery  # noqa: PLC0415
-    from scalar_ray.forecasting.strategy_backtest import backtest_strategy, plot_strategy  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.warehouse import ensure_warehouse_actor
+    from scalar_ray.composition import model_registry, worker_warehouse
+    from scalar_ray.core.errors import ForecastDataError
+    from scalar_ray.forecasting.families import family_or_error
+    from scalar_ray.forecasting.strategy import Battery
+    from scalar_ray.forecasting.strategy_backtest import backtest_strategy, plot_strategy
 
     battery = Battery(power_mw=args.power, energy_mwh=args.energy, efficiency=args.efficiency, start_soc=0.5)
     spec = family_or_error("dk_dayahead")
     connect(settings)
     if settings.warehouse.kind == "duckdb":
         ensure_warehouse_actor(settings)
-    warehouse, registry = warehouse_for_workers(settings), model_registry(settings)
+    warehouse, registry = worker_warehouse(settings), model_registry(settings)
     reports, failed = [], 0
     for zone in args.zones.split(","):
         try:

@@ -31,18 +31,18 @@ def add_serve_command(commands: Any) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.config:
-        from serve.config import serve_config_yaml  # noqa: PLC0415 - imports Ray Serve
+        from serve.config import serve_config_yaml
 
         print(serve_config_yaml(settings), end="")
         return EXIT_OK
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415 - ray must see the token first
+    from actors.cluster import connect
 
     connect(settings)
     if args.stop:
-        from ray import serve  # noqa: PLC0415
+        from ray import serve
 
-        from serve.app import APP_NAME  # noqa: PLC0415
+        from serve.app import APP_NAME
 
         serve.delete(APP_NAME)
         print(f"forecast API ({APP_NAME}) removed")
@@ -55,8 +55,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def deploy_api(settings: Settings) -> str:
     """Deploy on the connected cluster (the warehouse actor first, for DuckDB); the API's URL once it is ready."""
-    from actors.warehouse import ensure_warehouse_actor  # noqa: PLC0415
-    from serve.app import deploy  # noqa: PLC0415
+    from actors.warehouse import ensure_warehouse_actor
+    from serve.app import deploy
 
     if settings.warehouse.kind == "duckdb":
         ensure_warehouse_actor(settings)  # the file's one owner; the API reads through it

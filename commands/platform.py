@@ -64,8 +64,8 @@ def add_platform_commands(commands: Any) -> None:
 
 def _platform_start(settings: Settings, _: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415 - the Ray layer loads only for the commands that drive it
-    from actors.supervisor import start_platform  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.supervisor import start_platform
 
     connect(settings)
     actors = start_platform(settings)
@@ -77,8 +77,8 @@ def _platform_start(settings: Settings, _: argparse.Namespace) -> int:
 
 def _platform_stop(settings: Settings, _: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415
-    from actors.supervisor import stop_platform  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.supervisor import stop_platform
 
     connect(settings)
     stopped = stop_platform(settings)
@@ -88,12 +88,13 @@ def _platform_stop(settings: Settings, _: argparse.Namespace) -> int:
 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415
-    from actors.supervisor import platform_status  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.supervisor import platform_status
+    from serve.app import api_status
 
     services = LocalStack(settings).status()
     connect(settings)
-    report = platform_status(settings)
+    report = {**platform_status(settings), "api": api_status()}
     if args.json:
         print(json.dumps({"services": [s.name for s in services if s.healthy], **report}, indent=2, default=str))
     else:
@@ -104,13 +105,14 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 
 def _query(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
-    from actors.cluster import connect  # noqa: PLC0415
-    from actors.warehouse import ensure_warehouse_actor, warehouse_for_workers  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.warehouse import ensure_warehouse_actor
+    from scalar_ray.composition import worker_warehouse
 
     connect(settings)
     if settings.warehouse.kind == "duckdb":
         ensure_warehouse_actor(settings)  # the file's one owner; queries go through it
-    table = warehouse_for_workers(settings).query(args.sql)
+    table = worker_warehouse(settings).query(args.sql)
     if args.json:
         print(json.dumps(table.to_pylist(), default=str))
     else:
@@ -197,9 +199,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if not all(status.healthy for status in statuses):
         return EXIT_UNHEALTHY
     use_ray_token(settings)  # the head made the token if there was none
-    from actors.cluster import connect  # noqa: PLC0415 - ray must see the token first
-    from actors.supervisor import platform_status, start_platform  # noqa: PLC0415
-    from actors.warehouse import RemoteWarehouse  # noqa: PLC0415
+    from actors.cluster import connect
+    from actors.supervisor import platform_status, start_platform
+    from scalar_ray.warehouse.remote import RemoteWarehouse
 
     demo_settings = settings if settings.acquisition.areas else _with_areas(settings, DEMO_AREAS)
     if settings.forecasting.families is None:
@@ -274,7 +276,7 @@ def _keep_the_terminal_for_the_steps(path: Path) -> None:
 
 def show_forecast_api(settings: Settings) -> str:
     """Deploy the API, then call it as a user would: the models, the latest DK1 day-ahead forecast, a prediction."""
-    from scalar_ray.cli_serve import deploy_api  # noqa: PLC0415 - imports Ray Serve
+    from commands.api import deploy_api
 
     url = deploy_api(settings)
     print(f"    deployed at {url}", flush=True)
@@ -373,6 +375,6 @@ def _with_areas(settings: Settings, areas: str) -> Settings:
 
 
 def _dashboard(settings: Settings) -> str:
-    from scalar_ray.local.ray_head import RayHead  # noqa: PLC0415
+    from scalar_ray.local.ray_head import RayHead
 
     return RayHead(settings).dashboard_url

@@ -1,0 +1,89 @@
+"""The ``Warehouse`` port over the warehouse actor, the single owner of the embedded DuckDB file.
+
+Ingestion replicas, jobs, Serve replicas and the command line reach the DuckDB file through it, so none of them can
+tell it from a direct adapter; StarRocks needs no such actor (each worker loads directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import pyarrow as pa
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+from typing_extensions import override
+
+from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.window import Window
+from scalar_ray.warehouse.base import Warehouse, WriteResult
+
+__all__ = ["WAREHOUSE_ACTOR", "RemoteWarehouse"]
+
+# The warehouse actor's name in the platform's Ray namespace.
+WAREHOUSE_ACTOR = "warehouse"
+
+
+class RemoteWarehouse(Warehouse):
+    """The ``Warehouse`` port over the warehouse actor; a dead or missing actor is a ``WarehouseError``."""
+
+    name = "duckdb (warehouse actor)"
+
+    def __init__(self, namespace: str, timeout_s: float = 120.0) -> None:
+        self._namespace = namespace
+        self._timeout_s = timeout_s
+        self._handle: ray.actor.ActorHandle[Any] | None = None
+
+    def _call(self, operation: str, method: str, *args: object) -> object:
+        # Two attempts: a handle to an actor that was replaced under the same name fails once, then is looked up.
+        for attempt in (1, 2):
+            try:
+                if self._handle is None:
+                    self._handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=self._namespace)
+                return ray.get(getattr(self._handle, method).remote(*args), timeout=self._timeout_s)
+            except ValueError as exc:  # get_actor: no such actor
+                raise WarehouseError(self.name, operation, "the warehouse actor is not running") from exc
+            except (RayActorError, GetTimeoutError) as exc:
+                self._handle = None
+                if attempt == 2 or isinstance(exc, GetTimeoutError):  # noqa: PLR2004 - the last of two attempts
+                    raise WarehouseError(self.name, operation, f"the warehouse actor is unavailable: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    @override
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        result = self._call("write", "write", observations, batch_id)
+        assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
+        return result
+
+    @override
+    def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
+        table = self._call("query", "read", list(series_ids), window, as_of)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def read_known(
+        self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
+    ) -> pa.Table:
+        table = self._call("query", "read_known", list(series_ids), window, known_within, earliest_if_unknown)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def count(self) -> int:
+        return int(cast("int", self._call("query", "count")))
+
+    @override
+    def series_metadata(self, series_id: str) -> dict[str, str] | None:
+        return self._call("query", "series_metadata", series_id)  # type: ignore[return-value]
+
+    @override
+    def compact(self, keep_after: datetime) -> int:
+        return int(cast("int", self._call("compact", "compact", keep_after)))
+
+    @override
+    def query(self, sql: str) -> pa.Table:
+        table = self._call("query", "query", sql)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
