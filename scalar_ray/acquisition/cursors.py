@@ -26,14 +26,22 @@ __all__ = ["Cursor", "CursorStore", "FileCursorStore", "InMemoryCursorStore"]
 class Cursor:
     """Where a task's published data ends (``covered_until``), when it last ran, and how often."""
 
-    covered_until: str | None
-    last_run: str
+    covered_until: datetime | None
+    last_run: datetime
     runs: int = 0
 
-    @property
-    def covered_until_utc(self) -> datetime | None:
-        """``covered_until`` as a datetime."""
-        return parse_utc(self.covered_until) if self.covered_until else None
+    def to_json(self) -> dict[str, object]:
+        """The cursor as its file keeps it (ISO-8601 UTC times)."""
+        covered = self.covered_until.isoformat() if self.covered_until else None
+        return {"covered_until": covered, "last_run": self.last_run.isoformat(), "runs": self.runs}
+
+    @classmethod
+    def from_json(cls, fields: dict[str, object]) -> Cursor:
+        """A cursor read back from its file; ``ValueError``/``TypeError`` when the fields are not a cursor's."""
+        covered, last_run, runs = fields["covered_until"], fields["last_run"], fields.get("runs", 0)
+        if not isinstance(last_run, str) or not isinstance(runs, int) or not isinstance(covered, str | None):
+            raise TypeError(f"not a cursor: {fields!r}")
+        return cls(parse_utc(covered) if covered else None, parse_utc(last_run), runs)
 
 
 class CursorStore(ABC):
@@ -85,8 +93,8 @@ class FileCursorStore(CursorStore):
             return {}
         try:
             document = json.loads(self.path.read_text(encoding="utf-8"))
-            return {task: Cursor(**fields) for task, fields in document.items()}
-        except (ValueError, TypeError) as exc:
+            return {task: Cursor.from_json(fields) for task, fields in document.items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # A damaged file is kept for inspection; starting over re-fetches the look-back, which is harmless.
             damaged = self.path.with_suffix(".damaged")
             self.path.replace(damaged)
@@ -101,7 +109,7 @@ class FileCursorStore(CursorStore):
     def put(self, task: str, cursor: Cursor) -> None:
         with self._lock:
             self._cursors[task] = cursor
-            document = {name: vars(value) for name, value in sorted(self._cursors.items())}
+            document = {name: value.to_json() for name, value in sorted(self._cursors.items())}
             temporary = self.path.with_suffix(".tmp")
             with temporary.open("w", encoding="utf-8") as handle:
                 json.dump(document, handle, indent=1)

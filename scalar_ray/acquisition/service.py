@@ -57,9 +57,10 @@ class AcquisitionTask:
 class TaskStatus:
     """A task's health, shown by `scalar-ray status` and the actor's dashboard entry."""
 
-    next_run: str
-    last_success: str | None = None
+    next_run: datetime
+    last_success: datetime | None = None
     last_error: str | None = None
+    last_error_at: datetime | None = None
     consecutive_errors: int = 0
     throttled: int = 0
     messages: int = 0
@@ -101,10 +102,8 @@ class AcquisitionService:
         self.status: dict[str, TaskStatus] = {}
         for task in self.tasks:
             cursor = cursors.get(task.name)
-            due = task.spec.schedule.next_run(_parse(cursor.last_run)) if cursor else now
-            self.status[task.name] = TaskStatus(
-                next_run=due.isoformat(), last_success=cursor.last_run if cursor else None
-            )
+            due = task.spec.schedule.next_run(cursor.last_run) if cursor else now
+            self.status[task.name] = TaskStatus(next_run=due, last_success=cursor.last_run if cursor else None)
         self.spooled_total = 0
         self.drained_total = 0
         self._published: dict[str, dict[tuple[str, datetime], float]] = {}
@@ -114,7 +113,7 @@ class AcquisitionService:
         if len(self._spool):
             self.drained_total += self._spool.drain(self._publisher)
         now = self._clock()
-        due = [task for task in self.tasks if _parse(self.status[task.name].next_run) <= now]
+        due = [task for task in self.tasks if self.status[task.name].next_run <= now]
         for task in sorted(due, key=lambda t: self.status[t.name].next_run):
             self.run_task(task, self._clock())
         return len(due)
@@ -137,13 +136,13 @@ class AcquisitionService:
         except ProviderError as exc:
             provider_errors.add(1, {"scalar.provider": self.provider, "error.type": type(exc).__name__})
             status.consecutive_errors += 1
-            status.last_error = f"{now.isoformat()} {exc}"
+            status.last_error, status.last_error_at = str(exc), now
             if isinstance(exc, RateLimitedError):
                 status.throttled += 1
             backoff = Backoff(_FIRST_RETRY.total_seconds(), self._interval(task, now).total_seconds())
             retry = timedelta(seconds=backoff.delay(status.consecutive_errors))
-            status.next_run = (now + retry).isoformat()
-            logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run)
+            status.next_run = now + retry
+            logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run.isoformat())
             return
         changed = self._changed_only(task, table, window)
         messages = self._messages(task, window, changed, now) if changed.num_rows else []
@@ -155,16 +154,16 @@ class AcquisitionService:
             task.name,
             Cursor(
                 covered_until=max(filter(None, (covered, previous)), default=None),
-                last_run=now.isoformat(),
+                last_run=now,
                 runs=(cursor.runs if cursor else 0) + 1,
             ),
         )
         status.consecutive_errors = 0
-        status.last_success = now.isoformat()
+        status.last_success = now
         status.messages += len(messages)
         status.rows += changed.num_rows
         status.unchanged_rows += table.num_rows - changed.num_rows
-        status.next_run = task.spec.schedule.next_run(now).isoformat()
+        status.next_run = task.spec.schedule.next_run(now)
         logger.info("%s: %d rows in %d message(s) for %s", task.name, table.num_rows, len(messages), window)
 
     def _changed_only(self, task: AcquisitionTask, table: pa.Table, window: Window) -> pa.Table:
@@ -193,8 +192,8 @@ class AcquisitionService:
         """The scheduled window, reaching back to where the published data ended (at most ``max_catch_up``)."""
         scheduled = task.spec.fetch_window(now)
         start = scheduled.start
-        if cursor is not None and cursor.covered_until_utc is not None:
-            start = min(start, cursor.covered_until_utc)
+        if cursor is not None and cursor.covered_until is not None:
+            start = min(start, cursor.covered_until)
         elif cursor is None and self._initial_history is not None:
             start = min(start, add_duration(now, self._initial_history, -1))
         oldest = add_duration(now, self._max_catch_up, -1)
@@ -256,17 +255,12 @@ class AcquisitionService:
         }
 
 
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _covered_until(table: pa.Table, window: Window, resolution: str) -> str | None:
+def _covered_until(table: pa.Table, window: Window, resolution: str) -> datetime | None:
     """The end of the last interval the fetch returned (None when it returned nothing)."""
     if table.num_rows == 0:
         return None
     latest: datetime = pc.max(table["ts"]).as_py()
-    end = min(add_duration(latest, parse_duration(resolution)), window.end)
-    return end.isoformat()
+    return min(add_duration(latest, parse_duration(resolution)), window.end)
 
 
 def _floor_to(moment: datetime, resolution: str) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,14 +81,14 @@ def test_a_first_run_fetches_the_lookback_publishes_it_and_stores_the_cursor(tmp
     assert messages[0].key == "entsoe/A65-actual/DK1"
     cursor = cursors.get("A65-actual/DK1")
     assert cursor is not None
-    assert cursor.covered_until == window.end.isoformat()
+    assert cursor.covered_until == window.end
     assert acquisition.run_due() == 0  # not due again before its schedule says so
 
 
 def test_after_downtime_the_window_reaches_back_to_where_the_data_ended(tmp_path: Path) -> None:
     broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
     ended = NOW.replace(minute=0) - timedelta(days=2)
-    cursors.put("A65-actual/DK1", Cursor(ended.isoformat(), (NOW - timedelta(days=2)).isoformat(), 3))
+    cursors.put("A65-actual/DK1", Cursor(ended, NOW - timedelta(days=2), 3))
     acquisition = service(tmp_path, broker, client, cursors)
 
     acquisition.run_due()
@@ -97,9 +98,7 @@ def test_after_downtime_the_window_reaches_back_to_where_the_data_ended(tmp_path
 
 def test_catch_up_is_capped(tmp_path: Path) -> None:
     broker, client, cursors = InMemoryBroker(), FakeClient(), InMemoryCursorStore()
-    cursors.put(
-        "A65-actual/DK1", Cursor((NOW - timedelta(days=40)).isoformat(), (NOW - timedelta(days=40)).isoformat())
-    )
+    cursors.put("A65-actual/DK1", Cursor(NOW - timedelta(days=40), NOW - timedelta(days=40)))
     acquisition = service(tmp_path, broker, client, cursors, max_catch_up="P7D")
 
     acquisition.run_due()
@@ -140,7 +139,8 @@ def test_a_failing_provider_keeps_the_cursor_and_retries_with_back_off(tmp_path:
     status = acquisition.status["A65-actual/DK1"]
     assert status.consecutive_errors == 1
     assert "503" in (status.last_error or "")
-    assert datetime.fromisoformat(status.next_run) == NOW + timedelta(seconds=30)
+    assert status.next_run == NOW + timedelta(seconds=30)
+    assert status.last_error_at == NOW
     assert cursors.get("A65-actual/DK1") is None
 
 
@@ -171,9 +171,14 @@ def test_the_spool_survives_a_restart_and_ignores_half_written_files(tmp_path: P
 
 def test_file_cursors_survive_a_restart_and_a_damaged_file_is_set_aside(tmp_path: Path) -> None:
     path = tmp_path / "entsoe.json"
-    FileCursorStore(path).put("A44/DK1", Cursor("2026-11-25T00:00:00+00:00", "2026-11-25T12:00:00+00:00", 2))
+    cursor = Cursor(datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 25, 12, tzinfo=UTC), 2)
+    FileCursorStore(path).put("A44/DK1", cursor)
 
-    assert FileCursorStore(path).get("A44/DK1") == Cursor("2026-11-25T00:00:00+00:00", "2026-11-25T12:00:00+00:00", 2)
+    assert FileCursorStore(path).get("A44/DK1") == cursor
+    assert json.loads(path.read_text())["A44/DK1"]["last_run"] == "2026-11-25T12:00:00+00:00"
+    path.write_text('{"A44/DK1": {"covered_until": 5, "last_run": "x"}}', encoding="utf-8")
+    with pytest.raises(ValueError, match="unreadable"):
+        FileCursorStore(path)
 
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="unreadable"):
