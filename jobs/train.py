@@ -27,6 +27,7 @@ from scalar_ray.composition import worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.registry import ModelRegistry
+from scalar_ray.forecasting.selection import adjusted, select, split_names, summary_table
 from scalar_ray.forecasting.training import ModelOutcome, thread_caps, train_model
 from scalar_ray.telemetry.instruments import tracer, training_completed
 from scalar_ray.telemetry.setup import configure
@@ -50,21 +51,6 @@ def train_one(
 
 
 train_task = ray.remote(max_retries=0)(train_one)
-
-
-def select(
-    families: dict[str, FamilySpec], names: list[str] | None, zones: list[str] | None
-) -> list[tuple[FamilySpec, str]]:
-    """(family, zone) pairs to train; ``ValueError`` for an unknown family or a zone no selected family has."""
-    unknown = [name for name in names or [] if name not in families]
-    if unknown:
-        raise ValueError(f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}; known: {sorted(families)}")
-    chosen = [families[name] for name in names] if names else list(families.values())
-    pairs = [(spec, zone) for spec in chosen for zone in spec.zones if zones is None or zone in zones]
-    stray = [zone for zone in zones or [] if all(zone not in spec.zones for spec in chosen)]
-    if stray:
-        raise ValueError(f"no selected family forecasts zone(s) {stray}")
-    return pairs
 
 
 def run(
@@ -120,32 +106,6 @@ def run(
     return outcomes
 
 
-def summary_table(outcomes: list[ModelOutcome]) -> str:
-    """One line per model: decision, WQL against SeasonalNaive and the champion, MASE, time, memory, reason."""
-    header = (
-        f"{'model':<26} {'status':<8} {'WQL':>7} {'naive':>7} {'skill':>7} {'champ':>7} {'MASE':>6} "
-        f"{'time s':>7} {'RSS MB':>7}  version / reason"
-    )
-    lines = [header, "-" * len(header)]
-    for outcome in sorted(outcomes, key=lambda o: o.model_id):
-        champion = outcome.champion.get("wql") if outcome.champion else None
-        lines.append(
-            f"{outcome.model_id:<26} {outcome.status:<8} {_num(outcome.metrics.get('wql'))} "
-            f"{_num(outcome.baseline.get('wql'))} {_num(outcome.skill)} {_num(champion)} "
-            f"{_num(outcome.metrics.get('mase'), 6)} {outcome.training_s:>7.1f} {outcome.peak_rss_mb:>7.0f}  "
-            f"{outcome.version or ''} {_serves(outcome)}{outcome.reason}"
-        )
-    return "\n".join(lines)
-
-
-def _serves(outcome: ModelOutcome) -> str:
-    return f"(serves {outcome.serving_model}) " if outcome.serving_model else ""
-
-
-def _num(value: float | None, width: int = 7) -> str:
-    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
-
-
 def _scratch(settings: Settings) -> Path:
     path = settings.data_dir / "training"
     path.mkdir(parents=True, exist_ok=True)
@@ -165,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     settings = settings.model_copy(update={"local": settings.local.model_copy(update={"data_dir": settings.data_dir})})
-    families = {name: _adjusted(spec, args) for name, spec in load_families().items()}
+    overrides = (split_names(args.models), args.time_limit, args.backtest_windows)
+    families = {name: adjusted(spec, *overrides) for name, spec in load_families().items()}
     try:
-        pairs = select(families, _split(args.families), _split(args.zones))
+        pairs = select(families, split_names(args.families), split_names(args.zones))
     except ValueError as exc:
         parser.error(str(exc))
     ray.init(address=settings.ray.address or "auto", namespace=settings.ray.namespace, log_to_driver=False)
@@ -186,21 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps([outcome.as_dict() for outcome in outcomes], indent=2), encoding="utf-8")
     print(f"\nsummary: {path}")
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
-
-
-def _adjusted(spec: FamilySpec, args: argparse.Namespace) -> FamilySpec:
-    if args.models:
-        spec = spec.with_models({name: {} for name in _split(args.models) or []})
-    update: dict[str, Any] = {}
-    if args.time_limit:
-        update["time_limit_s"] = args.time_limit
-    if args.backtest_windows:
-        update["backtest"] = spec.backtest.model_copy(update={"windows": args.backtest_windows})
-    return spec.model_copy(update=update) if update else spec
-
-
-def _split(text: str | None) -> list[str] | None:
-    return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jobs.train import run, summary_table
+from jobs.train import run
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker
 from scalar_ray.composition import model_registry
@@ -17,6 +17,7 @@ from scalar_ray.config import Settings
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
+from scalar_ray.forecasting.selection import summary_table
 from scalar_ray.ingestion.validation import validate_envelope
 from scalar_ray.warehouse.remote import RemoteWarehouse
 
