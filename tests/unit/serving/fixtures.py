@@ -3,6 +3,7 @@ and a fake model deployment."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from scalar_ray.serving.model_host import PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
 from scalar_ray.warehouse.base import InMemoryWarehouse
 from tests.unit.forecasting.builders import NOW, STEP, small_family
+from tests.unit.forecasting.builders import entry as registry_entry
 
 FIRST_ISSUE = NOW - timedelta(hours=3)
 SECOND_ISSUE = NOW - timedelta(hours=1)
@@ -51,26 +53,13 @@ def issue_rows(spec: FamilySpec, zone: str, issue_time: datetime, base: float) -
 
 
 def entry(spec: FamilySpec, version: str, zone: str = "DK1", wql: float = 0.1) -> RegistryEntry:
-    return RegistryEntry(
-        family=spec.name,
-        zone=zone,
-        version=version,
-        created_at=NOW.isoformat(),
-        status="rejected",
-        decision="first model",
+    return dataclasses.replace(
+        registry_entry(version, zone, spec.name),
         metrics={"wql": wql, "mase": 0.5},
         baseline_metrics={"wql": 0.2, "mase": 1.0},
-        champion_metrics=None,
-        data_window={"start": "a", "end": "b", "train_end": "a"},
-        rows=10,
-        config={},
-        code_version="0.1.0",
-        known_covariates=[],
-        past_covariates=[],
         quantiles=list(spec.quantiles),
         horizon_steps=spec.horizon_steps,
         resolution=spec.resolution,
-        training_s=1.0,
     )
 
 
