@@ -7,14 +7,14 @@ disk spool, so Ray's restart after a crash resumes where the provider's data end
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
 import ray
 
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import acquisition_service, pulsar_client
 from scalar_ray.config.settings import Settings
-from scalar_ray.service_loop import ServiceLoop
+from scalar_ray.service_loop import ServiceLoop, report
+from scalar_ray.status import ActorReport
 from scalar_ray.telemetry.setup import configure
 
 
@@ -39,14 +39,9 @@ class AcquisitionActor:
             idle_s=settings.acquisition.poll_interval_s,
         )
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> ActorReport:
         """Per task: next run, last success and error, throttling; the spool; the HTTP counters."""
-        return {
-            **self._service.snapshot(),
-            "uptime_s": self._loop.uptime_s,
-            "loop_error": self._loop.last_error,
-            "metrics": [asdict(point) for point in self._telemetry.points()],
-        }
+        return report(self._service.snapshot(), self._loop, self._telemetry)
 
     def stop(self) -> None:
         """Finish the current fetch and stop the loop."""

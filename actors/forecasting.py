@@ -8,16 +8,15 @@ picked up at the next run (the registry pointer is read every time; a predictor 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime
 
-import psutil
 import ray
 
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import forecast_service, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
-from scalar_ray.service_loop import ServiceLoop
+from scalar_ray.service_loop import ServiceLoop, report
+from scalar_ray.status import ActorReport
 from scalar_ray.telemetry.setup import configure
 
 FORECASTING_ACTOR = "forecasting"
@@ -38,16 +37,9 @@ class ForecastingActor:
             idle_s=settings.forecasting.poll_interval_s,
         )
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> ActorReport:
         """Per model: champion version, last issue time, rows, failures and the last error; next run per family."""
-        return {
-            "models": self._service.snapshot(),
-            "next_runs": self._service.next_runs(),
-            "uptime_s": self._loop.uptime_s,
-            "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
-            "loop_error": self._loop.last_error,
-            "metrics": [asdict(point) for point in self._telemetry.points()],
-        }
+        return report(self._service.snapshot(), self._loop, self._telemetry)
 
     def stop(self) -> None:
         """Finish the current forecast and stop the loop."""

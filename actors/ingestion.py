@@ -7,9 +7,7 @@ for DuckDB, StarRocks directly), the Redis cache and the dead-letter producer, a
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
-import psutil
 import ray
 
 from scalar_ray.broker.admin import PulsarAdmin
@@ -18,7 +16,8 @@ from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION
 from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
-from scalar_ray.service_loop import ServiceLoop
+from scalar_ray.service_loop import ServiceLoop, report
+from scalar_ray.status import ActorReport
 from scalar_ray.telemetry.backlog import observe_backlog
 from scalar_ray.telemetry.setup import configure
 
@@ -71,22 +70,15 @@ class IngestionActor:
         self._worker.step()  # waits on the broker itself; never idles on its own
         return True
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> ActorReport:
         """The replica's counters for `scalar-ray status`."""
-        return {
-            "name": self._name,
-            "uptime_s": self._loop.uptime_s,
-            "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
-            **self._worker.snapshot(),
-            "loop_error": self._loop.last_error,
-            "metrics": [asdict(point) for point in self._telemetry.points()],
-        }
+        return report(self._worker.snapshot(), self._loop, self._telemetry)
 
     def freshness_samples(self) -> list[float]:
         """Publish → commit latencies in ms (for the benchmark)."""
         return [ms for _, ms in self._worker.stats.freshness]
 
-    def stop(self) -> dict[str, object]:
+    def stop(self) -> ActorReport:
         """Write what is pending and stop the loop (a planned shutdown)."""
         self._loop.stop(timeout_s=30)
         self._worker.drain()

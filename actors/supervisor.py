@@ -8,8 +8,8 @@ provider, all detached and named, so `scalar-ray status` and the Ray dashboard f
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
@@ -30,7 +30,8 @@ from scalar_ray.composition import enabled_providers, ingested_topics
 from scalar_ray.config.settings import Settings
 from scalar_ray.core.errors import BrokerAdminError
 from scalar_ray.forecasting.training import thread_caps
-from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
+from scalar_ray.status import ActorReport, ActorState, BrokerStatus, PlatformStatus, TopicBacklog, UnreachableActor
+from scalar_ray.telemetry.snapshot import checklist_lines
 from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
 
 
@@ -113,51 +114,41 @@ def stop_platform(settings: Settings, timeout_s: float = 60.0) -> list[str]:
     return stopped
 
 
-def platform_status(settings: Settings, timeout_s: float = 10.0) -> dict[str, Any]:
+def platform_status(settings: Settings, timeout_s: float = 10.0) -> PlatformStatus:
     """Actors and restarts, per-replica ingestion, per-provider acquisition, backlog, DLQ, and the checklist.
 
     The checklist is read from the actors' metrics: the items of ``telemetry.checklist.CHECKLIST``, as Grafana shows.
     """
     namespace = settings.ray.namespace
     actors = []
-    details: dict[str, Any] = {}
+    details: dict[str, ActorReport | UnreachableActor] = {}
     for actor in _actors(settings):
-        if not actor.name:
-            continue
-        actors.append({"name": actor.name, "state": actor.state, "restarts": actor.num_restarts, "pid": actor.pid})
+        actors.append(ActorState(actor.name, actor.state, actor.num_restarts or 0, actor.pid))
         if actor.state != "ALIVE" or actor.name == WAREHOUSE_ACTOR:
             continue
         try:
-            details[actor.name] = ray.get(ray.get_actor(actor.name, namespace).status.remote(), timeout=timeout_s)
+            handle = ray.get_actor(actor.name, namespace)
+            details[actor.name] = cast("ActorReport", ray.get(handle.status.remote(), timeout=timeout_s))
         except (RayActorError, GetTimeoutError, ValueError) as exc:
-            details[actor.name] = {"error": f"{type(exc).__name__}: {exc}"}
+            details[actor.name] = UnreachableActor(f"{type(exc).__name__}: {exc}")
     # Each actor's metric points, read where the dashboard's come from (the same instruments), make the checklist.
-    points = [MetricPoint(**point) for detail in details.values() for point in detail.pop("metrics", [])]
-    return {
-        "actors": actors,
-        "details": details,
-        "broker": broker_status(settings),
-        "checklist": [asdict(line) for line in checklist_lines(points)],
-    }
+    points = [point for report in details.values() if isinstance(report, ActorReport) for point in report.metrics]
+    return PlatformStatus(actors, details, broker_status(settings), checklist_lines(points))
 
 
-def broker_status(settings: Settings) -> dict[str, Any]:
+def broker_status(settings: Settings) -> BrokerStatus:
     """Ingestion backlog per provider topic and the number of dead letters awaiting review."""
     tenant = settings.broker.tenant
-    result: dict[str, Any] = {"backlog": {}, "dead_letters": None}
+    backlog: dict[str, TopicBacklog] = {}
     try:
         with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
             for topic in ingested_topics(settings):
-                backlog = admin.backlog(topic, INGESTION_SUBSCRIPTION)
-                result["backlog"][topic.rsplit("/", 1)[-1]] = {
-                    "backlog": backlog.backlog,
-                    "unacked": backlog.unacked,
-                    "consumers": backlog.consumers,
-                }
-            result["dead_letters"] = admin.backlog(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION).backlog
+                found = admin.backlog(topic, INGESTION_SUBSCRIPTION)
+                backlog[topic.rsplit("/", 1)[-1]] = TopicBacklog(found.backlog, found.unacked, found.consumers)
+            dead_letters = admin.backlog(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION).backlog
     except BrokerAdminError as exc:
-        result["error"] = str(exc)
-    return result
+        return BrokerStatus(backlog, None, str(exc))
+    return BrokerStatus(backlog, dead_letters)
 
 
 def _actors(settings: Settings) -> list[Any]:

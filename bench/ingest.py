@@ -250,7 +250,7 @@ def run_platform(settings: Settings, fill: Any, expected_rows: int, timeout_s: f
     def sample() -> None:
         while not done.wait(0.5):
             for name, actor in actors.ingestion.items():
-                peaks[name] = max(peaks.get(name, 0), ray.get(actor.status.remote())["rss_mb"])
+                peaks[name] = max(peaks.get(name, 0), ray.get(actor.status.remote()).rss_mb)
             peaks["warehouse"] = max(peaks.get("warehouse", 0), ray.get(actors.warehouse.stats.remote())["rss_mb"])
 
     sampler = threading.Thread(target=sample, daemon=True)

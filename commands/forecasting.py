@@ -86,7 +86,7 @@ def _forecast(settings: Settings, args: argparse.Namespace) -> int:
             issued = service.issue(spec, zone, now)
             if issued is None:
                 failed += 1
-                error = next(s["error"] for s in service.snapshot() if s["model"] == f"{spec.name}/{zone}")
+                error = next(m.error for m in service.snapshot().models if m.model == f"{spec.name}/{zone}")
                 print(f"{spec.name}/{zone:<6} FAILED {error}")
                 continue
             median = [name for name in set(issued.observations["variable"].to_pylist()) if name.endswith("_q50")]

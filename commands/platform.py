@@ -6,6 +6,7 @@ These commands drive the Ray layer (``actors/``, ``jobs/``), so they import it w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +23,8 @@ from scalar_ray.config import Settings
 from scalar_ray.local import LocalStack
 from scalar_ray.local.ray_head import use_ray_token
 from scalar_ray.ray_output import TerminalFilter, run_job
+from scalar_ray.status import IngestionStatus
+from scalar_ray.status_text import render_status
 
 __all__ = ["add_platform_commands", "submit_job"]
 
@@ -94,12 +97,13 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 
     services = LocalStack(settings).status()
     connect(settings)
-    report = {**platform_status(settings), "api": api_status()}
+    report = dataclasses.replace(platform_status(settings), api=api_status())
     if args.json:
-        print(json.dumps({"services": [s.name for s in services if s.healthy], **report}, indent=2, default=str))
+        services_up = [s.name for s in services if s.healthy]
+        print(json.dumps({"services": services_up, **dataclasses.asdict(report)}, indent=2, default=str))
     else:
         print(render_status(report))
-    alive = all(actor["state"] == "ALIVE" for actor in report["actors"]) and bool(report["actors"])
+    alive = all(actor.state == "ALIVE" for actor in report.actors) and bool(report.actors)
     return EXIT_OK if alive else EXIT_UNHEALTHY
 
 
@@ -118,77 +122,6 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(table.to_pandas().to_string(index=False))
     return EXIT_OK
-
-
-def render_status(report: dict[str, Any]) -> str:
-    """The checklist as text: one line per actor, then the broker."""
-    lines = [f"{'ACTOR':<24} {'STATE':<10} {'RESTARTS':>8}  DETAIL"]
-    for actor in sorted(report["actors"], key=lambda a: str(a["name"])):
-        detail = report["details"].get(actor["name"], {})
-        lines.append(f"{actor['name']:<24} {actor['state']:<10} {actor['restarts'] or 0:>8}  {_detail(detail)}")
-    broker = report["broker"]
-    backlog = ", ".join(f"{name} {entry['backlog']}" for name, entry in broker.get("backlog", {}).items())
-    lines.append(f"consumer backlog: {backlog or 'unknown'}")
-    lines.append(f"dead letters awaiting review: {broker.get('dead_letters', 'unknown')}")
-    if "error" in broker:
-        lines.append(f"broker: {broker['error']}")
-    api = report.get("api") or {}
-    deployments = ", ".join(
-        f"{name} {' '.join(f'{count} {state}' for state, count in entry['replicas'].items())}"
-        for name, entry in sorted(api.get("deployments", {}).items())
-    )
-    lines.append(f"forecast API: {api.get('state', 'unknown')}" + (f" ({deployments})" if deployments else ""))
-    lines += render_checklist(report.get("checklist", []))
-    return "\n".join(lines)
-
-
-def render_checklist(checklist: list[dict[str, Any]]) -> list[str]:
-    """The operator's checklist from the metrics: the items and order of the Grafana dashboard's first row."""
-    if not checklist:
-        return []
-    lines = ["", "OPERATOR CHECKLIST (metrics; the Grafana dashboard shows the same items)"]
-    for line in checklist:
-        breakdown = ", ".join(f"{key} {value}" for key, value in list(line["breakdown"].items())[:6])
-        more = len(line["breakdown"]) - 6
-        breakdown += f", +{more} more" if more > 0 else ""
-        lines.append(f"  {line['title']:<20} {line['value']}" + (f"  [{breakdown}]" if breakdown else ""))
-    return lines
-
-
-def _detail(detail: dict[str, Any]) -> str:
-    if "error" in detail:
-        return str(detail["error"])
-    if "tasks" in detail:
-        failing = [name for name, task in detail["tasks"].items() if task["consecutive_errors"]]
-        text = (
-            f"{len(detail['tasks'])} tasks, {len(failing)} failing, {detail['requests']} requests "
-            f"({detail['retries']} retried, {detail['throttled']} throttled), spooled {detail['spooled']}"
-        )
-        return text + (f"; failing: {', '.join(failing[:3])}" if failing else "")
-    if "models" in detail:
-        models = detail["models"]
-        issued = [m for m in models if m["last_issue"]]
-        failing = [m for m in models if m["error"]]
-        awaiting = [m for m in models if m.get("awaiting_model")]
-        latest = max((m["last_issue"] for m in issued), default="-")
-        text = f"{len(models)} models, {len(issued)} issuing, last forecast at {latest}; "
-        text += f"{len(awaiting)} awaiting a first model (`scalar-ray train`); " if awaiting else ""
-        text += f"{len(failing)} failing"
-        return text + (f": {failing[0]['error']}" if failing else "")
-    if "rows_written" in detail:
-        p99 = detail.get("freshness_p99_ms")
-        cache = "cache ok" if detail.get("cache_enabled", True) else f"cache down ({detail.get('cache_failures')})"
-        blocked = (
-            f", WRITES BLOCKED since {detail['writing_blocked_since']}" if detail.get("writing_blocked_since") else ""
-        )
-        return (
-            f"{detail['messages']:,} msgs, {detail['rows_written']:,} rows; "
-            f"last batch {detail['last_batch_rows']:,} rows at {detail['last_commit_at'] or '-'} "
-            f"({detail['last_batch_ms']:.0f} ms); "
-            f"p99 freshness (5 min) {p99 if p99 is None else round(p99)} ms; redelivered {detail['redelivered']}; "
-            f"dead-lettered {detail['dead_lettered']}; {cache}{blocked}"
-        )
-    return ""
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -229,10 +162,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     while time.monotonic() < deadline:
         time.sleep(min(15.0, max(0.0, deadline - time.monotonic())))
         report = platform_status(demo_settings)
-        replicas = [d for n, d in report["details"].items() if n.startswith("ingestion-")]
-        rows = sum(int(d.get("rows_written", 0)) for d in replicas)
-        p99 = max((d.get("freshness_p99_ms") or 0 for d in replicas), default=0)
-        backlog = sum(e["backlog"] for e in report["broker"].get("backlog", {}).values())
+        replicas = [r.detail for r in report.reports(IngestionStatus).values() if isinstance(r.detail, IngestionStatus)]
+        rows = sum(replica.rows_written for replica in replicas)
+        p99 = max((replica.freshness_p99_ms or 0 for replica in replicas), default=0)
+        backlog = sum(entry.backlog for entry in report.broker.backlog.values())
         print(
             f"    {datetime.now(UTC):%H:%M:%S} warehouse {warehouse.count():,} rows; live ingestion {rows:,} rows, "
             f"backlog {backlog}, p99 freshness (last 5 min) {p99:.0f} ms",

@@ -11,7 +11,11 @@ import threading
 import time
 from collections.abc import Callable
 
+import psutil
+
 from scalar_ray.core.backoff import Backoff
+from scalar_ray.status import AcquisitionStatus, ActorReport, ForecastingStatus, IngestionStatus
+from scalar_ray.telemetry.setup import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +62,16 @@ class ServiceLoop:
     def uptime_s(self) -> int:
         """Seconds since the loop started."""
         return round(time.time() - self.started)
+
+
+def report(
+    detail: AcquisitionStatus | IngestionStatus | ForecastingStatus, loop: ServiceLoop, telemetry: Telemetry
+) -> ActorReport:
+    """What an actor running ``loop`` says of itself: its service's status, its process, its metric points."""
+    return ActorReport(
+        detail=detail,
+        uptime_s=loop.uptime_s,
+        rss_mb=round(psutil.Process().memory_info().rss / 2**20),
+        loop_error=loop.last_error,
+        metrics=tuple(telemetry.points()),
+    )

@@ -35,6 +35,7 @@ from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.model_catalogue import model_key
 from scalar_ray.serving.model_host import LoadedModel, PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
+from scalar_ray.status import ApiStatus, DeploymentStatus
 from scalar_ray.telemetry.setup import configure
 
 __all__ = [
@@ -192,25 +193,25 @@ def deploy(settings: Settings) -> str:
     return f"http://{serving.host}:{serving.port}"
 
 
-def api_status() -> dict[str, Any]:
+def api_status() -> ApiStatus:
     """The application's state and its deployments' replicas, for `scalar-ray status` (Serve not started: absent)."""
     try:
         status = serve.status()
     except RayServeException:
-        return {"state": "NOT_DEPLOYED", "deployments": {}}
+        return ApiStatus("NOT_DEPLOYED")
     application = status.applications.get(APP_NAME)
     if application is None:
-        return {"state": "NOT_DEPLOYED", "deployments": {}}
-    return {
-        "state": _name(application.status),
-        "deployments": {
-            name: {
-                "status": _name(deployment.status),
-                "replicas": {_name(state): count for state, count in deployment.replica_states.items()},
-            }
+        return ApiStatus("NOT_DEPLOYED")
+    return ApiStatus(
+        _name(application.status),
+        {
+            name: DeploymentStatus(
+                _name(deployment.status),
+                {_name(state): count for state, count in deployment.replica_states.items()},
+            )
             for name, deployment in application.deployments.items()
         },
-    }
+    )
 
 
 def _name(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scalar_ray.acquisition.cursors import Cursor, CursorStore, FileCursorStore, InMemoryCursorStore
-from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask, TaskStatus
+from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
 from scalar_ray.acquisition.spool import DiskSpool
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "DiskSpool",
     "FileCursorStore",
     "InMemoryCursorStore",
-    "TaskStatus",
 ]

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -29,10 +29,11 @@ from scalar_ray.core.utc import floor_to
 from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ProviderClient
+from scalar_ray.status import AcquisitionStatus, TaskStatus
 from scalar_ray.telemetry.instruments import messages_sent, provider_errors, tracer
 from scalar_ray.telemetry.propagation import with_trace_context
 
-__all__ = ["AcquisitionService", "AcquisitionTask", "TaskStatus"]
+__all__ = ["AcquisitionService", "AcquisitionTask"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +52,6 @@ class AcquisitionTask:
     def name(self) -> str:
         """``A65-actual/DK1``: the cursor key."""
         return f"{self.spec.id}/{self.area}"
-
-
-@dataclass
-class TaskStatus:
-    """A task's health, shown by `scalar-ray status` and the actor's dashboard entry."""
-
-    next_run: datetime
-    last_success: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    consecutive_errors: int = 0
-    throttled: int = 0
-    messages: int = 0
-    rows: int = 0
-    # Re-fetched rows whose value had already been published (not sent again).
-    unchanged_rows: int = 0
 
 
 class AcquisitionService:
@@ -238,21 +223,20 @@ class AcquisitionService:
         following = task.spec.schedule.next_run(now)
         return max(_FIRST_RETRY, task.spec.schedule.next_run(following) - following)
 
-    def snapshot(self) -> dict[str, object]:
-        """The provider's health for status output."""
+    def snapshot(self) -> AcquisitionStatus:
+        """The provider's health for status output (a copy: the service goes on changing its own)."""
         stats = self._client.stats()
-        return {
-            "provider": self.provider,
-            "tasks": {name: asdict(status) for name, status in self.status.items()},
-            "spooled": len(self._spool),
-            "spooled_total": self.spooled_total,
-            "drained_total": self.drained_total,
-            "requests": stats.requests,
-            "retries": stats.retries,
-            "throttled": stats.throttled,
-            "http_failures": stats.failures,
-            "errors": sum(1 for status in self.status.values() if status.consecutive_errors),
-        }
+        return AcquisitionStatus(
+            provider=self.provider,
+            tasks={name: dataclasses.replace(status) for name, status in self.status.items()},
+            spooled=len(self._spool),
+            spooled_total=self.spooled_total,
+            drained_total=self.drained_total,
+            requests=stats.requests,
+            retries=stats.retries,
+            throttled=stats.throttled,
+            http_failures=stats.failures,
+        )
 
 
 def _covered_until(table: pa.Table, window: Window, resolution: str) -> datetime | None:

@@ -32,6 +32,7 @@ from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
+from scalar_ray.status import ForecastingStatus, ForecastModelStatus
 from scalar_ray.telemetry.instruments import forecast_completed, tracer
 from scalar_ray.telemetry.propagation import with_trace_context
 from scalar_ray.warehouse.base import Warehouse
@@ -273,19 +274,19 @@ class ModelState:
     # The champion version the last attempt used (None: there was none), so a new champion is used at once.
     tried_version: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def status(self) -> ForecastModelStatus:
         """For `scalar-ray status`."""
-        return {
-            "model": f"{self.family}/{self.zone}",
-            "version": self.version,
-            "last_issue": self.last_issue.isoformat() if self.last_issue else None,
-            "rows": self.last_rows,
-            "issued": self.issued,
-            "failures": self.failures,
-            "error": self.last_error,
-            "awaiting_model": self.awaiting_model,
-            "duration_s": round(self.last_duration_s, 2),
-        }
+        return ForecastModelStatus(
+            model=f"{self.family}/{self.zone}",
+            version=self.version,
+            last_issue=self.last_issue,
+            rows=self.last_rows,
+            issued=self.issued,
+            failures=self.failures,
+            error=self.last_error,
+            awaiting_model=self.awaiting_model,
+            duration_s=round(self.last_duration_s, 2),
+        )
 
 
 @dataclass
@@ -392,13 +393,11 @@ class ForecastService:
                     zones.append(state.zone)
         return zones
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        """Per model: version, last issue, rows, failures, last error."""
-        return [state.as_dict() for state in self._states.values()]
-
-    def next_runs(self) -> dict[str, str]:
-        """When each family runs next."""
-        return {name: moment.isoformat() for name, moment in self._next.items()}
+    def snapshot(self) -> ForecastingStatus:
+        """Per model: version, last issue, rows, failures, last error; when each family runs next."""
+        return ForecastingStatus(
+            models=tuple(state.status() for state in self._states.values()), next_runs=dict(self._next)
+        )
 
     def _predictor(self, entry: RegistryEntry) -> TimeSeriesPredictor:
         """The champion's predictor, loaded once per version (loading is slow; a new champion is picked up)."""

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from opentelemetry import trace
@@ -26,6 +26,7 @@ from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.errors import BrokerUnavailableError, PayloadError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.status import IngestionStatus
 from scalar_ray.telemetry.instruments import (
     ingestion_failed,
     ingestion_freshness,
@@ -59,21 +60,18 @@ class IngestionStats:
     broker_errors: int = 0
     last_batch_rows: int = 0
     last_batch_ms: float = 0.0
-    last_commit_at: str | None = None
+    last_commit_at: datetime | None = None
     last_error: str = ""
-    writing_blocked_since: str | None = None
+    writing_blocked_since: datetime | None = None
     # (commit time in Unix seconds, publish → committed in ms) per message, the newest samples.
     freshness: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_FRESHNESS_SAMPLES))
 
-    def snapshot(self, now: float | None = None, window_s: float = _FRESHNESS_WINDOW_S) -> dict[str, object]:
-        """A plain dictionary for status output; freshness percentiles over the ``window_s`` seconds before ``now``."""
-        data = asdict(self)
-        since = (time.time() if now is None else now) - window_s
-        samples = sorted(ms for at, ms in self.freshness if at >= since)
-        data.pop("freshness")
-        data["freshness_p50_ms"] = samples[len(samples) // 2] if samples else None
-        data["freshness_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
-        return data
+    def freshness_percentiles(self, now: float, window_s: float = _FRESHNESS_WINDOW_S) -> tuple[float | None, ...]:
+        """Median and 99th percentile of publish → commit, ms, over the ``window_s`` seconds before ``now``."""
+        samples = sorted(ms for at, ms in self.freshness if at >= now - window_s)
+        if not samples:
+            return None, None
+        return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 class IngestionWorker:
@@ -108,14 +106,31 @@ class IngestionWorker:
         # Each message's process span, from receipt to the acknowledgement after its batch's commit.
         self._spans: dict[str, Span] = {}
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> IngestionStatus:
         """The replica's counters and, when the cache is guarded, its health."""
-        data = self.stats.snapshot(now=self._wall_clock().timestamp())
-        if isinstance(self._cache, BestEffortCache):
-            data["cache_enabled"] = self._cache.enabled
-            data["cache_failures"] = self._cache.stats.failures
-            data["cache_updates"] = self._cache.stats.updates
-        return data
+        stats = self.stats
+        p50, p99 = stats.freshness_percentiles(self._wall_clock().timestamp())
+        guarded = self._cache if isinstance(self._cache, BestEffortCache) else None
+        return IngestionStatus(
+            messages=stats.messages,
+            rows_written=stats.rows_written,
+            batches=stats.batches,
+            dead_lettered=stats.dead_lettered,
+            duplicates_dropped=stats.duplicates_dropped,
+            redelivered=stats.redelivered,
+            warehouse_errors=stats.warehouse_errors,
+            broker_errors=stats.broker_errors,
+            last_batch_rows=stats.last_batch_rows,
+            last_batch_ms=stats.last_batch_ms,
+            last_commit_at=stats.last_commit_at,
+            last_error=stats.last_error,
+            writing_blocked_since=stats.writing_blocked_since,
+            freshness_p50_ms=p50,
+            freshness_p99_ms=p99,
+            cache_enabled=guarded.enabled if guarded else None,
+            cache_failures=guarded.stats.failures if guarded else 0,
+            cache_updates=guarded.stats.updates if guarded else 0,
+        )
 
     def step(self) -> None:
         """Retry a blocked write, or receive what is waiting, and write the batch when it is due."""
@@ -256,7 +271,7 @@ class IngestionWorker:
         self.stats.rows_written += result.rows
         self.stats.last_batch_rows = result.rows
         self.stats.last_batch_ms = (self._monotonic() - started) * 1000
-        self.stats.last_commit_at = committed.isoformat()
+        self.stats.last_commit_at = committed
         if self._cache is not None and table.num_rows:
             self._cache.update(table)
 
@@ -268,7 +283,7 @@ class IngestionWorker:
         self.stats.warehouse_errors += 1
         self.stats.last_error = str(exc)
         if self.stats.writing_blocked_since is None:
-            self.stats.writing_blocked_since = self._wall_clock().isoformat()
+            self.stats.writing_blocked_since = self._wall_clock()
         logger.warning(
             "warehouse write of %d rows failed, retrying in %.1f s (nothing acknowledged): %s",
             batch.rows,

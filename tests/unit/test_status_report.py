@@ -1,59 +1,107 @@
-"""`scalar-ray status` renders the operator's checklist from the supervisor's report."""
+"""`scalar-ray status` renders the operator's checklist from the supervisor's typed report."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from commands.platform import _forecast_lines, render_status
+from commands.platform import _forecast_lines
+from scalar_ray.status import (
+    AcquisitionStatus,
+    ActorReport,
+    ActorState,
+    ApiStatus,
+    BrokerStatus,
+    DeploymentStatus,
+    ForecastingStatus,
+    ForecastModelStatus,
+    IngestionStatus,
+    PlatformStatus,
+    TaskStatus,
+    TopicBacklog,
+)
+from scalar_ray.status_text import render_status
 from scalar_ray.telemetry.checklist import CHECKLIST
 from scalar_ray.telemetry.snapshot import MetricPoint, checklist_lines
 
-REPORT = {
-    "actors": [
-        {"name": "ingestion-0", "state": "ALIVE", "restarts": 2, "pid": 1},
-        {"name": "acquisition-entsoe", "state": "RESTARTING", "restarts": 1, "pid": 2},
-        {"name": "forecasting", "state": "ALIVE", "restarts": 0, "pid": 3},
+T = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def ingestion(**changes: object) -> IngestionStatus:
+    counters = {
+        "messages": 1200,
+        "rows_written": 250000,
+        "batches": 40,
+        "dead_lettered": 1,
+        "duplicates_dropped": 0,
+        "redelivered": 3,
+        "warehouse_errors": 0,
+        "broker_errors": 0,
+        "last_batch_rows": 12000,
+        "last_batch_ms": 35.2,
+        "last_commit_at": T,
+        "last_error": "",
+        "writing_blocked_since": T + timedelta(minutes=1),
+        "freshness_p50_ms": 100.0,
+        "freshness_p99_ms": 420.7,
+        "cache_enabled": False,
+        "cache_failures": 4,
+    }
+    return IngestionStatus(**{**counters, **changes})  # type: ignore[arg-type]
+
+
+def model(name: str, last_issue: datetime | None, error: str | None, awaiting: bool = False) -> ForecastModelStatus:
+    return ForecastModelStatus(name, None, last_issue, 0, 0, 0, error, awaiting, 0.0)
+
+
+REPORT = PlatformStatus(
+    actors=[
+        ActorState("ingestion-0", "ALIVE", 2, 1),
+        ActorState("acquisition-entsoe", "RESTARTING", 1, 2),
+        ActorState("forecasting", "ALIVE", 0, 3),
     ],
-    "details": {
-        "ingestion-0": {
-            "messages": 1200,
-            "rows_written": 250000,
-            "last_batch_rows": 12000,
-            "last_commit_at": "2026-11-25T10:00:00+00:00",
-            "last_batch_ms": 35.2,
-            "freshness_p99_ms": 420.7,
-            "redelivered": 3,
-            "dead_lettered": 1,
-            "cache_enabled": False,
-            "cache_failures": 4,
-            "writing_blocked_since": "2026-11-25T10:01:00+00:00",
-        },
-        "acquisition-entsoe": {
-            "tasks": {"A44/DK1": {"consecutive_errors": 2}, "A44/DK2": {"consecutive_errors": 0}},
-            "requests": 40,
-            "retries": 5,
-            "throttled": 2,
-            "spooled": 7,
-        },
-        "forecasting": {
-            "models": [
-                {"model": "dk_demand/DK1", "last_issue": "2026-11-25T10:00:00+00:00", "error": None},
-                {"model": "dk_demand/DK2", "last_issue": None, "error": "dk_demand/DK2: files unreadable"},
-                {"model": "dk_dayahead/DK1", "last_issue": None, "error": None, "awaiting_model": True},
-            ]
-        },
+    details={
+        "ingestion-0": ActorReport(ingestion(), 60, 300),
+        "acquisition-entsoe": ActorReport(
+            AcquisitionStatus(
+                provider="entsoe",
+                tasks={"A44/DK1": TaskStatus(T, consecutive_errors=2), "A44/DK2": TaskStatus(T)},
+                spooled=7,
+                spooled_total=7,
+                drained_total=0,
+                requests=40,
+                retries=5,
+                throttled=2,
+                http_failures=1,
+            ),
+            60,
+            200,
+        ),
+        "forecasting": ActorReport(
+            ForecastingStatus(
+                (
+                    model("dk_demand/DK1", T, None),
+                    model("dk_demand/DK2", None, "dk_demand/DK2: files unreadable"),
+                    model("dk_dayahead/DK1", None, None, awaiting=True),
+                ),
+                {},
+            ),
+            60,
+            900,
+        ),
     },
-    "broker": {"backlog": {"entsoe": {"backlog": 12}, "elia": {"backlog": 0}}, "dead_letters": 1},
-    "api": {
-        "state": "RUNNING",
-        "deployments": {
-            "ForecastIngress": {"status": "HEALTHY", "replicas": {"RUNNING": 1}},
-            "ModelServer": {"status": "UPSCALING", "replicas": {"RUNNING": 1, "STARTING": 1}},
+    broker=BrokerStatus({"entsoe": TopicBacklog(12, 0, 2), "elia": TopicBacklog(0, 0, 2)}, 1),
+    checklist=[],
+    api=ApiStatus(
+        "RUNNING",
+        {
+            "ForecastIngress": DeploymentStatus("HEALTHY", {"RUNNING": 1}),
+            "ModelServer": DeploymentStatus("UPSCALING", {"RUNNING": 1, "STARTING": 1}),
         },
-    },
-}
+    ),
+)
 
 
 def test_every_checklist_item_is_on_the_page() -> None:
@@ -79,7 +127,7 @@ def test_the_operators_checklist_from_the_metrics_ends_the_page() -> None:
         MetricPoint("scalar.provider.errors", "counter", "{error}", {"scalar.provider": "entsoe"}, 3),
         MetricPoint("process.uptime", "gauge", "s", {"scalar.worker": "ingestion-0"}, 42),
     ]
-    report = {**REPORT, "checklist": [asdict(line) for line in checklist_lines(points)]}
+    report = dataclasses.replace(REPORT, checklist=checklist_lines(points))
 
     lines = render_status(report).splitlines()
     start = lines.index("OPERATOR CHECKLIST (metrics; the Grafana dashboard shows the same items)")

@@ -137,4 +137,4 @@ def test_the_champion_issues_a_forecast_ingestion_accepts(dk_history: Settings) 
     frame = table.to_pandas().pivot(index="ts", columns="variable", values="value")
     assert (np.diff(frame[["load_q10", "load_q50", "load_q90"]].to_numpy(), axis=1) >= 0).all()
     assert message.key == "scalar/dk_demand/DK1"
-    assert service.snapshot()[0]["version"] == registry.champion_pointer("dk_demand", "DK1").version
+    assert service.snapshot().models[0].version == registry.champion_pointer("dk_demand", "DK1").version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -20,6 +21,7 @@ from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
 from scalar_ray.simulator import SimulatorServer
+from scalar_ray.status import AcquisitionStatus, ActorReport, IngestionStatus, PlatformStatus, TaskStatus
 from scalar_ray.warehouse.remote import RemoteWarehouse
 from tests.integration.conftest import free_port
 from tests.integration.providers.conftest import simulator_environment
@@ -59,6 +61,10 @@ def spine_environment(
     }
 
 
+def _tasks(report: ActorReport) -> list[TaskStatus]:
+    return list(report.detail.tasks.values()) if isinstance(report.detail, AcquisitionStatus) else []
+
+
 class Platform:
     """A started platform and the checks the tests make on it."""
 
@@ -66,37 +72,40 @@ class Platform:
         self.settings = settings
         self.warehouse = RemoteWarehouse(settings.ray.namespace)
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> PlatformStatus:
         return platform_status(self.settings)
+
+    def replicas(self) -> list[IngestionStatus]:
+        """Every live ingestion replica's status."""
+        return [report.detail for report in self.status().reports(IngestionStatus).values()]  # type: ignore[misc]
+
+    def acquisition(self, provider: str) -> AcquisitionStatus:
+        """One provider's acquisition status."""
+        detail = self.status().reports(AcquisitionStatus)[f"acquisition-{provider}"].detail
+        assert isinstance(detail, AcquisitionStatus)
+        return detail
 
     def tasks_run(self) -> tuple[int, int]:
         """(tasks that succeeded at least once, all tasks) over every acquisition actor."""
-        done = total = 0
-        for name, detail in self.status()["details"].items():  # type: ignore[union-attr]
-            if name.startswith("acquisition-") and "tasks" in detail:
-                for task in detail["tasks"].values():
-                    total += 1
-                    done += task["last_success"] is not None
-        return done, total
+        tasks = [task for report in self.status().reports(AcquisitionStatus).values() for task in _tasks(report)]
+        return sum(task.last_success is not None for task in tasks), len(tasks)
 
     def describe(self) -> str:
         """A short account for assertion messages: tasks run, failing tasks, backlog, replica counters."""
         status = self.status()
-        lines = [f"tasks run {self.tasks_run()}, backlog {status['broker']}"]
-        for actor in status["actors"]:  # type: ignore[union-attr]
-            lines.append(f"{actor['name']}: {actor['state']}, restarts {actor['restarts']}")
-        for name, detail in status["details"].items():  # type: ignore[union-attr]
-            if name.startswith("ingestion-"):
-                lines.append(f"{name}: { ({k: v for k, v in detail.items() if k != 'last_error'}) }")
-                lines.append(f"{name} last error: {detail.get('last_error', '')[:300]}")
-            for task, state in detail.get("tasks", {}).items():
-                if state["last_success"] is None or state["last_error"]:
+        lines = [f"tasks run {self.tasks_run()}, backlog {status.broker}"]
+        lines += [f"{actor.name}: {actor.state}, restarts {actor.restarts}" for actor in status.actors]
+        for name, report in status.reports(IngestionStatus).items():
+            lines.append(f"{name}: {dataclasses.replace(report.detail, last_error='')}")  # type: ignore[type-var]
+            lines.append(f"{name} last error: {report.detail.last_error[:300]}")  # type: ignore[union-attr]
+        for name, report in status.reports(AcquisitionStatus).items():
+            for task, state in report.detail.tasks.items():  # type: ignore[union-attr]
+                if state.last_success is None or state.last_error:
                     lines.append(f"{name} {task}: {state}")
         return "\n".join(lines)
 
     def backlog(self) -> int:
-        broker = platform_status(self.settings)["broker"]
-        return sum(entry["backlog"] for entry in broker["backlog"].values())  # type: ignore[index]
+        return sum(entry.backlog for entry in platform_status(self.settings).broker.backlog.values())
 
     def settled(self, timeout_s: float = 240) -> bool:
         """Every task ran once, the backlog is empty and the warehouse count stopped moving."""

@@ -26,9 +26,9 @@ def test_everything_published_is_in_the_warehouse_exactly_once(start_spine) -> N
     assert len(published) > 1000
     assert Counter(stored).most_common(1)[0][1] == 1  # no key twice
     assert set(stored) == published
-    replicas = [d for n, d in platform.status()["details"].items() if n.startswith("ingestion-")]
-    assert sum(d["rows_written"] for d in replicas) >= len(published)
-    assert all(d["dead_lettered"] == 0 for d in replicas)
+    replicas = platform.replicas()
+    assert sum(replica.rows_written for replica in replicas) >= len(published)
+    assert all(replica.dead_lettered == 0 for replica in replicas)
 
 
 def test_killing_an_ingestion_and_an_acquisition_actor_mid_stream_loses_and_duplicates_nothing(  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def test_killing_an_ingestion_and_an_acquisition_actor_mid_stream_loses_and_dupl
     ray.kill(ray.get_actor("acquisition-entsoe", namespace=namespace), no_restart=False)
 
     assert platform.settled(), platform.describe()
-    restarts = {a["name"]: a["restarts"] for a in platform.status()["actors"]}
+    restarts = {actor.name: actor.restarts for actor in platform.status().actors}
     assert restarts["ingestion-0"] >= 1
     assert restarts["acquisition-entsoe"] >= 1
     published = platform.published_keys(["entsoe"])

@@ -23,6 +23,7 @@ from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
+from scalar_ray.status import AcquisitionStatus, IngestionStatus
 from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
 from tests.integration.conftest import free_port, running
 
@@ -32,12 +33,14 @@ pytestmark = pytest.mark.integration
 LIVE = "energinet/PowerSystemRightNow,energinet/Forecasts_5Min,elia/ods134"
 
 
-def _replicas(platform) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-    return [d for n, d in platform.status()["details"].items() if n.startswith("ingestion-")]
+def _replicas(platform) -> list[IngestionStatus]:  # type: ignore[no-untyped-def]
+    replicas: list[IngestionStatus] = platform.replicas()
+    return replicas
 
 
-def _acquisition(platform, provider: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return platform.status()["details"][f"acquisition-{provider}"]
+def _acquisition(platform, provider: str) -> AcquisitionStatus:  # type: ignore[no-untyped-def]
+    status: AcquisitionStatus = platform.acquisition(provider)
+    return status
 
 
 def _assert_exactly_once(platform, providers: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -75,13 +78,13 @@ def test_stopping_the_broker_for_30_s_loses_nothing(start_spine, own_broker: Pul
     own_broker.stop()
     stopped = time.monotonic()
     # Stay down at least 30 s and until acquisition had to spool a fetched window.
-    assert wait_until(lambda: _acquisition(platform, "energinet")["spooled"] > 0, 150), platform.describe()
+    assert wait_until(lambda: _acquisition(platform, "energinet").spooled > 0, 150), platform.describe()
     time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
     own_broker.start()
     own_broker.wait_ready()
 
-    assert wait_until(lambda: _acquisition(platform, "energinet")["spooled"] == 0, 120), platform.describe()
-    assert _acquisition(platform, "energinet")["drained_total"] > 0
+    assert wait_until(lambda: _acquisition(platform, "energinet").spooled == 0, 120), platform.describe()
+    assert _acquisition(platform, "energinet").drained_total > 0
     assert platform.settled(), platform.describe()
     _assert_exactly_once(platform, ["energinet", "elia"])
 
@@ -90,16 +93,16 @@ def test_stopping_the_warehouse_for_30_s_loses_nothing(start_spine) -> None:  # 
     platform = start_spine(SCALAR_ACQUISITION__DATASETS=LIVE)
     assert platform.settled(), platform.describe()
     namespace = platform.settings.ray.namespace
-    written_before = sum(r["rows_written"] for r in _replicas(platform))
+    written_before = sum(r.rows_written for r in _replicas(platform))
 
     ray.kill(ray.get_actor(WAREHOUSE_ACTOR, namespace=namespace), no_restart=True)
     stopped = time.monotonic()
     # A minute-by-minute run arrives while the warehouse is away: ingestion must hold it, not lose it.
-    assert wait_until(lambda: sum(r["warehouse_errors"] for r in _replicas(platform)) > 0, 150), platform.describe()
+    assert wait_until(lambda: sum(r.warehouse_errors for r in _replicas(platform)) > 0, 150), platform.describe()
     time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
     ensure_warehouse_actor(platform.settings)
 
-    assert wait_until(lambda: sum(r["rows_written"] for r in _replicas(platform)) > written_before, 120)
+    assert wait_until(lambda: sum(r.rows_written for r in _replicas(platform)) > written_before, 120)
     assert platform.settled(), platform.describe()
     _assert_exactly_once(platform, ["energinet", "elia"])
 
@@ -179,15 +182,15 @@ def test_malformed_messages_go_to_the_dead_letter_topic_with_reasons_and_the_str
     assert wait_until(lambda: platform.warehouse.count() == 2, 60)
     stored = platform.warehouse.query("select value from observations order by ts")
     assert stored["value"].to_pylist() == [80.0, 83.0]
-    assert wait_until(lambda: platform.status()["broker"]["dead_letters"] == 4, 30)
+    assert wait_until(lambda: platform.status().broker.dead_letters == 4, 30)
     # `scalar-ray status`'s checklist, read from the actors' metrics, counts them too.
-    checklist = {line["title"]: line for line in platform.status()["checklist"]}
-    assert checklist["Failed messages"]["value"] == "4", checklist["Failed messages"]
-    assert checklist["Batch insert time"]["reported"] and checklist["Worker uptime"]["reported"]
+    checklist = {line.title: line for line in platform.status().checklist}
+    assert checklist["Failed messages"].value == "4", checklist["Failed messages"]
+    assert checklist["Batch insert time"].reported and checklist["Worker uptime"].reported
 
     def backlog_reported() -> bool:
-        lines = {line["title"]: line for line in platform.status()["checklist"]}
-        return bool(lines["Consumer backlog"]["reported"])
+        lines = {line.title: line for line in platform.status().checklist}
+        return bool(lines["Consumer backlog"].reported)
 
     assert wait_until(backlog_reported, 30)
 
@@ -208,7 +211,7 @@ def test_with_redis_down_ingestion_goes_on_and_the_cache_recovers(  # type: igno
             settings, [_envelope(70.0 + i, hour + timedelta(minutes=15 * i), f"down-{i}").encode() for i in range(4)]
         )
         assert wait_until(lambda: platform.warehouse.count() == 4, 60), platform.describe()
-        assert sum(r["cache_failures"] for r in _replicas(platform)) >= 1
+        assert sum(r.cache_failures for r in _replicas(platform)) >= 1
     finally:
         redis_server.start()
         redis_server.wait_ready()

@@ -116,7 +116,7 @@ def test_while_the_broker_is_away_windows_are_spooled_and_drained_in_order(tmp_p
     now[0] += timedelta(minutes=15)
     acquisition.run_due()
     assert TOPIC not in broker.topics
-    assert acquisition.snapshot()["spooled"] == 2
+    assert acquisition.snapshot().spooled == 2
 
     broker.available = True
     now[0] += timedelta(minutes=1)
@@ -124,7 +124,7 @@ def test_while_the_broker_is_away_windows_are_spooled_and_drained_in_order(tmp_p
 
     fetch_ids = [m.properties["fetch_id"] for m in broker.topics[TOPIC]]
     assert len(fetch_ids) == 2
-    assert acquisition.snapshot()["spooled"] == 0
+    assert acquisition.snapshot().spooled == 0
     first, second = (Envelope.decode(m.payload, m.properties) for m in broker.topics[TOPIC])
     assert first.window.end < second.window.end  # fetched order kept
 

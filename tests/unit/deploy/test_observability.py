@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from commands.platform import render_checklist
+from scalar_ray.status_text import render_checklist
 from scalar_ray.telemetry.checklist import CHECKLIST, prometheus_name
 from scalar_ray.telemetry.dashboard import DASHBOARD_PATH, dashboard_json
 from scalar_ray.telemetry.snapshot import checklist_lines
@@ -34,7 +34,7 @@ def test_the_dashboard_and_status_show_the_same_checklist_in_the_same_order(dash
     panels = dashboard["panels"]
     first_row = panels[1 : 1 + len(CHECKLIST)]
     assert panels[0] == {**panels[0], "type": "row", "title": "Operator checklist"}
-    status = render_checklist([line.__dict__ for line in checklist_lines([])])
+    status = render_checklist(checklist_lines([]))
     status_titles = [line.split("  ")[1].strip() for line in status[2:]]
     assert [panel["title"] for panel in first_row] == [item.title for item in CHECKLIST] == status_titles
 

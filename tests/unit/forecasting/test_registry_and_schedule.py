@@ -60,10 +60,10 @@ def test_families_run_on_schedule_and_a_new_champion_is_used_at_once(tmp_path: P
     assert service.calls == ["DK1", "DK2", "DK2"]
     service.run_due(start + timedelta(hours=1))  # the hourly schedule: every zone
     assert service.calls[-2:] == ["DK1", "DK2"]
-    assert service.next_runs() == {"test_demand": "2026-11-20T12:00:00+00:00"}
-    states = {s["model"]: s for s in service.snapshot()}
-    assert states["test_demand/DK1"]["awaiting_model"] and states["test_demand/DK1"]["error"] is None
-    assert not states["test_demand/DK2"]["awaiting_model"] and states["test_demand/DK2"]["issued"] == 2
+    assert service.snapshot().next_runs == {"test_demand": datetime(2026, 11, 20, 12, tzinfo=UTC)}
+    states = {s.model: s for s in service.snapshot().models}
+    assert states["test_demand/DK1"].awaiting_model and states["test_demand/DK1"].error is None
+    assert not states["test_demand/DK2"].awaiting_model and states["test_demand/DK2"].issued == 2
 
 
 def test_no_champion_is_counted_as_its_own_outcome_not_as_a_failure(tmp_path: Path, captured: Captured) -> None:
@@ -87,13 +87,8 @@ def test_no_champion_is_counted_as_its_own_outcome_not_as_a_failure(tmp_path: Pa
     service.run_due(NOW)
 
     assert outcomes() - before == Counter({"no_model": 1, "ok": 1, "failed": 1})
-    states = {s["model"]: s for s in service.snapshot()}
-    assert states[f"{spec.name}/DK1"] | {"duration_s": 0} == {
-        **states[f"{spec.name}/DK1"],
-        "awaiting_model": True,
-        "failures": 0,
-        "error": None,
-        "duration_s": 0,
-    }
-    assert states[f"{spec.name}/SE3"]["failures"] == 1
-    assert "unreadable" in states[f"{spec.name}/SE3"]["error"]
+    states = {s.model: s for s in service.snapshot().models}
+    waiting = states[f"{spec.name}/DK1"]
+    assert (waiting.awaiting_model, waiting.failures, waiting.error) == (True, 0, None)
+    assert states[f"{spec.name}/SE3"].failures == 1
+    assert "unreadable" in (states[f"{spec.name}/SE3"].error or "")

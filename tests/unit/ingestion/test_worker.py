@@ -167,7 +167,7 @@ def test_a_broken_cache_never_stops_ingestion() -> None:
     worker.step()
 
     assert warehouse.count() == 1
-    assert worker.snapshot()["cache_failures"] == 1
+    assert worker.snapshot().cache_failures == 1
 
 
 def test_the_cache_holds_the_latest_points_after_a_write() -> None:
@@ -225,5 +225,5 @@ def test_status_reports_freshness_over_the_last_five_minutes_only() -> None:
 
     snapshot = worker.snapshot()
 
-    assert snapshot["freshness_p99_ms"] == 120.0
-    assert snapshot["freshness_p50_ms"] == 120.0
+    assert snapshot.freshness_p99_ms == 120.0
+    assert snapshot.freshness_p50_ms == 120.0
