@@ -47,6 +47,21 @@ class WarehouseActor:
         """Values as known shortly after (or before) each interval: training frames."""
         return self._warehouse.read_known(series_ids, window, known_within, earliest_if_unknown)
 
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        """Upsert forecast rows."""
+        result = self._warehouse.write_forecasts(forecasts, batch_id)
+        self._writes += 1
+        self._rows += result.rows
+        return result
+
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        """Every issue of a model in an issue-time window."""
+        return self._warehouse.read_forecasts(family, zone, issued)
+
+    def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
+        """The newest issue at or before ``as_of``."""
+        return self._warehouse.latest_forecast(family, zone, as_of, lookback)
+
     def count(self) -> int:
         """Stored rows."""
         return self._warehouse.count()

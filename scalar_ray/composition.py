@@ -61,7 +61,17 @@ def build_warehouse(settings: Settings) -> Warehouse:
         from scalar_ray.warehouse.starrocks import StarRocksWarehouse  # noqa: PLC0415 - only production needs it
 
         return StarRocksWarehouse.from_settings(settings.warehouse.starrocks)
-    return DuckDBWarehouse(settings.duckdb_path, settings.warehouse.duckdb.threads)
+    return DuckDBWarehouse(settings.duckdb_path, settings.warehouse.duckdb.threads, forecast_targets())
+
+
+def forecast_targets() -> dict[tuple[str, str, str], str]:
+    """(family, zone, target variable) → the target's series id, for every configured family and zone."""
+    return {
+        (spec.name, zone, target.rsplit("/", 1)[-1]): target
+        for spec in load_families().values()
+        for zone in spec.zones
+        for target in spec.target_ids(zone)
+    }
 
 
 def worker_warehouse(settings: Settings) -> Warehouse:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scalar_ray.core.areas import area_by_code, area_by_code_or_none
 from scalar_ray.core.durations import fixed_duration
+from scalar_ray.core.forecasts import quantile_column
 from scalar_ray.providers.catalogue import Schedule, load_catalogue
 
 __all__ = [
@@ -170,6 +171,8 @@ class FamilySpec(BaseModel):
             or len(set(self.quantiles)) != len(self.quantiles)
         ):
             raise ValueError(f"quantiles must be distinct and between 0 and 1, got {list(self.quantiles)}")
+        for level in self.quantiles:
+            quantile_column(level)  # the forecasts table has a column for it (ValueError names the levels it has)
         unknown = [zone for zone in self.zones if area_by_code_or_none(zone) is None]
         if unknown:
             raise ValueError(f"unknown zone(s) {unknown}")

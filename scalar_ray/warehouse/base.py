@@ -1,9 +1,10 @@
-"""The warehouse port: idempotent writes of canonical observations and point-in-time reads.
+"""The warehouse port: idempotent writes of canonical observations and forecasts, and point-in-time reads.
 
 Observations are keyed by (``series_id``, ``ts``, ``issued_at``): a re-delivered batch overwrites itself (no
 duplicates), and a revision is a new vintage. Reads can ask for the data "as known at" a moment, which training
 needs to avoid leakage from later revisions. ``InMemoryWarehouse`` is the fake for unit tests; the DuckDB and
-StarRocks adapters are the real ones, and all of them pass one contract suite.
+StarRocks adapters are the real ones, and all of them pass one contract suite. Forecasts (``core.forecasts``) are
+kept apart, one row per (family, zone, target, issue time, interval) with the model version that issued it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from typing_extensions import override
 
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.forecasts import FORECAST_KEY, FORECAST_SCHEMA
 from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.core.window import Window
 
@@ -26,6 +30,7 @@ __all__ = [
     "InMemoryWarehouse",
     "Warehouse",
     "WriteResult",
+    "check_forecasts",
     "check_observations",
     "content_digest",
 ]
@@ -94,6 +99,24 @@ class Warehouse(ABC):
         """Run one read-only SQL statement (sample queries, operators' checks); ``WarehouseError`` otherwise."""
         raise WarehouseError(self.name, "query", "this warehouse takes no SQL")
 
+    @abstractmethod
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        """Upsert forecast rows (``FORECAST_SCHEMA``) on (family, zone, target, issue time, interval); idempotent.
+
+        ``series`` in the result counts the (family, zone, target) forecasts written.
+        """
+
+    @abstractmethod
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        """Every issue of one model whose issue time lies in ``issued``, ordered by issue time, target and interval."""
+
+    def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
+        """The newest issue at or before ``as_of`` and no older than ``lookback`` (empty when there is none)."""
+        issues = self.read_forecasts(family, zone, Window(as_of - lookback, as_of + timedelta(microseconds=1)))
+        if issues.num_rows == 0:
+            return issues
+        return issues.filter(pc.equal(issues["issued_at"], pc.max(issues["issued_at"])))
+
     def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
         """Release connections."""
 
@@ -121,6 +144,25 @@ def check_observations(warehouse: str, observations: pa.Table) -> pa.Table:
     return batch
 
 
+def check_forecasts(warehouse: str, forecasts: pa.Table) -> pa.Table:
+    """The batch with exactly the forecast columns and types, or a ``WarehouseError`` naming what is wrong.
+
+    Quantile levels the batch does not carry are null.
+    """
+    required = [field.name for field in FORECAST_SCHEMA if not field.nullable]
+    missing = [name for name in required if name not in forecasts.column_names]
+    if missing:
+        raise WarehouseError(warehouse, "write", f"forecast batch lacks column(s) {', '.join(missing)}")
+    columns = [
+        forecasts[field.name] if field.name in forecasts.column_names else pa.nulls(forecasts.num_rows, field.type)
+        for field in FORECAST_SCHEMA
+    ]
+    try:
+        return pa.table(columns, names=FORECAST_SCHEMA.names).cast(FORECAST_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+        raise WarehouseError(warehouse, "write", f"batch does not fit the forecast schema: {exc}") from exc
+
+
 class InMemoryWarehouse(Warehouse):
     """A dictionary-backed warehouse for unit tests: the same semantics, no persistence."""
 
@@ -129,6 +171,7 @@ class InMemoryWarehouse(Warehouse):
     def __init__(self) -> None:
         self._values: dict[tuple[str, datetime, datetime], float] = {}
         self._series: dict[str, dict[str, str]] = {}
+        self._forecasts: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     @override
     def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
@@ -187,6 +230,24 @@ class InMemoryWarehouse(Warehouse):
     @override
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
         return self._series.get(series_id)
+
+    @override
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        batch = check_forecasts(self.name, forecasts)
+        rows = batch.to_pylist()
+        for row in rows:
+            self._forecasts[tuple(row[name] for name in FORECAST_KEY)] = row
+        return WriteResult(len(rows), len({(row["family"], row["zone"], row["target"]) for row in rows}))
+
+    @override
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        rows = [
+            row
+            for row in self._forecasts.values()
+            if row["family"] == family and row["zone"] == zone and issued.start <= row["issued_at"] < issued.end
+        ]
+        rows.sort(key=lambda row: (row["issued_at"], row["target"], row["ts"]))
+        return pa.Table.from_pylist(rows, schema=FORECAST_SCHEMA)
 
 
 def _read_table(rows: Sequence[tuple[str, datetime, float, datetime]]) -> pa.Table:

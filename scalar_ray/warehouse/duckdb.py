@@ -1,14 +1,15 @@
 """The embedded warehouse: a DuckDB file, written by Arrow upserts on the primary key.
 
-Writes register the Arrow batch and ``INSERT OR REPLACE`` it in one transaction (measured here: primary-key upserts
-from large Arrow batches run at ~300k rows/s; row-by-row parameter lists at ~270), so a re-delivered batch leaves
-the table as it was. The session time zone is UTC, so timestamps read back exactly as written.
+Observations and forecasts have a table each. Writes register the Arrow batch and ``INSERT OR REPLACE`` it in one
+transaction (measured here: primary-key upserts from large Arrow batches run at ~300k rows/s; row-by-row parameter
+lists at ~270), so a re-delivered batch leaves the table as it was. The session time zone is UTC, so timestamps
+read back exactly as written.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +19,15 @@ import pyarrow.compute as pc
 from typing_extensions import override
 
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
-from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations
+from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_forecasts, check_observations
+from scalar_ray.warehouse.forecast_migration import migrate_forecast_series
 
 __all__ = ["DuckDBWarehouse"]
+
+_QUANTILES = [field.name for field in FORECAST_SCHEMA if field.name.startswith("q")]
+_FORECAST_COLUMNS = ", ".join(FORECAST_SCHEMA.names)
 
 _DDL = (
     """create table if not exists series (
@@ -31,6 +37,12 @@ _DDL = (
         series_id varchar not null, ts timestamptz not null, issued_at timestamptz not null, value double not null,
         ingested_at timestamptz not null default current_timestamp,
         primary key (series_id, ts, issued_at))""",
+    f"""create table if not exists forecasts (
+        family varchar not null, zone varchar not null, model_version varchar not null, target varchar not null,
+        issued_at timestamptz not null, ts timestamptz not null, mean double not null,
+        {", ".join(f"{column} double" for column in _QUANTILES)},
+        ingested_at timestamptz not null default current_timestamp,
+        primary key (family, zone, target, issued_at, ts))""",
 )
 
 
@@ -39,7 +51,14 @@ class DuckDBWarehouse(Warehouse):
 
     name = "duckdb"
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path, threads: int | None = None, forecast_targets: Mapping[tuple[str, str, str], str] | None = None
+    ) -> None:
+        """Open (or create) the file and move forecasts of the old layout into the forecasts table.
+
+        ``forecast_targets`` resolves them: (family, zone, target variable) → the target's series id (see
+        ``forecast_migration``).
+        """
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -49,6 +68,7 @@ class DuckDBWarehouse(Warehouse):
                 self._connection.execute(f"set threads = {int(threads)}")
             for statement in _DDL:
                 self._connection.execute(statement)
+            migrate_forecast_series(self._connection, forecast_targets or {})
         except duckdb.Error as exc:
             raise WarehouseError(self.name, "open", f"{path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -79,6 +99,57 @@ class DuckDBWarehouse(Warehouse):
                 self._connection.unregister("incoming")
         # Counted in Arrow: this runs on every ingestion batch (up to 100,000 rows).
         return WriteResult(batch.num_rows, pc.count_distinct(batch["series_id"]).as_py())
+
+    @override
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        batch = check_forecasts(self.name, forecasts)
+        if batch.num_rows == 0:
+            return WriteResult(0, 0)
+        with self._lock:
+            try:
+                self._connection.begin()
+                self._connection.register("incoming_forecasts", batch)
+                self._connection.execute(
+                    f"insert or replace into forecasts ({_FORECAST_COLUMNS}) "  # noqa: S608 - our own column names
+                    f"select {_FORECAST_COLUMNS} from incoming_forecasts"
+                )
+                self._connection.commit()
+            except duckdb.Error as exc:
+                self._connection.rollback()
+                raise WarehouseError(self.name, "write", str(exc)) from exc
+            finally:
+                self._connection.unregister("incoming_forecasts")
+        models = batch.group_by(["family", "zone", "target"], use_threads=False).aggregate([])
+        return WriteResult(batch.num_rows, models.num_rows)
+
+    @override
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        query = f"""
+            select {_FORECAST_COLUMNS} from forecasts
+            where family = ? and zone = ? and issued_at >= ? and issued_at < ?
+            order by issued_at, target, ts"""  # noqa: S608 - our own column names, values bound
+        with self._lock:
+            try:
+                result = self._connection.sql(query, params=[family, zone, issued.start, issued.end]).to_arrow_table()
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "query", str(exc)) from exc
+        return result.cast(FORECAST_SCHEMA) if result is not None else FORECAST_SCHEMA.empty_table()
+
+    @override
+    def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
+        query = f"""
+            select {_FORECAST_COLUMNS} from forecasts
+            where family = $family and zone = $zone and issued_at = (
+                select max(issued_at) from forecasts
+                where family = $family and zone = $zone and issued_at >= $since and issued_at <= $as_of)
+            order by target, ts"""  # noqa: S608 - our own column names, values bound
+        params = {"family": family, "zone": zone, "since": as_of - lookback, "as_of": as_of}
+        with self._lock:
+            try:
+                result = self._connection.sql(query, params=params).to_arrow_table()
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "query", str(exc)) from exc
+        return result.cast(FORECAST_SCHEMA) if result is not None else FORECAST_SCHEMA.empty_table()
 
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:

@@ -47,6 +47,21 @@ class InstrumentedWarehouse(Warehouse):
             return self.inner.read_known(series_ids, window, known_within, earliest_if_unknown)
 
     @override
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        with db_operation(self._system, "INSERT", "forecasts"):
+            return self.inner.write_forecasts(forecasts, batch_id)
+
+    @override
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        with db_operation(self._system, "SELECT", "forecasts"):
+            return self.inner.read_forecasts(family, zone, issued)
+
+    @override
+    def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
+        with db_operation(self._system, "SELECT", "forecasts"):
+            return self.inner.latest_forecast(family, zone, as_of, lookback)
+
+    @override
     def count(self) -> int:
         return self.inner.count()
 

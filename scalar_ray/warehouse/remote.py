@@ -71,6 +71,24 @@ class RemoteWarehouse(Warehouse):
         return table
 
     @override
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        result = self._call("write", "write_forecasts", forecasts, batch_id)
+        assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
+        return result
+
+    @override
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        table = self._call("query", "read_forecasts", family, zone, issued)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
+        table = self._call("query", "latest_forecast", family, zone, as_of, lookback)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
     def count(self) -> int:
         return int(cast("int", self._call("query", "count")))
 

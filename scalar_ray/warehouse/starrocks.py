@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,14 +25,26 @@ from typing_extensions import override
 
 from scalar_ray.config.settings import StarRocksSettings
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
-from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_observations, content_digest
+from scalar_ray.warehouse.base import (
+    READ_SCHEMA,
+    Warehouse,
+    WriteResult,
+    check_forecasts,
+    check_observations,
+    content_digest,
+)
 from scalar_ray.warehouse.stream_load import StreamLoadClient
 
 __all__ = ["StarRocksWarehouse", "schema_statements"]
 
 _SERIES_COLUMNS = ("series_id", "provider", "dataset", "area", "variable", "unit", "resolution")
 _OBSERVATION_COLUMNS = ("series_id", "ts", "issued_at", "value")
+_QUANTILES = [field.name for field in FORECAST_SCHEMA if field.name.startswith("q")]
+_FORECAST_COLUMNS = tuple(FORECAST_SCHEMA.names)
+# What a batch id may be to serve as the tail of a Stream Load label (which allows [A-Za-z0-9_]{1,128}).
+_LABEL_SAFE = re.compile(r"^[A-Za-z0-9_]{1,80}$")
 _READ_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 
 
@@ -52,6 +64,13 @@ def schema_statements(database: str, replication_num: int | None) -> list[str]:
             value DOUBLE NOT NULL, ingested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
         ) PRIMARY KEY (series_id, ts, issued_at) PARTITION BY date_trunc('day', ts)
         DISTRIBUTED BY HASH(series_id){properties}""",
+        f"""CREATE TABLE IF NOT EXISTS {database}.forecasts (
+            family VARCHAR(64) NOT NULL, zone VARCHAR(64) NOT NULL, target VARCHAR(512) NOT NULL,
+            issued_at DATETIME NOT NULL, ts DATETIME NOT NULL, model_version VARCHAR(64) NOT NULL,
+            mean DOUBLE NOT NULL, {", ".join(f"{column} DOUBLE NULL" for column in _QUANTILES)},
+            ingested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+        ) PRIMARY KEY (family, zone, target, issued_at, ts) PARTITION BY date_trunc('day', issued_at)
+        DISTRIBUTED BY HASH(family, zone){properties}""",
     ]
 
 
@@ -125,21 +144,49 @@ class StarRocksWarehouse(Warehouse):
         if batch.num_rows == 0:
             return WriteResult(0, 0)
         self.ensure_schema()
-        batch_id = batch_id or content_digest(batch)
         grouped = batch.group_by("series_id", use_threads=False).aggregate(
             [(name, "first") for name in _SERIES_COLUMNS[1:]]
         )
         series = pa.table({name: grouped[name if name == "series_id" else f"{name}_first"] for name in _SERIES_COLUMNS})
-        prefix = self._settings.label_prefix
-        self._loader.load("series", _csv(series), f"{prefix}_series_{batch_id}", {"columns": ",".join(_SERIES_COLUMNS)})
+        label = self._label(batch, batch_id)
+        self._loader.load("series", _csv(series), label("series"), {"columns": ",".join(_SERIES_COLUMNS)})
         values = batch.select(list(_OBSERVATION_COLUMNS))
         self._loader.load(
-            "observations",
-            _csv(values),
-            f"{prefix}_observations_{batch_id}",
-            {"columns": ",".join(_OBSERVATION_COLUMNS)},
+            "observations", _csv(values), label("observations"), {"columns": ",".join(_OBSERVATION_COLUMNS)}
         )
         return WriteResult(batch.num_rows, series.num_rows)
+
+    def _label(self, batch: pa.Table, batch_id: str | None) -> Callable[[str], str]:
+        """Stream Load labels for a batch, per table: the batch id where it is a valid label, else its digest.
+
+        A label is at most 128 of ``[A-Za-z0-9_]`` and is accepted once, so a retried batch is loaded once.
+        """
+        name = batch_id if batch_id and _LABEL_SAFE.match(batch_id) else content_digest(batch, salt=batch_id or "")
+        return lambda table: f"{self._settings.label_prefix}_{table}_{name}"
+
+    @override
+    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+        batch = check_forecasts(self.name, forecasts)
+        if batch.num_rows == 0:
+            return WriteResult(0, 0)
+        self.ensure_schema()
+        label = self._label(batch, batch_id)("forecasts")
+        self._loader.load("forecasts", _csv(batch), label, {"columns": ",".join(_FORECAST_COLUMNS)})
+        models = batch.group_by(["family", "zone", "target"], use_threads=False).aggregate([])
+        return WriteResult(batch.num_rows, models.num_rows)
+
+    @override
+    def read_forecasts(self, family: str, zone: str, issued: Window) -> pa.Table:
+        self.ensure_schema()
+        sql = f"""
+            select {", ".join(_FORECAST_COLUMNS)} from {self._settings.database}.forecasts
+            where family = %s and zone = %s and issued_at >= %s and issued_at < %s
+            order by issued_at, target, ts"""  # noqa: S608 - identifiers from settings and the schema, values bound
+        with self._cursor("query") as cursor:
+            cursor.execute(sql, [family, zone, _naive(issued.start), _naive(issued.end)])
+            rows = cursor.fetchall()
+        columns = {name: [_aware(row[i]) for row in rows] for i, name in enumerate(_FORECAST_COLUMNS)}
+        return pa.table(columns, schema=FORECAST_SCHEMA)
 
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
@@ -261,6 +308,8 @@ def _csv(table: pa.Table) -> bytes:
         column = table[field.name]
         if pa.types.is_timestamp(field.type):
             column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        if column.null_count:
+            column = pc.fill_null(column.cast(pa.string()), _NULL)  # Stream Load's CSV spells NULL \N
         columns.append(column)
     text = pa.table(columns, names=table.column_names)
     sink = io.BytesIO()
@@ -271,6 +320,9 @@ def _csv(table: pa.Table) -> bytes:
     except pa.ArrowInvalid as exc:
         raise WarehouseError("starrocks", "write", f"a value cannot be written as plain CSV: {exc}") from exc
     return sink.getvalue()
+
+
+_NULL = "\\N"
 
 
 def _naive(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
@@ -181,3 +182,131 @@ def test_compaction_drops_intervals_before_the_retention_horizon(warehouse: Ware
 
     assert dropped == 2
     assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [3.0, 4.0]
+
+
+# Forecasts: one table, every issue with the model version that made it. Times in whole seconds: StarRocks' DATETIME.
+ISSUE = datetime(2025, 10, 25, 10, 0, 17, tzinfo=UTC)
+
+
+def issue(
+    issued_at: datetime, version: str, level: float, *, family: str = "dk_demand", zone: str = "DK1", steps: int = 3
+) -> pa.Table:
+    """An issue of two targets over ``steps`` quarter-hours: mean ``level`` + step, q10/q50/q90 around it."""
+    rows = [
+        {
+            "family": family,
+            "zone": zone,
+            "model_version": version,
+            "target": target,
+            "issued_at": issued_at,
+            "ts": DAY.end + timedelta(minutes=15 * step),
+            "mean": level + step,
+            "q10": level + step - 10,
+            "q50": level + step,
+            "q90": level + step + 10,
+        }
+        for target in ("entsoe/A65/DK1/load", "energinet/Forecasts_5Min/DK1/wind")
+        for step in range(steps)
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+def test_forecasts_are_stored_with_their_version_and_read_back_by_issue_time(warehouse: Warehouse) -> None:
+    result = warehouse.write_forecasts(issue(ISSUE, "v1", 100.0), "forecast-batch-1")
+
+    stored = warehouse.read_forecasts(
+        "dk_demand", "DK1", Window(ISSUE - timedelta(hours=1), ISSUE + timedelta(hours=1))
+    )
+
+    assert (result.rows, result.series) == (6, 2)
+    assert stored.schema == FORECAST_SCHEMA
+    rows = stored.to_pylist()
+    assert [(row["target"], row["ts"]) for row in rows] == sorted((row["target"], row["ts"]) for row in rows)
+    first = rows[0]
+    assert (first["model_version"], first["issued_at"], first["mean"], first["q10"], first["q90"]) == (
+        "v1",
+        ISSUE,
+        100.0,
+        90.0,
+        110.0,
+    )
+    assert first["q05"] is None and first["q95"] is None  # levels the family does not forecast stay empty
+    assert warehouse.count() == 0  # forecasts are not observations
+
+
+def test_a_redelivered_forecast_changes_nothing_and_a_reissue_replaces_its_rows(warehouse: Warehouse) -> None:
+    window = Window(ISSUE - timedelta(hours=1), ISSUE + timedelta(hours=1))
+    warehouse.write_forecasts(issue(ISSUE, "v1", 100.0), "batch-a")
+    warehouse.write_forecasts(issue(ISSUE, "v1", 100.0), "batch-b")
+    assert warehouse.read_forecasts("dk_demand", "DK1", window).num_rows == 6
+
+    warehouse.write_forecasts(issue(ISSUE, "v2", 200.0), "batch-c")
+
+    rows = warehouse.read_forecasts("dk_demand", "DK1", window).to_pylist()
+    assert len(rows) == 6 and {row["model_version"] for row in rows} == {"v2"}
+    assert min(row["mean"] for row in rows) == 200.0
+
+
+def test_the_latest_forecast_is_the_newest_issue_known_at_the_moment_asked(warehouse: Warehouse) -> None:
+    later = ISSUE + timedelta(hours=1)
+    warehouse.write_forecasts(issue(ISSUE, "v1", 100.0), "first")
+    warehouse.write_forecasts(issue(later, "v1", 150.0), "second")
+    warehouse.write_forecasts(issue(later + timedelta(hours=1), "v1", 1.0, zone="DK2"), "other-zone")
+    warehouse.write_forecasts(issue(later + timedelta(hours=1), "v1", 1.0, family="dk_dayahead"), "other-family")
+    lookback = timedelta(days=1)
+
+    newest = warehouse.latest_forecast("dk_demand", "DK1", later + timedelta(hours=5), lookback)
+    before = warehouse.latest_forecast("dk_demand", "DK1", later - timedelta(seconds=1), lookback)
+    at_the_moment = warehouse.latest_forecast("dk_demand", "DK1", later, lookback)
+    too_old = warehouse.latest_forecast("dk_demand", "DK1", later + timedelta(days=2), lookback)
+
+    assert set(newest["issued_at"].to_pylist()) == {later} and newest.num_rows == 6
+    assert set(before["issued_at"].to_pylist()) == {ISSUE}
+    assert set(at_the_moment["issued_at"].to_pylist()) == {later}
+    assert too_old.num_rows == 0 and too_old.schema == FORECAST_SCHEMA
+    assert newest["target"].to_pylist() == sorted(newest["target"].to_pylist())
+
+
+def test_a_forecast_batch_of_the_wrong_shape_is_refused(warehouse: Warehouse) -> None:
+    with pytest.raises(WarehouseError, match="lacks column"):
+        warehouse.write_forecasts(issue(ISSUE, "v1", 1.0).drop_columns(["model_version"]))
+    with pytest.raises(WarehouseError, match="forecast schema"):
+        warehouse.write_forecasts(issue(ISSUE, "v1", 1.0).set_column(6, "mean", pa.array(["x"] * 6)))
+    window = Window(ISSUE - timedelta(hours=1), ISSUE + timedelta(hours=1))
+    assert warehouse.read_forecasts("dk_demand", "DK1", window).num_rows == 0
+
+
+def test_a_duckdb_file_with_forecasts_stored_as_observations_moves_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    old = DuckDBWarehouse(path)
+    builder = ObservationBuilder(FetchContext("scalar", "dk_demand", DAY, ISSUE, "DK1"))
+    for step in range(4):
+        for variable, value in (("load_mean", 10.0), ("load_q10", 5.0), ("load_q50", 10.0), ("load_q90", 15.0)):
+            ts = DAY.start + timedelta(minutes=15 * step)
+            builder.add(
+                area="DK1", variable=variable, ts=ts, value=value + step, issued_at=ISSUE, unit="MW", resolution="PT15M"
+            )
+    old.write(builder.build())
+    old.write(batch([1.0, 2.0], ISSUE))  # an ordinary series stays where it is
+    builder = ObservationBuilder(FetchContext("scalar", "retired_family", DAY, ISSUE, "DK1"))
+    builder.add(area="DK1", variable="x_mean", ts=DAY.start, value=1.0, issued_at=ISSUE, unit="MW", resolution="PT15M")
+    old.write(builder.build())  # a family no longer configured: left alone, not lost
+    old.close()
+
+    reopened = DuckDBWarehouse(path, forecast_targets={("dk_demand", "DK1", "load"): "entsoe/A65/DK1/load"})
+    moved = reopened.read_forecasts("dk_demand", "DK1", Window(ISSUE, ISSUE + timedelta(seconds=1))).to_pylist()
+    remaining = reopened.query("select distinct series_id from observations order by 1")["series_id"].to_pylist()
+    reopened.close()
+    again = DuckDBWarehouse(path, forecast_targets={("dk_demand", "DK1", "load"): "entsoe/A65/DK1/load"})
+    assert again.read_forecasts("dk_demand", "DK1", Window(ISSUE, ISSUE + timedelta(seconds=1))).num_rows == 4
+    again.close()
+
+    assert len(moved) == 4
+    assert (moved[1]["target"], moved[1]["model_version"], moved[1]["mean"], moved[1]["q10"], moved[1]["q90"]) == (
+        "entsoe/A65/DK1/load",
+        "unknown",
+        11.0,
+        6.0,
+        16.0,
+    )
+    assert remaining == [SERIES, "scalar/retired_family/DK1/x_mean"]
