@@ -13,7 +13,14 @@ import ray
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
-from scalar_ray.composition import build_cache, flush_policy, ingested_topics, pulsar_client, worker_warehouse
+from scalar_ray.composition import (
+    build_cache,
+    flush_policy,
+    forecast_targets,
+    ingested_topics,
+    pulsar_client,
+    worker_warehouse,
+)
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.service_loop import ServiceLoop, report
@@ -63,6 +70,7 @@ class IngestionActor:
             dead_letter_topic(tenant),
             flush_policy(settings),
             retry_max_s=settings.ingestion.retry_max_s,
+            forecast_targets=forecast_targets(),
         )
         self._loop = ServiceLoop(self._name, self._step, idle_s=1.0)
 

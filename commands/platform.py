@@ -264,13 +264,10 @@ SAMPLE_QUERIES = (
     ),
     (
         "DK1 day-ahead price forecast (scalar-ray's champion model), latest issue, first 8 quarter-hours",
-        """select ts, max(case when series_id like '%_q10' then value end) as q10,
-                  max(case when series_id like '%_q50' then value end) as q50,
-                  max(case when series_id like '%_q90' then value end) as q90, max(issued_at) as issued_at
-           from observations where series_id like 'scalar/dk_dayahead/DK1/price_q%'
-             and issued_at = (select max(issued_at) from observations
-                              where series_id = 'scalar/dk_dayahead/DK1/price_q50')
-           group by ts order by ts limit 8""",
+        """select ts, q10, q50, q90, model_version, issued_at from forecasts
+           where family = 'dk_dayahead' and zone = 'DK1' and target = 'entsoe/A44/DK1/price'
+             and issued_at = (select max(issued_at) from forecasts where family = 'dk_dayahead' and zone = 'DK1')
+           order by ts limit 8""",
     ),
     (
         "vintages: how often each Energinet 5-minute forecast was revised",

@@ -22,9 +22,10 @@ import ray
 from jobs.datasink import WarehouseDatasink
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
-from scalar_ray.composition import pulsar_client
+from scalar_ray.composition import forecast_targets, pulsar_client, worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.core.errors import PayloadError, WarehouseError
+from scalar_ray.core.forecasts import FORECAST_PROVIDER, forecast_rows
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.validation import validate_envelope
 
@@ -58,6 +59,13 @@ def replay(
             if not verdict.accepted:
                 summary["rejected"] += 1
                 continue
+            if envelope.provider == FORECAST_PROVIDER:  # into the forecasts table, as ingestion stores them
+                written = _write_forecast(settings, verdict.observations, dict(message.properties()))
+                if written is None:
+                    summary["rejected"] += 1
+                else:
+                    summary["written"] += written
+                continue
             pending.append(verdict.observations)
             summary["rows"] += verdict.observations.num_rows
             if sum(table.num_rows for table in pending) >= chunk_rows:
@@ -68,6 +76,16 @@ def replay(
     finally:
         client.close()
     return summary
+
+
+def _write_forecast(settings: Settings, series: pa.Table, properties: dict[str, str]) -> int | None:
+    """The forecast's rows written, or None when it is not one the forecasts table can take."""
+    try:
+        rows = forecast_rows(series, properties.get("model_version", ""), forecast_targets())
+    except ValueError as exc:
+        logger.warning("skipping a forecast: %s", exc)
+        return None
+    return worker_warehouse(settings).write_forecasts(rows).rows
 
 
 def _write(settings: Settings, job_id: str, tables: list[pa.Table]) -> int:

@@ -8,11 +8,24 @@ warehouses keep one table for every family; a family fills the levels it forecas
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
 import pyarrow as pa
 
 from scalar_ray.core.observations import UTC_MICROSECONDS
 
-__all__ = ["FORECAST_KEY", "FORECAST_SCHEMA", "QUANTILE_LEVELS", "empty_forecasts", "quantile_column"]
+__all__ = [
+    "FORECAST_KEY",
+    "FORECAST_PROVIDER",
+    "FORECAST_SCHEMA",
+    "QUANTILE_LEVELS",
+    "empty_forecasts",
+    "forecast_rows",
+    "quantile_column",
+    "series_part",
+]
 
 QUANTILE_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _SAME = 1e-9  # levels are written as decimals in the families' YAML: compare with a tolerance
@@ -45,3 +58,51 @@ FORECAST_KEY = ("family", "zone", "target", "issued_at", "ts")
 def empty_forecasts() -> pa.Table:
     """A forecasts table with no rows."""
     return FORECAST_SCHEMA.empty_table()
+
+
+# Forecasts travel on the broker, and sit in the real-time cache, as canonical series of this provider: one series
+# per target and quantile, ``scalar/<family>/<zone>/<target variable>_q10|…|_mean``, the issue time as ``issued_at``.
+FORECAST_PROVIDER = "scalar"
+_PART = re.compile(r"^(?P<variable>.+)_(?P<part>mean|q(?P<level>\d{2}))$")
+
+
+def series_part(variable: str) -> tuple[str, str]:
+    """``load_q10`` → (``load``, ``q10``), ``load_mean`` → (``load``, ``mean``); ``ValueError`` for anything else."""
+    match = _PART.match(variable)
+    if match is None:
+        raise ValueError(f"'{variable}' is not a forecast series (<target>_mean or <target>_qNN)")
+    part = match["part"]
+    if part != "mean":
+        try:
+            quantile_column(int(match["level"]) / 100)
+        except ValueError as exc:
+            raise ValueError(f"'{variable}': {exc}") from exc
+    return match["variable"], part
+
+
+def forecast_rows(series: pa.Table, model_version: str, targets: Mapping[tuple[str, str, str], str]) -> pa.Table:
+    """A forecast's canonical series (``scalar/<family>/<zone>/<target>_<part>``) as forecasts-table rows.
+
+    ``targets`` maps (family, zone, target variable) to the target's series id. ``ValueError`` naming the problem
+    when a series is not a forecast's, its target is unknown, or an interval lacks its mean.
+    """
+    if not model_version:
+        raise ValueError("the forecast names no model version")
+    rows: dict[tuple[str, str, str, datetime, datetime], dict[str, object]] = {}
+    columns = series.select(["series_id", "ts", "issued_at", "value"]).to_pydict()
+    for series_id, ts, issued_at, value in zip(
+        columns["series_id"], columns["ts"], columns["issued_at"], columns["value"], strict=True
+    ):
+        provider, family, zone, variable = series_id.split("/", 3)
+        target_variable, part = series_part(variable)
+        target = targets.get((family, zone, target_variable))
+        if provider != FORECAST_PROVIDER or target is None:
+            raise ValueError(f"{series_id} is not a forecast of a configured family, zone and target")
+        row = rows.setdefault(
+            (family, zone, target, issued_at, ts),
+            {"family": family, "zone": zone, "model_version": model_version, "target": target},
+        )
+        row |= {"issued_at": issued_at, "ts": ts, part: value}
+    if any("mean" not in row for row in rows.values()):
+        raise ValueError("an interval of the forecast has no mean")
+    return pa.Table.from_pylist(list(rows.values()), schema=FORECAST_SCHEMA)

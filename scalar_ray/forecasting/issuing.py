@@ -27,6 +27,7 @@ import pyarrow as pa
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
 from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
+from scalar_ray.core.forecasts import FORECAST_PROVIDER
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
@@ -54,8 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FORECAST_PROVIDER = "scalar"
 
 
 def quantile_variable(target_variable: str, quantile: float | None) -> str:

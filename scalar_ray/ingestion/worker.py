@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pyarrow as pa
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
@@ -24,6 +25,7 @@ from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publishe
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.errors import BrokerUnavailableError, PayloadError, WarehouseError
+from scalar_ray.core.forecasts import FORECAST_PROVIDER, forecast_rows
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.validation import validate_envelope
 from scalar_ray.status import IngestionStatus
@@ -35,7 +37,7 @@ from scalar_ray.telemetry.instruments import (
     tracer,
 )
 from scalar_ray.telemetry.propagation import context_from
-from scalar_ray.warehouse.base import Warehouse
+from scalar_ray.warehouse.base import Warehouse, WriteResult
 
 __all__ = ["IngestionStats", "IngestionWorker"]
 
@@ -87,6 +89,7 @@ class IngestionWorker:
         policy: FlushPolicy,
         *,
         retry_max_s: float = 10.0,
+        forecast_targets: Mapping[tuple[str, str, str], str] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -97,6 +100,8 @@ class IngestionWorker:
         self._dead_letter_topic = dead_letter_topic
         self._batcher = MicroBatcher(policy)
         self._write_backoff = Backoff(0.2, retry_max_s)
+        # (family, zone, target variable) → the target's series: what a forecast message's series are forecasts of.
+        self._forecast_targets = forecast_targets or {}
         self._failed_writes_in_row = 0
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -182,7 +187,15 @@ class IngestionWorker:
             self._dead_letter(message, list(verdict.reasons), "validation")
             return
         self.stats.duplicates_dropped += verdict.duplicates_dropped
-        self._batcher.add(message, verdict.observations, self._monotonic())
+        forecast = None
+        if envelope.provider == FORECAST_PROVIDER:
+            try:
+                model_version = message.properties.get("model_version", "")
+                forecast = forecast_rows(verdict.observations, model_version, self._forecast_targets)
+            except ValueError as exc:
+                self._dead_letter(message, [str(exc)], "validation")
+                return
+        self._batcher.add(message, verdict.observations, self._monotonic(), forecast)
 
     def _open_span(self, message: ReceivedMessage) -> Span:
         # A child of the producer's send span: the trace goes on from the fetch that published the message.
@@ -233,6 +246,7 @@ class IngestionWorker:
     def _write(self, batch: PendingBatch) -> None:
         started = self._monotonic()
         table = batch.combined()
+        forecasts, forecast_series = batch.combined_forecasts()
         # The batch's span continues the trace of its first message and links the others (OpenTelemetry's batch
         # pattern); the warehouse's INSERT span is its child.
         # Messages with rows first: a dead letter in the batch is not where the write belongs.
@@ -244,7 +258,11 @@ class IngestionWorker:
         attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": table.num_rows}
         with tracer.start_as_current_span("ingest batch", context=parent, links=links, attributes=attributes) as span:
             try:
-                result = self._warehouse.write(table, batch.batch_id())
+                # Both writes are idempotent: a retry after the first one committed rewrites the same keys.
+                result = self._warehouse.write(table, batch.batch_id()) if table.num_rows else WriteResult(0, 0)
+                if forecasts.num_rows:
+                    issued = self._warehouse.write_forecasts(forecasts, f"{batch.batch_id()}_forecasts")
+                    result = WriteResult(result.rows + issued.rows, result.series + issued.series)
             except WarehouseError as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 self._write_failed(batch, exc)
@@ -272,8 +290,8 @@ class IngestionWorker:
         self.stats.last_batch_rows = result.rows
         self.stats.last_batch_ms = (self._monotonic() - started) * 1000
         self.stats.last_commit_at = committed
-        if self._cache is not None and table.num_rows:
-            self._cache.update(table)
+        if self._cache is not None and table.num_rows + forecast_series.num_rows:
+            self._cache.update(pa.concat_tables([table, forecast_series]) if forecast_series.num_rows else table)
 
     def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
         self._blocked = batch

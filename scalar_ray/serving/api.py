@@ -124,7 +124,9 @@ class ForecastBody(BaseModel):
     family: str
     zone: str
     issue_time: datetime
-    model_version: str | None = Field(description="Set for on-demand forecasts.")
+    model_version: str | None = Field(
+        description="The model version that issued it (stored forecasts read from the warehouse, on-demand ones)."
+    )
     source: str = Field(description="cache, warehouse or model")
     resolution: str
     quantiles: list[float]

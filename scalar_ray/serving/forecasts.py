@@ -1,9 +1,10 @@
 """Forecasts as the API serves them, read back from where the platform stored them.
 
-A stored forecast is a set of canonical series (``scalar/<family>/<zone>/<target>_q10|_q50|_q90|_mean``), one vintage
-per issue. ``Forecast`` is one issue of one model in a wide table (target, ts, mean, q10, q50, q90) with its issue
-time. ``StoredForecasts`` finds the latest issue in Redis, falls back to the warehouse when the cache has no complete
-issue, and finds the issue in force at an earlier time in the warehouse (point in time: only vintages issued by then).
+The warehouse keeps every issue in its forecasts table, with the model version that made it; Redis keeps the newest
+points of the forecast's series (``scalar/<family>/<zone>/<target>_q10|…|_mean``). ``Forecast`` is one issue of one
+model in a wide table (target, ts, mean, q10, q50, q90) with its issue time. ``StoredForecasts`` finds the latest
+issue in Redis, falls back to the warehouse when the cache has no complete issue, and finds the issue in force at an
+earlier time in the warehouse (point in time: only issues made by then).
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scalar_ray.cache.base import Cache
-from scalar_ray.core.window import Window
+from scalar_ray.core.forecasts import quantile_column
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.forecasting.issuing import forecast_series_id, quantile_variable
+from scalar_ray.forecasting.issuing import forecast_series_id
 from scalar_ray.serving.errors import ForecastNotFoundError, HorizonTooLongError
 from scalar_ray.warehouse.base import Warehouse
 
-__all__ = ["Forecast", "StoredForecasts", "forecast_from_observations", "horizon_steps", "quantile_column"]
+__all__ = [
+    "Forecast",
+    "StoredForecasts",
+    "forecast_from_observations",
+    "forecast_from_rows",
+    "horizon_steps",
+]
 
 logger = logging.getLogger(__name__)
-
-# How far past its issue time a forecast's last interval can lie: the day-ahead family forecasts the next delivery
-# day from 10:00 (up to ~38 h); the margin keeps every family's whole horizon inside the read window.
-_MAX_LEAD = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,6 @@ def _replace_table(forecast: Forecast, table: pa.Table) -> Forecast:
         forecast.units,
         forecast.model_version,
     )
-
-
-def quantile_column(quantile: float) -> str:
-    """0.1 → ``q10``: the column of a quantile in a served forecast (the suffix of its stored series)."""
-    return quantile_variable("", quantile).removeprefix("_")
 
 
 def horizon_steps(spec: FamilySpec, horizon: timedelta | None) -> int | None:
@@ -145,16 +143,41 @@ def forecast_from_observations(
     )
 
 
+def forecast_from_rows(
+    spec: FamilySpec, zone: str, rows: pa.Table, source: str, units: dict[str, str] | None = None
+) -> Forecast:
+    """Forecasts-table rows of one issue as a wide ``Forecast`` (targets by variable name, the model's quantiles)."""
+    issue_times = set(rows["issued_at"].to_pylist())
+    versions = set(rows["model_version"].to_pylist())
+    if len(issue_times) != 1 or len(versions) != 1:
+        raise ValueError(f"rows of {len(issue_times)} issues and {len(versions)} versions given, expected one each")
+    order = {target: index for index, target in enumerate(spec.target_ids(zone))}
+    chosen = rows.filter(pc.is_in(rows["target"], pa.array(list(order))))
+    names = ["mean", *(quantile_column(q) for q in spec.quantiles)]
+    valid = pc.is_valid(chosen["mean"])
+    for name in names[1:]:
+        valid = pc.and_(valid, pc.is_valid(chosen[name]))  # an interval without all its quantiles is not served
+    complete = chosen.filter(valid)
+    ranked = complete.append_column("_order", pa.array([order[t] for t in complete["target"].to_pylist()], pa.int64()))
+    ranked = ranked.sort_by([("_order", "ascending"), ("ts", "ascending")])
+    table = pa.table(
+        {
+            "target": pa.array([target.rsplit("/", 1)[-1] for target in ranked["target"].to_pylist()], pa.string()),
+            "ts": ranked["ts"],
+            **{name: ranked[name] for name in names},
+        }
+    )
+    return Forecast(
+        spec.name, zone, issue_times.pop(), source, spec.resolution, spec.quantiles, table, units or {}, versions.pop()
+    )
+
+
 def _series_ids(spec: FamilySpec, zone: str) -> list[str]:
     return [
         forecast_series_id(spec.name, zone, series.split("/")[-1], quantile)
         for series in spec.target_ids(zone)
         for quantile in (None, *spec.quantiles)
     ]
-
-
-def _only_issue(rows: pa.Table, issued_at: datetime) -> pa.Table:
-    return rows.filter(pc.equal(rows["issued_at"], pa.scalar(issued_at, rows.schema.field("issued_at").type)))
 
 
 @dataclass
@@ -187,15 +210,12 @@ class StoredForecasts:
         return self.as_of(spec, zone, now, source="warehouse")
 
     def as_of(self, spec: FamilySpec, zone: str, moment: datetime, source: str = "warehouse") -> Forecast:
-        """The issue in force at ``moment``: the newest one issued at or before it."""
-        series = _series_ids(spec, zone)
-        window = Window(moment - self.lookback, moment + _MAX_LEAD)
-        rows = self.warehouse.read(series, window, as_of=moment)
+        """The issue in force at ``moment``: the newest one issued at or before it, from the forecasts table."""
+        rows = self.warehouse.latest_forecast(spec.name, zone, moment, self.lookback)
         if rows.num_rows == 0:
-            since = f"{window.start:%Y-%m-%dT%H:%MZ}"
+            since = f"{moment - self.lookback:%Y-%m-%dT%H:%MZ}"
             raise ForecastNotFoundError(spec.name, zone, f"no forecast issued from {since} to {moment:%Y-%m-%dT%H:%MZ}")
-        newest = pc.max(rows["issued_at"]).as_py()
-        return forecast_from_observations(spec, zone, _only_issue(rows, newest), source, self._units(spec, zone))
+        return forecast_from_rows(spec, zone, rows, source, self._units(spec, zone))
 
     def _from_cache(self, spec: FamilySpec, zone: str) -> Forecast | None:
         """The newest issue if Redis holds all of it (every series, every interval), else None."""
@@ -225,9 +245,8 @@ class StoredForecasts:
         if key not in self._known_units:
             units = {}
             for series in spec.target_ids(zone):
-                target = series.split("/")[-1]
-                metadata = self.warehouse.series_metadata(forecast_series_id(spec.name, zone, target, None)) or {}
-                units[target] = metadata.get("unit", "")
+                metadata = self.warehouse.series_metadata(series) or {}  # the forecast's unit is its target's
+                units[series.split("/")[-1]] = metadata.get("unit", "")
             if all(units.values()):
                 self._known_units[key] = units
             return units

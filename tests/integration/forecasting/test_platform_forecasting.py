@@ -137,23 +137,25 @@ def champion_version(env: dict[str, str], family: str, zone: str) -> str:
 
 
 def forecasts_reach_the_warehouse_and_redis(env: dict[str, str]) -> None:
-    """The forecasting actor picks every new champion up at once and publishes; ingestion stores the vintages."""
+    """The forecasting actor picks every new champion up at once and publishes; ingestion stores every issue in the
+    forecasts table with the version that made it."""
     deadline, forecast_rows = time.monotonic() + 300, []
     while time.monotonic() < deadline:
         forecast_rows = query(
             env,
-            """select dataset, area, count(*) as n, count(distinct issued_at) as issues
-               from observations join series using (series_id) where provider = 'scalar'
-               group by dataset, area""",
+            """select family, zone, count(*) as n, count(distinct issued_at) as issues,
+                      min(model_version) as version from forecasts group by family, zone""",
         )
         if len(forecast_rows) == len(MODELS):
             break
         time.sleep(10)
-    assert sorted(f"{row['dataset']}/{row['area']}" for row in forecast_rows) == sorted(MODELS)
+    assert sorted(f"{row['family']}/{row['zone']}" for row in forecast_rows) == sorted(MODELS)
+    assert all(str(row["version"]) not in ("", "unknown") for row in forecast_rows), forecast_rows
+    assert query(env, "select count(*) as n from observations where series_id like 'scalar/%'")[0]["n"] == 0
     issues = query(
         env,
-        """select issued_at, count(*) as n, min(ts) as first_ts from observations
-           where series_id = 'scalar/dk_demand/DK1/load_q50' group by issued_at""",
+        """select issued_at, count(*) as n, min(ts) as first_ts from forecasts
+           where family = 'dk_demand' and zone = 'DK1' and target = 'entsoe/A65/DK1/load' group by issued_at""",
     )
     # Every issue is a vintage of its own, with its issue time, covering the horizon from the last known load.
     assert all(row["n"] == FAMILIES["dk_demand"].horizon_steps for row in issues), issues
@@ -170,7 +172,7 @@ def forecasts_reach_the_warehouse_and_redis(env: dict[str, str]) -> None:
     while time.monotonic() < deadline and count <= len(issues):  # the one-off is one more vintage
         answer = query(
             env,
-            "select count(distinct issued_at) as n from observations where series_id = 'scalar/dk_demand/DK1/load_q50'",
+            "select count(distinct issued_at) as n from forecasts where family = 'dk_demand' and zone = 'DK1'",
         )
         count = int(str(answer[0]["n"]))
         time.sleep(2)

@@ -22,8 +22,9 @@ from ray import serve
 
 from jobs.train import run
 from scalar_ray.cache.redis import RedisCache
-from scalar_ray.composition import forecast_service, model_registry
+from scalar_ray.composition import forecast_service, forecast_targets, model_registry
 from scalar_ray.config import Settings
+from scalar_ray.core.forecasts import forecast_rows
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.registry import new_version
 from scalar_ray.local import RedisServer
@@ -82,7 +83,7 @@ def served(dk_history: Settings, redis_server: RedisServer) -> Iterator[Served]:
     outcomes = run(settings, pairs, echo=False)
     assert all(o.status == "promoted" for o in outcomes), outcomes
 
-    # Two issues per model, stored as ingestion stores them: vintages in the warehouse, the newest in Redis.
+    # Two issues per model, stored as ingestion stores them: the forecasts table, the newest series in Redis.
     warehouse = RemoteWarehouse(settings.ray.namespace)
     cache = RedisCache.from_settings(settings.cache)
     service = forecast_service(settings, warehouse, None)
@@ -91,7 +92,7 @@ def served(dk_history: Settings, redis_server: RedisServer) -> Iterator[Served]:
     for spec, zone in service.models():
         for issue_time in (first, second):
             issued = service.predict(spec, zone, issue_time)
-            warehouse.write(issued.observations)
+            warehouse.write_forecasts(forecast_rows(issued.observations, issued.version, forecast_targets()))
             cache.update(issued.observations)
     cache.close()
 

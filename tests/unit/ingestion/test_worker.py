@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pytest
 
+from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.cache.base import BestEffortCache, InMemoryCache
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.forecasts import FORECAST_PROVIDER
+from scalar_ray.core.window import Window
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.worker import IngestionWorker
+from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse.base import InMemoryWarehouse, WriteResult
 from tests.unit.spine_helpers import HOUR, NOW, envelope, observations
 
@@ -66,6 +70,7 @@ def worker_for(
         policy,  # type: ignore[arg-type]
         monotonic=clock,
         wall_clock=lambda: NOW,
+        forecast_targets=options.pop("forecast_targets", None),  # type: ignore[arg-type]
     )
     return worker, clock
 
@@ -227,3 +232,86 @@ def test_status_reports_freshness_over_the_last_five_minutes_only() -> None:
 
     assert snapshot.freshness_p99_ms == 120.0
     assert snapshot.freshness_p50_ms == 120.0
+
+
+TARGETS = {("test_demand", "DK1", "load"): "entsoe/A65/DK1/load"}
+FORECAST_TOPIC = "persistent://scalar/insights/forecasts"
+
+
+def forecast_series(
+    issued_at: datetime, base: float, variables: tuple[str, ...] = ("mean", "q10", "q50", "q90")
+) -> pa.Table:
+    window = Window(HOUR, HOUR + timedelta(hours=1))
+    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, "test_demand", window, NOW, "DK1"))
+    for step in range(4):
+        for part, offset in zip(variables, (0.0, -5.0, 0.0, 5.0), strict=False):
+            builder.add(
+                area="DK1",
+                variable=f"load_{part}",
+                ts=HOUR + timedelta(minutes=15 * step),
+                value=base + step + offset,
+                issued_at=issued_at,
+                unit="MW",
+                resolution="PT15M",
+            )
+    return builder.build()
+
+
+def publish_forecast(broker: InMemoryBroker, table: pa.Table, version: str | None = "v7") -> None:
+    envelope = Envelope(FORECAST_PROVIDER, "test_demand", Window(HOUR, HOUR + timedelta(hours=1)), "fc", table)
+    payload, properties = envelope.encode()
+    if version is not None:
+        properties["model_version"] = version
+    broker.send(OutgoingMessage(FORECAST_TOPIC, payload, properties, "scalar/test_demand/DK1"))
+
+
+def test_a_forecast_message_lands_in_the_forecasts_table_with_its_version_and_in_the_cache() -> None:
+    broker, warehouse, cache = InMemoryBroker(), InMemoryWarehouse(), InMemoryCache()
+    issued = NOW - timedelta(minutes=5)
+    publish_forecast(broker, forecast_series(issued, 100.0))
+    publish(broker, observations([1.0, 2.0]), "actuals")
+    worker, _ = worker_for(broker, warehouse, cache=cache, forecast_targets=TARGETS)
+
+    worker.step()  # receives both
+    worker.step()  # nothing more waiting: the batch is written
+
+    stored = warehouse.read_forecasts("test_demand", "DK1", Window(issued, issued + timedelta(seconds=1))).to_pylist()
+    assert len(stored) == 4
+    assert {(row["model_version"], row["target"]) for row in stored} == {("v7", "entsoe/A65/DK1/load")}
+    assert (stored[0]["mean"], stored[0]["q10"], stored[0]["q90"]) == (100.0, 95.0, 105.0)
+    assert warehouse.count() == 2  # the actuals are observations; the forecast is not
+    assert [p.value for p in cache.recent("scalar/test_demand/DK1/load_q50", 2)] == [102.0, 103.0]
+    assert broker.backlog == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "version", "reason"),
+    [
+        pytest.param(forecast_series(NOW, 1.0), None, "names no model version", id="no_version"),
+        pytest.param(forecast_series(NOW, 1.0, ("q10", "q50")), "v1", "has no mean", id="no_mean"),
+    ],
+)
+def test_a_forecast_that_cannot_be_stored_is_dead_lettered_with_its_reason(
+    table: pa.Table, version: str | None, reason: str
+) -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish_forecast(broker, table, version)
+    worker, _ = worker_for(broker, warehouse, forecast_targets=TARGETS)
+
+    worker.step()
+    worker.step()
+
+    (letter,) = broker.topics[DLQ]
+    assert reason in letter.properties["dead_letter_reason"]
+    assert warehouse.read_forecasts("test_demand", "DK1", Window(NOW - timedelta(days=1), NOW)).num_rows == 0
+
+
+def test_a_forecast_of_an_unknown_model_is_dead_lettered() -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish_forecast(broker, forecast_series(NOW, 1.0))
+    worker, _ = worker_for(broker, warehouse, forecast_targets={})
+
+    worker.step()
+    worker.step()
+
+    assert "not a forecast of a configured family" in broker.topics[DLQ][0].properties["dead_letter_reason"]

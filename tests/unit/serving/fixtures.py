@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from scalar_ray.cache.base import InMemoryCache
+from scalar_ray.core.forecasts import forecast_rows
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.issuing import FORECAST_PROVIDER, quantile_variable
@@ -50,6 +51,17 @@ def issue_rows(spec: FamilySpec, zone: str, issue_time: datetime, base: float) -
                     resolution=spec.resolution,
                 )
     return builder.build()
+
+
+def store_issue(warehouse: InMemoryWarehouse, spec: FamilySpec, zone: str, rows: pa.Table, version: str) -> None:
+    """What ingestion does with a forecast message: its rows into the forecasts table (the target's unit is known)."""
+    targets = {(spec.name, zone, target.rsplit("/", 1)[-1]): target for target in spec.target_ids(zone)}
+    warehouse.write_forecasts(forecast_rows(rows, version, targets))
+    for target in spec.target_ids(zone):
+        provider, dataset, area, variable = target.split("/")
+        builder = ObservationBuilder(FetchContext(provider, dataset, Window(NOW, NOW + STEP), NOW, area))
+        builder.add(area=area, variable=variable, ts=NOW, value=1.0, issued_at=NOW, unit="MW", resolution="PT15M")
+        warehouse.write(builder.build())
 
 
 def entry(spec: FamilySpec, version: str, zone: str = "DK1", wql: float = 0.1) -> RegistryEntry:
@@ -104,7 +116,7 @@ def platform(tmp_path: Path, *, cached: bool = True) -> Platform:
     warehouse, cache = InMemoryWarehouse(), InMemoryCache()
     for issue_time, base in ((FIRST_ISSUE, 100.0), (SECOND_ISSUE, 200.0)):
         rows = issue_rows(spec, "DK1", issue_time, base)
-        warehouse.write(rows)
+        store_issue(warehouse, spec, "DK1", rows, "v1")
         if cached:
             cache.update(rows)
     registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")

@@ -51,6 +51,8 @@ def test_latest_falls_back_to_the_warehouse_when_the_cache_has_no_complete_issue
 
     assert body["source"] == "warehouse"
     assert body["targets"][0]["mean"][0] == 200.0
+    assert body["model_version"] == "v1"  # the forecasts table keeps the version that issued it
+    assert body["targets"][0]["unit"] == "MW"
 
 
 def test_as_of_serves_the_issue_in_force_then_and_404_before_any(served: Platform) -> None:

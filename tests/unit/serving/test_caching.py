@@ -13,7 +13,7 @@ import pandas as pd
 
 from scalar_ray.forecasting.issuing import PredictionMemo
 from tests.unit.forecasting.builders import NOW
-from tests.unit.serving.fixtures import SECOND_ISSUE, issue_rows, platform
+from tests.unit.serving.fixtures import SECOND_ISSUE, issue_rows, platform, store_issue
 
 
 def test_a_newer_issue_replaces_the_remembered_one_at_once(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_a_newer_issue_replaces_the_remembered_one_at_once(tmp_path: Path) -> No
     first = asyncio.run(served.backend.latest("test_demand", "DK1", None))
     third = NOW - timedelta(minutes=15)
     rows = issue_rows(served.spec, "DK1", third, 300.0)
-    served.warehouse.write(rows)
+    store_issue(served.warehouse, served.spec, "DK1", rows, "v1")
 
     again = asyncio.run(served.backend.latest("test_demand", "DK1", None))
     served.cache.update(rows)
