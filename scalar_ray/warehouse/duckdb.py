@@ -28,6 +28,10 @@ __all__ = ["DuckDBWarehouse"]
 
 _QUANTILES = [field.name for field in FORECAST_SCHEMA if field.name.startswith("q")]
 _FORECAST_COLUMNS = ", ".join(FORECAST_SCHEMA.names)
+_FORECAST_UPSERT = (
+    f"insert or replace into forecasts ({_FORECAST_COLUMNS}) "  # noqa: S608 - our own column names
+    f"select {_FORECAST_COLUMNS} from incoming"
+)
 
 _DDL = (
     """create table if not exists series (
@@ -78,47 +82,38 @@ class DuckDBWarehouse(Warehouse):
         batch = check_observations(self.name, observations)
         if batch.num_rows == 0:
             return WriteResult(0, 0)
+        self._upsert(
+            batch,
+            """insert or replace into series
+               select distinct on (series_id) series_id, provider, dataset, area, variable, unit, resolution
+               from incoming""",
+            """insert or replace into observations (series_id, ts, issued_at, value)
+               select series_id, ts, issued_at, value from incoming""",
+        )
+        # Counted in Arrow: this runs on every ingestion batch (up to 100,000 rows).
+        return WriteResult(batch.num_rows, pc.count_distinct(batch["series_id"]).as_py())
+
+    def _upsert(self, batch: pa.Table, *statements: str) -> None:
+        """Run ``statements`` over ``batch`` (registered as ``incoming``) in one transaction."""
         with self._lock:
             try:
                 self._connection.begin()
                 self._connection.register("incoming", batch)
-                self._connection.execute(
-                    """insert or replace into series
-                       select distinct on (series_id) series_id, provider, dataset, area, variable, unit, resolution
-                       from incoming"""
-                )
-                self._connection.execute(
-                    """insert or replace into observations (series_id, ts, issued_at, value)
-                       select series_id, ts, issued_at, value from incoming"""
-                )
+                for statement in statements:
+                    self._connection.execute(statement)
                 self._connection.commit()
             except duckdb.Error as exc:
                 self._connection.rollback()
                 raise WarehouseError(self.name, "write", str(exc)) from exc
             finally:
                 self._connection.unregister("incoming")
-        # Counted in Arrow: this runs on every ingestion batch (up to 100,000 rows).
-        return WriteResult(batch.num_rows, pc.count_distinct(batch["series_id"]).as_py())
 
     @override
     def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
         batch = check_forecasts(self.name, forecasts)
         if batch.num_rows == 0:
             return WriteResult(0, 0)
-        with self._lock:
-            try:
-                self._connection.begin()
-                self._connection.register("incoming_forecasts", batch)
-                self._connection.execute(
-                    f"insert or replace into forecasts ({_FORECAST_COLUMNS}) "  # noqa: S608 - our own column names
-                    f"select {_FORECAST_COLUMNS} from incoming_forecasts"
-                )
-                self._connection.commit()
-            except duckdb.Error as exc:
-                self._connection.rollback()
-                raise WarehouseError(self.name, "write", str(exc)) from exc
-            finally:
-                self._connection.unregister("incoming_forecasts")
+        self._upsert(batch, _FORECAST_UPSERT)
         models = batch.group_by(["family", "zone", "target"], use_threads=False).aggregate([])
         return WriteResult(batch.num_rows, models.num_rows)
 
@@ -128,12 +123,7 @@ class DuckDBWarehouse(Warehouse):
             select {_FORECAST_COLUMNS} from forecasts
             where family = ? and zone = ? and issued_at >= ? and issued_at < ?
             order by issued_at, target, ts"""  # noqa: S608 - our own column names, values bound
-        with self._lock:
-            try:
-                result = self._connection.sql(query, params=[family, zone, issued.start, issued.end]).to_arrow_table()
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "query", str(exc)) from exc
-        return result.cast(FORECAST_SCHEMA) if result is not None else FORECAST_SCHEMA.empty_table()
+        return self._read_rows(query, [family, zone, issued.start, issued.end], FORECAST_SCHEMA)
 
     @override
     def latest_forecast(self, family: str, zone: str, as_of: datetime, lookback: timedelta) -> pa.Table:
@@ -144,12 +134,7 @@ class DuckDBWarehouse(Warehouse):
                 where family = $family and zone = $zone and issued_at >= $since and issued_at <= $as_of)
             order by target, ts"""  # noqa: S608 - our own column names, values bound
         params = {"family": family, "zone": zone, "since": as_of - lookback, "as_of": as_of}
-        with self._lock:
-            try:
-                result = self._connection.sql(query, params=params).to_arrow_table()
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "query", str(exc)) from exc
-        return result.cast(FORECAST_SCHEMA) if result is not None else FORECAST_SCHEMA.empty_table()
+        return self._read_rows(query, params, FORECAST_SCHEMA)
 
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
@@ -178,7 +163,9 @@ class DuckDBWarehouse(Warehouse):
         micros = int(known_within.total_seconds() * 1_000_000)
         return self._read_rows(query, [micros, list(series_ids), window.start, window.end, earliest_if_unknown])
 
-    def _read_rows(self, query: str, params: list[object]) -> pa.Table:
+    def _read_rows(
+        self, query: str, params: list[object] | dict[str, object], schema: pa.Schema = READ_SCHEMA
+    ) -> pa.Table:
         with self._lock:
             try:
                 # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
@@ -186,8 +173,8 @@ class DuckDBWarehouse(Warehouse):
             except duckdb.Error as exc:
                 raise WarehouseError(self.name, "query", str(exc)) from exc
         if result is None:
-            return READ_SCHEMA.empty_table()
-        return result.cast(READ_SCHEMA)
+            return schema.empty_table()
+        return result.cast(schema)
 
     @override
     def count(self) -> int:
