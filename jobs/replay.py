@@ -28,6 +28,7 @@ from scalar_ray.core.errors import PayloadError, WarehouseError
 from scalar_ray.core.forecasts import FORECAST_PROVIDER, forecast_rows
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.warehouse.base import Warehouse
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def replay(
 ) -> dict[str, Any]:
     """Read ``topic`` from ``since`` (or its start) to ``until`` (or its end) and write what passes validation."""
     client = pulsar_client(settings)
+    forecasts, targets = worker_warehouse(settings), forecast_targets()  # once: forecast messages reuse them
     summary = {"messages": 0, "rejected": 0, "rows": 0, "written": 0}
     job_id = f"replay-{uuid.uuid4().hex[:8]}"
     pending: list[pa.Table] = []
@@ -60,7 +62,7 @@ def replay(
                 summary["rejected"] += 1
                 continue
             if envelope.provider == FORECAST_PROVIDER:  # into the forecasts table, as ingestion stores them
-                written = _write_forecast(settings, verdict.observations, dict(message.properties()))
+                written = _write_forecast(forecasts, targets, verdict.observations, dict(message.properties()))
                 if written is None:
                     summary["rejected"] += 1
                 else:
@@ -78,14 +80,16 @@ def replay(
     return summary
 
 
-def _write_forecast(settings: Settings, series: pa.Table, properties: dict[str, str]) -> int | None:
+def _write_forecast(
+    warehouse: Warehouse, targets: dict[tuple[str, str, str], str], series: pa.Table, properties: dict[str, str]
+) -> int | None:
     """The forecast's rows written, or None when it is not one the forecasts table can take."""
     try:
-        rows = forecast_rows(series, properties.get("model_version", ""), forecast_targets())
+        rows = forecast_rows(series, properties.get("model_version", ""), targets)
     except ValueError as exc:
         logger.warning("skipping a forecast: %s", exc)
         return None
-    return worker_warehouse(settings).write_forecasts(rows).rows
+    return warehouse.write_forecasts(rows).rows
 
 
 def _write(settings: Settings, job_id: str, tables: list[pa.Table]) -> int:

@@ -31,7 +31,8 @@ def migrate_forecast_series(connection: duckdb.DuckDBPyConnection, targets: Mapp
     ``targets`` maps (family, zone, target variable) to the target's series id. One transaction: the file holds the
     old layout or the new one, never half of each.
     """
-    legacy = connection.execute("select count(*) from observations where series_id like 'scalar/%'").fetchall()
+    # The series catalogue is small and every stored series has its row there: no scan of the observations on open.
+    legacy = connection.execute("select count(*) from series where provider = 'scalar'").fetchall()
     if not legacy or not legacy[0][0]:
         return 0
     names = pa.table(
