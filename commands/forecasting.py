@@ -114,12 +114,16 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
             rows.append(
                 f"{family + '/' + zone:<26} {entry.version:<22} {entry.status:<9} "
                 f"WQL {entry.metrics.get('wql', float('nan')):.3f}  naive {entry.baseline_metrics.get('wql', 0):.3f}  "
-                f"MASE {entry.metrics.get('mase', float('nan')):.3f}  data to {entry.data_window.get('end', '?')[:16]}"
+                f"MASE {entry.metrics.get('mase', float('nan')):.3f}  data to {_minute(entry.data_window.get('end'))}"
             )
         if not args.all and champion is None:
             rows.append(f"{family + '/' + zone:<26} {'-':<22} no champion ({len(entries)} version(s) rejected)")
     print("\n".join(rows) if rows else f"no models in {registry.url} yet: run `scalar-ray train`")
     return EXIT_OK
+
+
+def _minute(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else "?"
 
 
 def _strategy(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 import pyarrow as pa
@@ -66,8 +65,8 @@ def fetch_windows(batch: dict[str, Any], settings: Settings, progress: Any) -> p
     task is simply retried.
     """
     tables = []
-    for row in zip(*(batch[name] for name in ("provider", "dataset_id", "area", "start", "end")), strict=True):
-        item = BackfillItem(*(str(value) for value in row))
+    for row in range(len(batch["provider"])):
+        item = BackfillItem.from_row({name: column[row] for name, column in batch.items()})
         client = _CLIENTS.get(item.provider) or build_client(item.provider, settings)
         _CLIENTS[item.provider] = client
         outcome = fetch_item(client, item)
@@ -96,7 +95,7 @@ def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
     try:
-        dataset = ray.data.from_items([asdict(item) for item in items]).map_batches(
+        dataset = ray.data.from_items([item.as_row() for item in items]).map_batches(
             fetch_windows,  # type: ignore[arg-type]  # Ray Data's stub does not see the keyword arguments
             fn_kwargs={"settings": settings, "progress": progress},
             batch_size=1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from scalar_ray.broker.envelope import Envelope
 from scalar_ray.core.areas import area_by_code_or_none
 from scalar_ray.core.errors import ProviderError
 from scalar_ray.core.observations import empty_observations
-from scalar_ray.core.utc import local_day_window
+from scalar_ray.core.utc import local_day_window, parse_utc
 from scalar_ray.core.window import Window
 from scalar_ray.ingestion.validation import validate_envelope
 from scalar_ray.providers.catalogue import load_catalogue
@@ -37,18 +38,39 @@ class BackfillItem:
     provider: str
     dataset_id: str
     area: str
-    start: str
-    end: str
+    start: datetime
+    end: datetime
 
     @property
     def window(self) -> Window:
-        """The window as datetimes."""
-        return Window(datetime.fromisoformat(self.start), datetime.fromisoformat(self.end))
+        """The window to fetch."""
+        return Window(self.start, self.end)
 
     @property
     def name(self) -> str:
         """``entsoe/A44/DK1 2026-11-01T00:00:00+00:00``."""
-        return f"{self.provider}/{self.dataset_id}/{self.area} {self.start}"
+        return f"{self.provider}/{self.dataset_id}/{self.area} {self.start.isoformat()}"
+
+    def as_row(self) -> dict[str, str]:
+        """The item as a Ray Data row (text columns: a row crosses processes as Arrow, and text keeps the offset)."""
+        return {
+            "provider": self.provider,
+            "dataset_id": self.dataset_id,
+            "area": self.area,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> BackfillItem:
+        """The item a Ray Data row holds."""
+        return cls(
+            str(row["provider"]),
+            str(row["dataset_id"]),
+            str(row["area"]),
+            parse_utc(str(row["start"])),
+            parse_utc(str(row["end"])),
+        )
 
 
 @dataclass(frozen=True)
@@ -71,9 +93,7 @@ def plan_backfill(
     items = []
     for task in tasks:
         for part in _pieces(window, piece, task.area):
-            items.append(
-                BackfillItem(task.spec.provider, task.spec.id, task.area, part.start.isoformat(), part.end.isoformat())
-            )
+            items.append(BackfillItem(task.spec.provider, task.spec.id, task.area, part.start, part.end))
     return sorted(items, key=lambda item: (item.start, item.provider, item.dataset_id, item.area))
 
 

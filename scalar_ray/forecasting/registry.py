@@ -27,6 +27,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from scalar_ray.core.errors import ModelRegistryError
+from scalar_ray.core.utc import parse_utc
 
 __all__ = ["ChampionPointer", "ModelRegistry", "RegistryEntry", "new_version"]
 
@@ -38,13 +39,13 @@ class RegistryEntry:
     family: str
     zone: str
     version: str
-    created_at: str
+    created_at: datetime
     status: str  # "champion", "rejected" ("promoted" at the moment of promotion is recorded in decision)
     decision: str
     metrics: dict[str, float]
     baseline_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
-    data_window: dict[str, str]
+    data_window: dict[str, datetime]  # start, end, train_end, issue_time
     rows: int
     config: dict[str, Any]
     code_version: str
@@ -67,8 +68,16 @@ class RegistryEntry:
         return f"{self.family}/{self.zone}"
 
     def to_json(self) -> str:
-        """The entry file's content."""
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """The entry file's content (times as ISO 8601 with their offset)."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=_iso)
+
+    @classmethod
+    def from_json(cls, text: str) -> RegistryEntry:
+        """An entry read back from its file."""
+        fields = json.loads(text)
+        fields["created_at"] = parse_utc(fields["created_at"])
+        fields["data_window"] = {name: parse_utc(value) for name, value in fields["data_window"].items()}
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,25 @@ class ChampionPointer:
     """The champion of a family x zone."""
 
     version: str
-    promoted_at: str
+    promoted_at: datetime
     reason: str
+
+    def to_json(self) -> str:
+        """The pointer file's content."""
+        return json.dumps(asdict(self), indent=2, default=_iso)
+
+    @classmethod
+    def from_json(cls, text: str) -> ChampionPointer:
+        """A pointer read back from its file."""
+        fields = json.loads(text)
+        return cls(fields["version"], parse_utc(fields["promoted_at"]), fields["reason"])
+
+
+def _iso(value: object) -> str:
+    """JSON for the one non-JSON type the registry's records hold."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -118,22 +144,22 @@ class ModelRegistry:
     def promote(self, family: str, zone: str, version: str, reason: str) -> ChampionPointer:
         """Make ``version`` the champion (the previous champion's entry says it was replaced)."""
         entry = self.entry(family, zone, version)
-        pointer = ChampionPointer(version, datetime.now(UTC).isoformat(timespec="seconds"), reason)
+        pointer = ChampionPointer(version, datetime.now(UTC).replace(microsecond=0), reason)
         previous = self.champion_pointer(family, zone)
         entry.status = "champion"
         self._write(f"{self._version_path(family, zone, version)}/entry.json", entry.to_json())
-        self._write(f"{self._model_path(family, zone)}/champion.json", json.dumps(asdict(pointer), indent=2))
+        self._write(f"{self._model_path(family, zone)}/champion.json", pointer.to_json())
         if previous is not None and previous.version != version:
             old = self.entry(family, zone, previous.version)
             old.status = "retired"
-            old.decision += f"; replaced by {version} at {pointer.promoted_at}"
+            old.decision += f"; replaced by {version} at {pointer.promoted_at.isoformat()}"
             self._write(f"{self._version_path(family, zone, previous.version)}/entry.json", old.to_json())
         return pointer
 
     def champion_pointer(self, family: str, zone: str) -> ChampionPointer | None:
         """The champion pointer, or None before the first promotion."""
         text = self._read(f"{self._model_path(family, zone)}/champion.json")
-        return ChampionPointer(**json.loads(text)) if text is not None else None
+        return ChampionPointer.from_json(text) if text is not None else None
 
     def champion(self, family: str, zone: str) -> RegistryEntry | None:
         """The champion's entry, or None."""
@@ -145,7 +171,7 @@ class ModelRegistry:
         text = self._read(f"{self._version_path(family, zone, version)}/entry.json")
         if text is None:
             raise ModelRegistryError(f"{family}/{zone}", f"no version {version}")
-        return RegistryEntry(**json.loads(text))
+        return RegistryEntry.from_json(text)
 
     def versions(self, family: str, zone: str) -> list[RegistryEntry]:
         """Every version of a model, oldest first."""

@@ -33,6 +33,7 @@ import psutil
 
 import scalar_ray
 from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, ScalarError
+from scalar_ray.core.utc import as_utc
 from scalar_ray.forecasting.families import SEASONAL_BASELINE, FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
 from scalar_ray.forecasting.metrics import Scores, mase, mean_scores, pinball_loss, weighted_quantile_loss
@@ -226,17 +227,17 @@ def _train_on_frame(
         family=spec.name,
         zone=frame.zone,
         version=version,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).replace(microsecond=0),
         status="rejected",
         decision=reason,
         metrics=scores.as_dict(),
         baseline_metrics=baseline.as_dict(),
         champion_metrics=champion_scores.as_dict() if champion_scores else None,
         data_window={
-            "start": frame.first_ts.isoformat(),
-            "end": frame.last_ts.isoformat(),
-            "train_end": _aware(origins[0]).isoformat(),
-            "issue_time": frame.issue_time.isoformat(),
+            "start": as_utc(frame.first_ts),
+            "end": as_utc(frame.last_ts),
+            "train_end": _aware(origins[0]),
+            "issue_time": as_utc(frame.issue_time),
         },
         rows=frame.rows,
         config=spec.model_dump(mode="json"),

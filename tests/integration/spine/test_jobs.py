@@ -34,7 +34,7 @@ def test_a_backfill_writes_every_window_once_and_reports_the_failed_ones(spine_e
     # Days that are complete and published (the last one is still being revised at first).
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
     items = plan_backfill(tasks, Window(end - timedelta(days=3), end))
-    broken = BackfillItem("entsoe", "A44", "DK1", end.isoformat(), (end - timedelta(days=1)).isoformat())
+    broken = BackfillItem("entsoe", "A44", "DK1", end, end - timedelta(days=1))
 
     first = run_backfill(settings, [*items, broken], concurrency=2)
     stored = warehouse.count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scalar_ray.acquisition.backfill import plan_backfill
+from scalar_ray.acquisition.backfill import BackfillItem, plan_backfill
 from scalar_ray.acquisition.service import AcquisitionTask
 from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
@@ -32,3 +32,15 @@ def test_other_pieces_and_areas_without_a_zone_split_evenly() -> None:
     assert len(plan_backfill([AcquisitionTask(spec, "CORE")], window)) == 2
     hourly = plan_backfill([AcquisitionTask(load_catalogue().get("entsoe", "A44"), "DK1")], window, timedelta(hours=12))
     assert len(hourly) == 4
+
+
+def test_an_item_crosses_to_a_ray_data_row_and_back_at_the_same_utc_instants() -> None:
+    spec = load_catalogue().get("entsoe", "A44")
+    window = Window(datetime(2026, 10, 24, 22, tzinfo=UTC), datetime(2026, 10, 25, 23, tzinfo=UTC))
+    (item,) = plan_backfill([AcquisitionTask(spec, "DK1")], window)
+
+    row = item.as_row()
+
+    assert all(isinstance(value, str) for value in row.values())
+    assert BackfillItem.from_row(row) == item
+    assert item.name == "entsoe/A44/DK1 2026-10-24T22:00:00+00:00"

@@ -31,6 +31,10 @@ def test_versions_are_stored_promoted_and_fetched(registry: ModelRegistry, tmp_p
     assert [e.version for e in registry.versions("test_demand", "DK1")] == [first, second]
     assert registry.champion_pointer("test_demand", "DK1").version == second  # type: ignore[union-attr]
     assert registry.entry("test_demand", "DK1", second).status == "champion"
+    stored = registry.entry("test_demand", "DK1", second)
+    # Times come back as the same UTC instants they were stored as, datetimes rather than text.
+    assert (stored.created_at, stored.data_window) == (entry(second).created_at, entry(second).data_window)
+    assert registry.champion_pointer("test_demand", "DK1").promoted_at.tzinfo is not None  # type: ignore[union-attr]
     retired = registry.entry("test_demand", "DK1", first)
     assert retired.status == "retired"
     assert f"replaced by {second}" in retired.decision

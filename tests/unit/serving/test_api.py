@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -227,6 +227,9 @@ def test_models_list_champions_with_backtest_metrics_and_versions(served: Platfo
     assert champion["version"] == "v2" and champion["skill"] == pytest.approx(0.75)
     assert champion["metrics"]["wql"] == 0.05 and champion["promotion_reason"] == "better"
     assert listed["test_demand/DK2"]["champion"] is None
+    # Registry times reach JSON as ISO 8601 in UTC.
+    for moment in (champion["created_at"], champion["promoted_at"], champion["data_window"]["end"]):
+        assert datetime.fromisoformat(moment).utcoffset() == timedelta(0)
     assert [(v["version"], v["status"]) for v in detail["versions"]] == [("v1", "retired"), ("v2", "champion")]
     assert api.get("/v1/models/test_demand/SE9").status_code == 404
 
