@@ -38,7 +38,7 @@ def main() -> None:
     settings = load_settings({"SCALAR_CACHE__URL": redis_url, "SCALAR_FORECASTING__FAMILIES": "dk_demand"})
     warehouse = InMemoryWarehouse()
     with pa.memory_map(rows_path) as source:
-        warehouse.write(pa.ipc.open_file(source).read_all())
+        warehouse.write_forecasts(pa.ipc.open_file(source).read_all())
     stored = StoredForecasts(warehouse, BestEffortCache(RedisCache.from_settings(settings.cache)))
     backend = ForecastBackend(model_catalogue(settings), stored, NoModels())
     uvicorn.run(build_api(backend, None), host="127.0.0.1", port=port, log_level="warning", access_log=False)

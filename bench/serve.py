@@ -37,9 +37,8 @@ from actors.warehouse import ensure_warehouse_actor
 from bench.report import markdown_table, publish
 from jobs.train import run
 from scalar_ray.cache.redis import RedisCache
-from scalar_ray.composition import forecast_service, forecast_targets, model_host
+from scalar_ray.composition import forecast_service, model_host
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.core.forecasts import forecast_rows
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.issuing import PredictionMemo
 from scalar_ray.local import RedisServer
@@ -97,13 +96,13 @@ def prepare(settings: Settings, scratch: Path) -> Path:
     print(f"trained {outcome.model_id}: {outcome.status}, {outcome.version}", flush=True)
     service = forecast_service(settings, warehouse, None)
     issued = service.predict(service.families[0], "DK1", datetime.now(UTC).replace(second=0, microsecond=0))
-    warehouse.write_forecasts(forecast_rows(issued.observations, issued.version, forecast_targets()))
+    warehouse.write_forecasts(issued.forecasts)
     cache = RedisCache.from_settings(settings.cache)
-    cache.update(issued.observations)
+    cache.update_forecasts(issued.forecasts)
     cache.close()
     path = scratch / "issue.arrow"
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, issued.observations.schema) as writer:
-        writer.write_table(issued.observations)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, issued.forecasts.schema) as writer:
+        writer.write_table(issued.forecasts)
     return path
 
 

@@ -89,10 +89,10 @@ def _forecast(settings: Settings, args: argparse.Namespace) -> int:
                 error = next(m.error for m in service.snapshot().models if m.model == f"{spec.name}/{zone}")
                 print(f"{spec.name}/{zone:<6} FAILED {error}")
                 continue
-            median = [name for name in set(issued.observations["variable"].to_pylist()) if name.endswith("_q50")]
+            targets = sorted(set(issued.forecasts["target"].to_pylist()))
             print(
-                f"{spec.name}/{zone:<6} {issued.version}  {issued.window}  {issued.observations.num_rows} rows "
-                f"({', '.join(sorted(median))})"
+                f"{spec.name}/{zone:<6} {issued.version}  {issued.window}  {issued.forecasts.num_rows} intervals "
+                f"({', '.join(targets)})"
             )
         destination = "printed only" if args.no_publish else f"published to {service.topic}"
         print(f"\n{len(service.models()) - failed} forecast(s) issued at {now:%Y-%m-%d %H:%M:%S} UTC, {destination}")

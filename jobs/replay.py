@@ -20,15 +20,12 @@ import pyarrow as pa
 import ray
 
 from jobs.datasink import WarehouseDatasink
-from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import forecast_targets, pulsar_client, worker_warehouse
 from scalar_ray.config import Settings, load_settings
-from scalar_ray.core.errors import PayloadError, WarehouseError
-from scalar_ray.core.forecasts import FORECAST_PROVIDER, forecast_rows
+from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.utc import parse_utc
-from scalar_ray.ingestion.validation import validate_envelope
-from scalar_ray.warehouse.base import Warehouse
+from scalar_ray.ingestion.judging import judge_message
 
 logger = logging.getLogger(__name__)
 
@@ -51,45 +48,23 @@ def replay(
             if until is not None and message.publish_timestamp() > until.timestamp() * 1000:
                 break
             summary["messages"] += 1
-            try:
-                envelope = Envelope.decode(message.data(), dict(message.properties()))
-            except PayloadError as exc:
+            judged = judge_message(message.data(), dict(message.properties()), datetime.now(UTC), targets)
+            if not judged.accepted:
                 summary["rejected"] += 1
-                logger.warning("skipping %s: %s", message.message_id(), exc)
-                continue
-            verdict = validate_envelope(envelope, datetime.now(UTC))
-            if not verdict.accepted:
-                summary["rejected"] += 1
-                continue
-            if envelope.provider == FORECAST_PROVIDER:  # into the forecasts table, as ingestion stores them
-                written = _write_forecast(forecasts, targets, verdict.observations, dict(message.properties()))
-                if written is None:
-                    summary["rejected"] += 1
-                else:
-                    summary["written"] += written
-                continue
-            pending.append(verdict.observations)
-            summary["rows"] += verdict.observations.num_rows
-            if sum(table.num_rows for table in pending) >= chunk_rows:
-                summary["written"] += _write(settings, job_id, pending)
-                pending = []
+                logger.warning("skipping %s: %s", message.message_id(), "; ".join(judged.reasons))
+            elif judged.forecasts is not None:  # into the forecasts table, as ingestion stores them
+                summary["written"] += forecasts.write_forecasts(judged.forecasts).rows
+            elif judged.observations is not None:
+                pending.append(judged.observations)
+                summary["rows"] += judged.observations.num_rows
+                if sum(table.num_rows for table in pending) >= chunk_rows:
+                    summary["written"] += _write(settings, job_id, pending)
+                    pending = []
         if pending:
             summary["written"] += _write(settings, job_id, pending)
     finally:
         client.close()
     return summary
-
-
-def _write_forecast(
-    warehouse: Warehouse, targets: dict[tuple[str, str, str], str], series: pa.Table, properties: dict[str, str]
-) -> int | None:
-    """The forecast's rows written, or None when it is not one the forecasts table can take."""
-    try:
-        rows = forecast_rows(series, properties.get("model_version", ""), targets)
-    except ValueError as exc:
-        logger.warning("skipping a forecast: %s", exc)
-        return None
-    return warehouse.write_forecasts(rows).rows
 
 
 def _write(settings: Settings, job_id: str, tables: list[pa.Table]) -> int:

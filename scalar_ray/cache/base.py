@@ -1,4 +1,6 @@
-"""The real-time cache port: the latest points of every series, for dashboards and the forecast API.
+"""The real-time cache port: the latest points of every series and each model's newest forecast issue.
+
+Series points serve dashboards; forecast issues serve the forecast API's "latest" without reading the warehouse.
 
 The cache is never on ingestion's critical path: ``BestEffortCache`` wraps any adapter, swallows its failures,
 stops calling it for a back-off period and tries again later, so a Redis outage costs freshness of the cache only.
@@ -13,15 +15,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from typing_extensions import override
 
 from scalar_ray.core.backoff import Backoff
 
-__all__ = ["BestEffortCache", "Cache", "CacheStats", "CachedPoint", "InMemoryCache", "latest_per_key"]
+__all__ = [
+    "BestEffortCache",
+    "Cache",
+    "CacheStats",
+    "CachedPoint",
+    "InMemoryCache",
+    "latest_per_key",
+    "newest_issues",
+]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, order=True)
@@ -53,8 +67,40 @@ class Cache(ABC):
         points = self.recent(series_id, 1)
         return points[-1] if points else None
 
+    @abstractmethod
+    def update_forecasts(self, forecasts: pa.Table) -> int:
+        """Keep each model's newest issue of forecasts-table rows (an older issue never replaces a newer one).
+
+        Returns the models whose issue the rows carried.
+        """
+
+    @abstractmethod
+    def latest_forecast(self, family: str, zone: str) -> pa.Table | None:
+        """The rows of the newest issue held for the model, or None."""
+
+    @abstractmethod
+    def latest_issue_time(self, family: str, zone: str) -> datetime | None:
+        """When the newest issue held for the model was issued (cheaper than reading its rows), or None."""
+
     def close(self) -> None:  # noqa: B027 - the fake holds nothing
         """Release connections."""
+
+
+def newest_issues(forecasts: pa.Table) -> dict[tuple[str, str], tuple[datetime, pa.Table]]:
+    """Per (family, zone): the newest issue time in the rows and that issue's rows."""
+    found: dict[tuple[str, str], tuple[datetime, pa.Table]] = {}
+    if forecasts.num_rows == 0:
+        return found
+    issues = forecasts.group_by(["family", "zone"]).aggregate([("issued_at", "max")])
+    for family, zone, issued_at in zip(
+        issues["family"].to_pylist(), issues["zone"].to_pylist(), issues["issued_at_max"].to_pylist(), strict=True
+    ):
+        chosen = pc.and_(
+            pc.and_(pc.equal(forecasts["family"], family), pc.equal(forecasts["zone"], zone)),
+            pc.equal(forecasts["issued_at"], pa.scalar(issued_at, forecasts.schema.field("issued_at").type)),
+        )
+        found[(family, zone)] = (issued_at, forecasts.filter(chosen))
+    return found
 
 
 def latest_per_key(observations: pa.Table) -> dict[str, list[tuple[datetime, float, datetime]]]:
@@ -79,6 +125,7 @@ class InMemoryCache(Cache):
     def __init__(self, points_per_series: int = 192) -> None:
         self.points_per_series = points_per_series
         self._series: dict[str, dict[datetime, CachedPoint]] = {}
+        self._issues: dict[tuple[str, str], tuple[datetime, pa.Table]] = {}
 
     @override
     def update(self, observations: pa.Table) -> int:
@@ -97,6 +144,25 @@ class InMemoryCache(Cache):
     def recent(self, series_id: str, count: int) -> list[CachedPoint]:
         points = self._series.get(series_id, {})
         return [points[ts] for ts in sorted(points)[-count:]] if count > 0 else []
+
+    @override
+    def update_forecasts(self, forecasts: pa.Table) -> int:
+        issues = newest_issues(forecasts)
+        for model, (issued_at, rows) in issues.items():
+            held = self._issues.get(model)
+            if held is None or issued_at >= held[0]:
+                self._issues[model] = (issued_at, rows)
+        return len(issues)
+
+    @override
+    def latest_forecast(self, family: str, zone: str) -> pa.Table | None:
+        held = self._issues.get((family, zone))
+        return held[1] if held else None
+
+    @override
+    def latest_issue_time(self, family: str, zone: str) -> datetime | None:
+        held = self._issues.get((family, zone))
+        return held[0] if held else None
 
 
 @dataclass
@@ -133,36 +199,41 @@ class BestEffortCache(Cache):
 
     @override
     def update(self, observations: pa.Table) -> int:
-        if not self.enabled:
-            return 0
-        try:
-            touched = self._inner.update(observations)
-        except Exception as exc:
-            self._failed(exc)
-            return 0
-        self.stats.updates += 1
-        self._failures_in_row = 0
-        return touched
+        return self._guarded(lambda: self._inner.update(observations), 0, counts=True)
 
     @override
     def recent(self, series_id: str, count: int) -> list[CachedPoint]:
-        if not self.enabled:
-            return []
-        try:
-            return self._inner.recent(series_id, count)
-        except Exception as exc:
-            self._failed(exc)
-            return []
+        return self._guarded(lambda: self._inner.recent(series_id, count), [])
 
     @override
     def recent_many(self, series_ids: Sequence[str], count: int) -> dict[str, list[CachedPoint]]:
+        return self._guarded(lambda: self._inner.recent_many(series_ids, count), {})
+
+    @override
+    def update_forecasts(self, forecasts: pa.Table) -> int:
+        return self._guarded(lambda: self._inner.update_forecasts(forecasts), 0, counts=True)
+
+    @override
+    def latest_forecast(self, family: str, zone: str) -> pa.Table | None:
+        return self._guarded(lambda: self._inner.latest_forecast(family, zone), None)
+
+    @override
+    def latest_issue_time(self, family: str, zone: str) -> datetime | None:
+        return self._guarded(lambda: self._inner.latest_issue_time(family, zone), None)
+
+    def _guarded(self, call: Callable[[], T], fallback: T, *, counts: bool = False) -> T:
+        """``call()``'s answer, or ``fallback`` while backing off or when it fails (an update also counts)."""
         if not self.enabled:
-            return {}
+            return fallback
         try:
-            return self._inner.recent_many(series_ids, count)
+            answer = call()
         except Exception as exc:
             self._failed(exc)
-            return {}
+            return fallback
+        if counts:
+            self.stats.updates += 1
+            self._failures_in_row = 0
+        return answer
 
     def _failed(self, exc: Exception) -> None:
         self.stats.failures += 1

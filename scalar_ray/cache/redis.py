@@ -1,21 +1,29 @@
-"""Redis adapter of the cache: one sorted set per series, scored by interval start, merged by a server-side script.
+"""Redis adapter of the cache: a sorted set per series, a hash per model's newest forecast issue.
 
-The merge runs in Redis (one Lua call per batch) so concurrent ingestion replicas cannot interleave a read and a
-write: an older vintage arriving late never replaces a newer one, and each set is trimmed to the last N intervals.
+Series: ``<prefix>:recent:<series_id>``, scored by interval start, merged by a server-side script. Forecasts:
+``<prefix>:forecast:<family>/<zone>`` holds ``issued`` (microseconds since the epoch) and ``rows`` (the issue's
+forecasts-table rows as a base64 Arrow IPC stream: the client decodes responses as text).
+
+Both merges run in Redis (one Lua call per batch) so concurrent ingestion replicas cannot interleave a read and a
+write: an older vintage (or issue) arriving late never replaces a newer one, and each set is trimmed to the last N
+intervals.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import redis
+from pyarrow import ipc
 from typing_extensions import override
 
-from scalar_ray.cache.base import Cache, CachedPoint, latest_per_key
+from scalar_ray.cache.base import Cache, CachedPoint, latest_per_key, newest_issues
 from scalar_ray.config.settings import CacheSettings
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 
 __all__ = ["RedisCache"]
 
@@ -42,6 +50,17 @@ return #KEYS
 """
 
 
+# KEYS: one hash per model. ARGV: per key its issue time (microseconds) and its rows.
+_KEEP_NEWEST_ISSUE = """
+for k = 1, #KEYS do
+  local issued, rows = ARGV[2 * k - 1], ARGV[2 * k]
+  local held = redis.call('HGET', KEYS[k], 'issued')
+  if not held or tonumber(held) <= tonumber(issued) then redis.call('HSET', KEYS[k], 'issued', issued, 'rows', rows) end
+end
+return #KEYS
+"""
+
+
 class RedisCache(Cache):
     """Latest points per series in Redis sorted sets under ``<prefix>:recent:<series_id>``."""
 
@@ -50,6 +69,7 @@ class RedisCache(Cache):
         self._prefix = prefix
         self.points_per_series = points_per_series
         self._merge = client.register_script(_MERGE)
+        self._keep_newest_issue = client.register_script(_KEEP_NEWEST_ISSUE)
 
     @classmethod
     def from_settings(cls, settings: CacheSettings) -> RedisCache:
@@ -98,8 +118,45 @@ class RedisCache(Cache):
         return {series_id: _points(members) for series_id, members in zip(series_ids, pipeline.execute(), strict=True)}
 
     @override
+    def update_forecasts(self, forecasts: pa.Table) -> int:
+        issues = newest_issues(forecasts)
+        if not issues:
+            return 0
+        keys: list[str] = []
+        arguments: list[str | int] = []
+        for (family, zone), (issued_at, rows) in issues.items():
+            keys.append(self._forecast_key(family, zone))
+            arguments += [_micros(issued_at), base64.b64encode(_ipc(rows)).decode("ascii")]
+        self._keep_newest_issue(keys=keys, args=arguments)
+        return len(keys)
+
+    @override
+    def latest_forecast(self, family: str, zone: str) -> pa.Table | None:
+        encoded = self._client.hget(self._forecast_key(family, zone), "rows")
+        if encoded is None:
+            return None
+        table: pa.Table = ipc.open_stream(base64.b64decode(str(encoded))).read_all()  # type: ignore[no-untyped-call]
+        return table
+
+    @override
+    def latest_issue_time(self, family: str, zone: str) -> datetime | None:
+        issued = self._client.hget(self._forecast_key(family, zone), "issued")
+        return _from_micros(int(str(issued))) if issued is not None else None
+
+    def _forecast_key(self, family: str, zone: str) -> str:
+        return f"{self._prefix}:forecast:{family}/{zone}"
+
+    @override
     def close(self) -> None:
         self._client.close()
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, FORECAST_SCHEMA) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
+        writer.write_table(table.cast(FORECAST_SCHEMA))
+    payload: bytes = sink.getvalue().to_pybytes()
+    return payload
 
 
 def _points(members: Any) -> list[CachedPoint]:

@@ -60,9 +60,12 @@ def empty_forecasts() -> pa.Table:
     return FORECAST_SCHEMA.empty_table()
 
 
-# Forecasts travel on the broker, and sit in the real-time cache, as canonical series of this provider: one series
-# per target and quantile, ``scalar/<family>/<zone>/<target variable>_q10|…|_mean``, the issue time as ``issued_at``.
+# The platform's own provider name: forecast messages say it, and their partition keys begin with it.
 FORECAST_PROVIDER = "scalar"
+
+# Releases before the forecasts table published forecasts as canonical series of that provider, one per target and
+# quantile (``scalar/<family>/<zone>/<target variable>_q10|…|_mean``, the issue time as ``issued_at``). What follows
+# reads that form only to convert it: old topics replayed, old DuckDB files migrated on open.
 _PART = re.compile(r"^(?P<variable>.+)_(?P<part>mean|q(?P<level>\d{2}))$")
 
 

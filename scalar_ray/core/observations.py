@@ -7,6 +7,7 @@ forecasts and revisions). The series metadata travels in the same table so a con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import pyarrow as pa
@@ -40,12 +41,15 @@ def series_id(provider: str, dataset: str, area: str, variable: str) -> str:
     return f"{provider}/{dataset}/{area}/{variable}"
 
 
-def unique_keys(table: pa.Table, keep: Literal["first", "last"] = "last") -> pa.Table:
-    """One row per key: the first or the last of each in table order, the kept rows in their table order."""
+def unique_keys(table: pa.Table, keep: Literal["first", "last"] = "last", key: Sequence[str] = KEY) -> pa.Table:
+    """One row per key: the first or the last of each in table order, the kept rows in their table order.
+
+    ``key`` is the observations' by default; the forecasts table passes its own (``core.forecasts.FORECAST_KEY``).
+    """
     if table.num_rows == 0:
         return table
     numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    chosen = numbered.group_by(list(KEY), use_threads=False).aggregate([("_row", "min" if keep == "first" else "max")])
+    chosen = numbered.group_by(list(key), use_threads=False).aggregate([("_row", "min" if keep == "first" else "max")])
     if chosen.num_rows == table.num_rows:
         return table
     rows = chosen[f"_row_{'min' if keep == 'first' else 'max'}"]

@@ -1,9 +1,9 @@
 """Issuing forecasts with the champion models, on each family's schedule.
 
-A forecast is a set of canonical observations: provider ``scalar``, dataset = the family, area = the zone, one series
-per target and quantile (``imbalance_price_q10``, ``..._q50``, ``..._q90``, ``..._mean``), ``issued_at`` = the issue
-time. It travels like any acquired window: an envelope on ``persistent://<tenant>/insights/forecasts``, which
-ingestion validates and stores as a vintage in the warehouse, the newest values in Redis.
+A forecast issue is forecasts-table rows (``core.forecasts``): family, zone, the model version that made it, the
+target's series id, the issue time, each interval's mean and quantiles. It travels as a ``ForecastEnvelope`` on
+``persistent://<tenant>/insights/forecasts``; ingestion validates it, stores it in the forecasts table and keeps the
+model's newest issue in Redis.
 
 ``ForecastService`` is the schedule; the forecasting actor is a thin shell around it.
 """
@@ -24,15 +24,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.envelope import ForecastEnvelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
 from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
-from scalar_ray.core.forecasts import FORECAST_PROVIDER
+from scalar_ray.core.forecasts import FORECAST_PROVIDER, FORECAST_SCHEMA, empty_forecasts, quantile_column
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
+from scalar_ray.forecasting.frames import build_frame, to_autogluon
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
-from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.status import ForecastingStatus, ForecastModelStatus
 from scalar_ray.telemetry.instruments import forecast_completed, tracer
 from scalar_ray.telemetry.propagation import with_trace_context
@@ -47,93 +46,81 @@ __all__ = [
     "IssuedForecast",
     "PredictionMemo",
     "forecast_envelope",
-    "forecast_series_id",
     "forecast_table",
     "load_predictor",
     "predict_with",
-    "quantile_variable",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-def quantile_variable(target_variable: str, quantile: float | None) -> str:
-    """``imbalance_price`` at 0.1 → ``imbalance_price_q10``; the mean → ``imbalance_price_mean``."""
-    if quantile is None:
-        return f"{target_variable}_mean"
-    return f"{target_variable}_q{round(quantile * 100):02d}"
-
-
-def forecast_series_id(family: str, zone: str, target_variable: str, quantile: float | None) -> str:
-    """``scalar/dk_demand/DK1/load_q50``."""
-    return f"{FORECAST_PROVIDER}/{family}/{zone}/{quantile_variable(target_variable, quantile)}"
-
-
 @dataclass(frozen=True)
 class IssuedForecast:
-    """One model's forecast as canonical observations."""
+    """One model's forecast issue: its forecasts-table rows, and the targets' units (the rows carry none)."""
 
     family: str
     zone: str
     version: str
     issue_time: datetime
     window: Window
-    observations: pa.Table
+    forecasts: pa.Table
+    units: dict[str, str] = field(default_factory=dict)  # target variable → unit
 
 
 def forecast_table(
-    spec: FamilySpec,
-    frame: ModelFrame,
-    predictions: pd.DataFrame,
-    units: dict[str, str],
-    issue_time: datetime,
+    spec: FamilySpec, zone: str, version: str, predictions: pd.DataFrame, issue_time: datetime
 ) -> pa.Table:
-    """AutoGluon's prediction frame (item_id x timestamp → mean and quantile columns) as canonical observations.
+    """AutoGluon's prediction frame (item_id x timestamp → mean and quantile columns) as forecasts-table rows.
 
     Quantiles are sorted per interval first: separately fitted quantiles can cross, and a 10 % quantile above the
     90 % one is no forecast a trader can use.
     """
-    window = frame.horizon_window(spec)
-    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, spec.name, window, issue_time, frame.zone))
-    columns = [str(q) for q in spec.quantiles]
+    targets = {series.rsplit("/", 1)[-1]: series for series in spec.target_ids(zone)}
+    levels = [str(q) for q in spec.quantiles]
+    tables = []
     for item in predictions.index.get_level_values(0).unique():
+        if str(item) not in targets:
+            raise ForecastDataError(spec.name, zone, f"the model forecast {item}, which is not a target of the family")
         rows = predictions.loc[item]
-        ordered = rows[columns].to_numpy()
+        ordered = rows[levels].to_numpy(dtype="float64", copy=True)
         ordered.sort(axis=1)
-        for position, (timestamp, mean) in enumerate(zip(rows.index, rows["mean"], strict=True)):
-            ts = pd.Timestamp(timestamp).tz_localize(UTC).to_pydatetime()
-            unit = units.get(str(item), "")
-            builder.add(
-                area=frame.zone,
-                variable=quantile_variable(str(item), None),
-                ts=ts,
-                value=float(mean),
-                issued_at=issue_time,
-                unit=unit,
-                resolution=spec.resolution,
+        count = len(rows)
+        stamps = pd.DatetimeIndex(rows.index)
+        columns: dict[str, pa.Array] = {
+            "family": pa.array([spec.name] * count, pa.string()),
+            "zone": pa.array([zone] * count, pa.string()),
+            "model_version": pa.array([version] * count, pa.string()),
+            "target": pa.array([targets[str(item)]] * count, pa.string()),
+            "issued_at": pa.array([issue_time] * count, FORECAST_SCHEMA.field("issued_at").type),
+            "ts": pa.array(stamps.tz_localize(UTC) if stamps.tz is None else stamps.tz_convert(UTC)),
+            "mean": pa.array(rows["mean"].to_numpy(dtype="float64")),
+        }
+        for index, level in enumerate(spec.quantiles):
+            columns[quantile_column(level)] = pa.array(ordered[:, index])
+        tables.append(
+            pa.table(
+                [columns.get(field.name, pa.nulls(count, field.type)) for field in FORECAST_SCHEMA],
+                schema=FORECAST_SCHEMA,
             )
-            for index, quantile in enumerate(spec.quantiles):
-                builder.add(
-                    area=frame.zone,
-                    variable=quantile_variable(str(item), quantile),
-                    ts=ts,
-                    value=float(ordered[position, index]),
-                    issued_at=issue_time,
-                    unit=unit,
-                    resolution=spec.resolution,
-                )
-    return builder.build()
+        )
+    return pa.concat_tables(tables) if tables else empty_forecasts()
 
 
 def forecast_envelope(issued: IssuedForecast, topic: str) -> OutgoingMessage:
-    """The forecast as a message for the forecasts topic (keyed by model, so a model's forecasts stay in order)."""
-    envelope = Envelope(
-        FORECAST_PROVIDER, issued.family, issued.window, f"forecast-{uuid.uuid4().hex[:12]}", issued.observations
+    """The issue as a message for the forecasts topic (keyed by model, so a model's forecasts stay in order)."""
+    envelope = ForecastEnvelope(
+        issued.family,
+        issued.zone,
+        issued.version,
+        issued.issue_time,
+        issued.window,
+        f"forecast-{uuid.uuid4().hex[:12]}",
+        issued.forecasts,
     )
     payload, properties = envelope.encode()
-    properties |= {"area": issued.zone, "model_version": issued.version, "issue_time": issued.issue_time.isoformat()}
-    properties = with_trace_context(properties)
-    return OutgoingMessage(topic, payload, properties, f"{FORECAST_PROVIDER}/{issued.family}/{issued.zone}")
+    return OutgoingMessage(
+        topic, payload, with_trace_context(properties), f"{FORECAST_PROVIDER}/{issued.family}/{issued.zone}"
+    )
 
 
 def predict_with(
@@ -179,8 +166,8 @@ def predict_with(
     for series in spec.target_ids(zone):
         metadata = warehouse.series_metadata(series) or {}
         units[series.split("/")[-1]] = metadata.get("unit", "")
-    table = forecast_table(spec, frame, predictions, units, issue_time)
-    return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table)
+    table = forecast_table(spec, zone, entry.version, predictions, issue_time)
+    return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table, units)
 
 
 class PredictionMemo:
@@ -361,14 +348,14 @@ class ForecastService:
             state.last_duration_s = time.monotonic() - started
         state.version, state.last_issue, state.last_error = forecast.version, issue_time, None
         state.awaiting_model = False
-        state.last_rows = forecast.observations.num_rows
+        state.last_rows = forecast.forecasts.num_rows
         state.issued += 1
         logger.info(
             "forecast %s/%s issued with %s: %d rows for %s",
             spec.name,
             zone,
             forecast.version,
-            forecast.observations.num_rows,
+            forecast.forecasts.num_rows,
             forecast.window,
         )
         return forecast, "ok"

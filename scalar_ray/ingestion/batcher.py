@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from scalar_ray.broker.messaging import ReceivedMessage
-from scalar_ray.core.forecasts import FORECAST_SCHEMA
+from scalar_ray.core.forecasts import FORECAST_KEY, FORECAST_SCHEMA
 from scalar_ray.core.observations import OBSERVATION_SCHEMA, unique_keys
 
 __all__ = ["FlushPolicy", "MicroBatcher", "PendingBatch"]
@@ -36,9 +36,8 @@ class PendingBatch:
     """Accepted rows and the messages they came from (acknowledged once the rows are committed)."""
 
     tables: list[pa.Table] = field(default_factory=list)
-    # Forecast messages: their rows for the forecasts table, and their series for the real-time cache.
+    # Forecast messages' rows, for the forecasts table.
     forecasts: list[pa.Table] = field(default_factory=list)
-    forecast_series: list[pa.Table] = field(default_factory=list)
     messages: list[ReceivedMessage] = field(default_factory=list)
     # The messages whose rows are in ``tables`` (the others are dead letters, acknowledged with the batch).
     carrying: list[ReceivedMessage] = field(default_factory=list)
@@ -59,11 +58,12 @@ class PendingBatch:
         # Each table is one validated message, unique already: only keys shared between messages can repeat.
         return table if len(self.tables) == 1 else unique_keys(table, "last")
 
-    def combined_forecasts(self) -> tuple[pa.Table, pa.Table]:
-        """The forecast messages' rows (forecasts table) and series (cache), or empty tables."""
+    def combined_forecasts(self) -> pa.Table:
+        """The forecast messages' rows (one issue per message, so keys cannot repeat across them but by redelivery)."""
         if not self.forecasts:
-            return FORECAST_SCHEMA.empty_table(), OBSERVATION_SCHEMA.empty_table()
-        return pa.concat_tables(self.forecasts), pa.concat_tables(self.forecast_series)
+            return FORECAST_SCHEMA.empty_table()
+        table = pa.concat_tables(self.forecasts)
+        return table if len(self.forecasts) == 1 else unique_keys(table, "last", FORECAST_KEY)
 
 
 class MicroBatcher:
@@ -83,21 +83,21 @@ class MicroBatcher:
     ) -> None:
         """Add a message and its accepted rows (None for a message with nothing to write, still to be acked).
 
-        A forecast message's ``rows`` are its series (for the cache) and ``forecast`` its forecasts-table rows.
+        ``rows`` are observations; a forecast message brings ``forecast``, its forecasts-table rows, instead.
         """
         batch = self._batch
         if batch.opened_at is None:
             batch.opened_at = now
         batch.messages.append(message)
-        if rows is not None and rows.num_rows:
+        carried = False
+        for table, into in ((rows, batch.tables), (forecast, batch.forecasts)):
+            if table is not None and table.num_rows:
+                into.append(table)
+                batch.rows += table.num_rows
+                batch.nbytes += table.nbytes
+                carried = True
+        if carried:
             batch.carrying.append(message)
-            if forecast is None:
-                batch.tables.append(rows)
-            else:
-                batch.forecasts.append(forecast)
-                batch.forecast_series.append(rows)
-            batch.rows += rows.num_rows
-            batch.nbytes += rows.nbytes
 
     def due(self, now: float, source_idle: bool) -> bool:
         """Whether the batch should be written now."""

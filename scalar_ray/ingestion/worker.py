@@ -12,22 +12,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pyarrow as pa
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
-from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publisher, ReceivedMessage
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.core.backoff import Backoff
-from scalar_ray.core.errors import BrokerUnavailableError, PayloadError, WarehouseError
-from scalar_ray.core.forecasts import FORECAST_PROVIDER, forecast_rows
+from scalar_ray.core.errors import BrokerUnavailableError, WarehouseError
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
-from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.ingestion.judging import ForecastTargets, judge_message
 from scalar_ray.status import IngestionStatus
 from scalar_ray.telemetry.instruments import (
     ingestion_failed,
@@ -89,7 +86,7 @@ class IngestionWorker:
         policy: FlushPolicy,
         *,
         retry_max_s: float = 10.0,
-        forecast_targets: Mapping[tuple[str, str, str], str] | None = None,
+        forecast_targets: ForecastTargets | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -100,7 +97,7 @@ class IngestionWorker:
         self._dead_letter_topic = dead_letter_topic
         self._batcher = MicroBatcher(policy)
         self._write_backoff = Backoff(0.2, retry_max_s)
-        # (family, zone, target variable) → the target's series: what a forecast message's series are forecasts of.
+        # (family, zone, target variable) → the target's series: what the forecasts of each model may target.
         self._forecast_targets = forecast_targets or {}
         self._failed_writes_in_row = 0
         self._monotonic = monotonic
@@ -177,25 +174,12 @@ class IngestionWorker:
         if message.redelivery_count:
             self.stats.redelivered += 1
             ingestion_redelivered.add(1, topic)
-        try:
-            envelope = Envelope.decode(message.payload, message.properties)
-        except PayloadError as exc:
-            self._dead_letter(message, [exc.problem], "payload")
+        judged = judge_message(message.payload, message.properties, self._wall_clock(), self._forecast_targets)
+        if not judged.accepted:
+            self._dead_letter(message, list(judged.reasons), judged.error_type)
             return
-        verdict = validate_envelope(envelope, self._wall_clock())
-        if not verdict.accepted:
-            self._dead_letter(message, list(verdict.reasons), "validation")
-            return
-        self.stats.duplicates_dropped += verdict.duplicates_dropped
-        forecast = None
-        if envelope.provider == FORECAST_PROVIDER:
-            try:
-                model_version = message.properties.get("model_version", "")
-                forecast = forecast_rows(verdict.observations, model_version, self._forecast_targets)
-            except ValueError as exc:
-                self._dead_letter(message, [str(exc)], "validation")
-                return
-        self._batcher.add(message, verdict.observations, self._monotonic(), forecast)
+        self.stats.duplicates_dropped += judged.duplicates_dropped
+        self._batcher.add(message, judged.observations, self._monotonic(), judged.forecasts)
 
     def _open_span(self, message: ReceivedMessage) -> Span:
         # A child of the producer's send span: the trace goes on from the fetch that published the message.
@@ -246,7 +230,7 @@ class IngestionWorker:
     def _write(self, batch: PendingBatch) -> None:
         started = self._monotonic()
         table = batch.combined()
-        forecasts, forecast_series = batch.combined_forecasts()
+        forecasts = batch.combined_forecasts()
         # The batch's span continues the trace of its first message and links the others (OpenTelemetry's batch
         # pattern); the warehouse's INSERT span is its child.
         # Messages with rows first: a dead letter in the batch is not where the write belongs.
@@ -255,7 +239,7 @@ class IngestionWorker:
         spans = [span for m in ordered if (span := self._spans.get(m.message_id)) is not None]
         parent = trace.set_span_in_context(spans[0]) if spans else None
         links = [Link(span.get_span_context()) for span in spans[1:]]
-        attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": table.num_rows}
+        attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": batch.rows}
         with tracer.start_as_current_span("ingest batch", context=parent, links=links, attributes=attributes) as span:
             try:
                 # Both writes are idempotent: a retry after the first one committed rewrites the same keys.
@@ -290,8 +274,10 @@ class IngestionWorker:
         self.stats.last_batch_rows = result.rows
         self.stats.last_batch_ms = (self._monotonic() - started) * 1000
         self.stats.last_commit_at = committed
-        if self._cache is not None and table.num_rows + forecast_series.num_rows:
-            self._cache.update(pa.concat_tables([table, forecast_series]) if forecast_series.num_rows else table)
+        if self._cache is not None and table.num_rows:
+            self._cache.update(table)
+        if self._cache is not None and forecasts.num_rows:
+            self._cache.update_forecasts(forecasts)
 
     def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
         self._blocked = batch

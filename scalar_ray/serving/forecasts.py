@@ -1,10 +1,10 @@
 """Forecasts as the API serves them, read back from where the platform stored them.
 
-The warehouse keeps every issue in its forecasts table, with the model version that made it; Redis keeps the newest
-points of the forecast's series (``scalar/<family>/<zone>/<target>_q10|…|_mean``). ``Forecast`` is one issue of one
-model in a wide table (target, ts, mean, q10, q50, q90) with its issue time. ``StoredForecasts`` finds the latest
-issue in Redis, falls back to the warehouse when the cache has no complete issue, and finds the issue in force at an
-earlier time in the warehouse (point in time: only issues made by then).
+The warehouse keeps every issue in its forecasts table, with the model version that made it; Redis keeps each
+model's newest issue as the same rows. ``Forecast`` is one issue of one model in a wide table (target, ts, mean, q10,
+q50, q90) with its issue time. ``StoredForecasts`` finds the latest issue in Redis, falls back to the warehouse when
+the cache has none, and finds the issue in force at an earlier time in the warehouse (point in time: only issues
+made by then).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ import pyarrow.compute as pc
 from scalar_ray.cache.base import Cache
 from scalar_ray.core.forecasts import quantile_column
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.forecasting.issuing import forecast_series_id
 from scalar_ray.serving.errors import ForecastNotFoundError, HorizonTooLongError
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = [
     "Forecast",
     "StoredForecasts",
-    "forecast_from_observations",
     "forecast_from_rows",
     "horizon_steps",
 ]
@@ -97,52 +95,6 @@ def horizon_steps(spec: FamilySpec, horizon: timedelta | None) -> int | None:
     return steps
 
 
-def forecast_from_observations(
-    spec: FamilySpec,
-    zone: str,
-    rows: pa.Table,
-    source: str,
-    units: dict[str, str] | None = None,
-    model_version: str | None = None,
-) -> Forecast:
-    """Canonical forecast rows of one issue (series_id, ts, value, issued_at) as a wide ``Forecast``.
-
-    Rows of other issues must have been removed; the issue time is the rows' ``issued_at``.
-    """
-    targets = [series.split("/")[-1] for series in spec.target_ids(zone)]
-    columns = ["mean", *(quantile_column(q) for q in spec.quantiles)]
-    by_series: dict[str, dict[datetime, float]] = {}
-    issue_times: set[datetime] = set()
-    data = rows.select(["series_id", "ts", "value", "issued_at"]).to_pydict()
-    for series_id, ts, value, issued_at in zip(
-        data["series_id"], data["ts"], data["value"], data["issued_at"], strict=True
-    ):
-        by_series.setdefault(series_id, {})[ts] = value
-        issue_times.add(issued_at)
-    if len(issue_times) != 1:
-        raise ValueError(f"rows of {len(issue_times)} issues given, expected one")
-    out: dict[str, list[object]] = {"target": [], "ts": [], **{name: [] for name in columns}}
-    for target in targets:
-        series = {
-            name: by_series.get(forecast_series_id(spec.name, zone, target, q), {})
-            for name, q in zip(columns, (None, *spec.quantiles), strict=True)
-        }
-        for ts in sorted(series["mean"]):
-            if not all(ts in values for values in series.values()):
-                continue  # an interval without all its quantiles is not a forecast to serve
-            out["target"].append(target)
-            out["ts"].append(ts)
-            for name in columns:
-                out[name].append(series[name][ts])
-    schema = pa.schema(
-        [("target", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))] + [(name, pa.float64()) for name in columns]
-    )
-    table = pa.table(out, schema=schema)
-    return Forecast(
-        spec.name, zone, issue_times.pop(), source, spec.resolution, spec.quantiles, table, units or {}, model_version
-    )
-
-
 def forecast_from_rows(
     spec: FamilySpec, zone: str, rows: pa.Table, source: str, units: dict[str, str] | None = None
 ) -> Forecast:
@@ -172,14 +124,6 @@ def forecast_from_rows(
     )
 
 
-def _series_ids(spec: FamilySpec, zone: str) -> list[str]:
-    return [
-        forecast_series_id(spec.name, zone, series.split("/")[-1], quantile)
-        for series in spec.target_ids(zone)
-        for quantile in (None, *spec.quantiles)
-    ]
-
-
 @dataclass
 class StoredForecasts:
     """The latest issue (Redis first, then the warehouse) and the issue in force at an earlier time."""
@@ -193,20 +137,21 @@ class StoredForecasts:
     def latest(self, spec: FamilySpec, zone: str, now: datetime) -> Forecast:
         """The newest issue; ``ForecastNotFoundError`` when none was issued within the look-back.
 
-        An issue never changes once stored (ingestion merges it into Redis in one script call), so the newest one is
-        kept per model and served again while Redis names the same issue time for its last interval: one Redis
-        round trip per request instead of reading and converting every point.
+        An issue never changes once stored, so the newest one is kept per model, converted, and served again while
+        Redis names the same issue time: one small Redis read per request instead of reading and converting rows.
         """
         if self.cache is not None:
-            held = self._newest.get((spec.name, zone))
-            probe = _series_ids(spec, zone)[0]
-            last = self.cache.recent_many([probe], 1).get(probe)
-            if held is not None and last and last[-1].issued_at == held.issue_time:
-                return held
-            cached = self._from_cache(spec, zone)
-            if cached is not None:
-                self._newest[(spec.name, zone)] = cached
-                return cached
+            key = (spec.name, zone)
+            issued_at = self.cache.latest_issue_time(spec.name, zone)
+            if issued_at is not None and issued_at >= now - self.lookback:
+                held = self._newest.get(key)
+                if held is not None and held.issue_time == issued_at:
+                    return held
+                rows = self.cache.latest_forecast(spec.name, zone)
+                if rows is not None and rows.num_rows:
+                    cached = forecast_from_rows(spec, zone, rows, "cache", self._units(spec, zone))
+                    self._newest[key] = cached
+                    return cached
         return self.as_of(spec, zone, now, source="warehouse")
 
     def as_of(self, spec: FamilySpec, zone: str, moment: datetime, source: str = "warehouse") -> Forecast:
@@ -216,28 +161,6 @@ class StoredForecasts:
             since = f"{moment - self.lookback:%Y-%m-%dT%H:%MZ}"
             raise ForecastNotFoundError(spec.name, zone, f"no forecast issued from {since} to {moment:%Y-%m-%dT%H:%MZ}")
         return forecast_from_rows(spec, zone, rows, source, self._units(spec, zone))
-
-    def _from_cache(self, spec: FamilySpec, zone: str) -> Forecast | None:
-        """The newest issue if Redis holds all of it (every series, every interval), else None."""
-        if self.cache is None:
-            return None
-        series = _series_ids(spec, zone)
-        points = self.cache.recent_many(series, spec.horizon_steps)
-        if len(points) != len(series) or not all(points.values()):
-            return None
-        newest = max(point.issued_at for held in points.values() for point in held)
-        ids, ts, values, issued = [], [], [], []
-        for series_id, held in points.items():
-            for point in held:
-                if point.issued_at == newest:
-                    ids.append(series_id)
-                    ts.append(point.ts)
-                    values.append(point.value)
-                    issued.append(point.issued_at)
-        if len(ids) != len(series) * spec.horizon_steps:
-            return None  # the issue is not complete in the cache (trimmed, or still arriving): the warehouse has it
-        rows = pa.table({"series_id": ids, "ts": ts, "value": values, "issued_at": issued})
-        return forecast_from_observations(spec, zone, rows, "cache", self._units(spec, zone))
 
     def _units(self, spec: FamilySpec, zone: str) -> dict[str, str]:
         # Units are the stored forecast series' own (the target's), which do not change while the API runs: read once.

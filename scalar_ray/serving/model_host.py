@@ -20,7 +20,7 @@ from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.issuing import PredictionMemo, load_predictor, predict_with
 from scalar_ray.forecasting.registry import RegistryEntry
 from scalar_ray.serving.errors import ModelUnavailableError, PredictionFailedError, UnknownModelError
-from scalar_ray.serving.forecasts import Forecast, forecast_from_observations
+from scalar_ray.serving.forecasts import Forecast, forecast_from_rows
 from scalar_ray.serving.model_catalogue import ModelCatalogue, parse_model_key
 from scalar_ray.warehouse.base import Warehouse
 
@@ -100,17 +100,7 @@ class ModelHost:
             )
         except ForecastDataError as exc:
             raise PredictionFailedError(str(exc), "the model needs its inputs up to the issue time") from exc
-        # Every stored series of a target (``price_q10``, ``price_mean`` …) carries the target's unit.
-        units = dict(
-            zip(issued.observations["variable"].to_pylist(), issued.observations["unit"].to_pylist(), strict=True)
-        )
-        units = {
-            series.split("/")[-1]: units.get(f"{series.split('/')[-1]}_mean", "")
-            for series in spec.target_ids(request.zone)
-        }
-        forecast = forecast_from_observations(
-            spec, request.zone, issued.observations, "model", units, model_version=entry.version
-        )
+        forecast = forecast_from_rows(spec, request.zone, issued.forecasts, "model", issued.units)
         return forecast.head(request.steps)
 
     def _load_from_registry(self, entry: RegistryEntry) -> Any:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from scalar_ray.broker.envelope import Envelope
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 
@@ -37,6 +38,40 @@ def observations(
             resolution=resolution,
         )
     return builder.build()
+
+
+FORECAST_TARGETS = ("entsoe/A65/DK1/load", "energinet/Forecasts_5Min/DK1/wind")
+
+
+def forecast_issue(
+    issued_at: datetime,
+    version: str,
+    level: float,
+    *,
+    start: datetime = HOUR,
+    family: str = "dk_demand",
+    zone: str = "DK1",
+    steps: int = 3,
+    targets: tuple[str, ...] = FORECAST_TARGETS,
+) -> pa.Table:
+    """Forecasts-table rows of one issue over ``steps`` quarter-hours: mean ``level`` + step, q10/q50/q90 around it."""
+    rows = [
+        {
+            "family": family,
+            "zone": zone,
+            "model_version": version,
+            "target": target,
+            "issued_at": issued_at,
+            "ts": start + timedelta(minutes=15 * step),
+            "mean": level + step,
+            "q10": level + step - 10,
+            "q50": level + step,
+            "q90": level + step + 10,
+        }
+        for target in targets
+        for step in range(steps)
+    ]
+    return pa.Table.from_pylist(rows, schema=FORECAST_SCHEMA)
 
 
 def envelope(table: pa.Table, window: Window | None = None, fetch_id: str = "f1") -> Envelope:

@@ -15,8 +15,9 @@ import redis
 
 from scalar_ray.cache.base import Cache, InMemoryCache
 from scalar_ray.cache.redis import RedisCache
+from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.local import RedisServer
-from tests.unit.spine_helpers import HOUR, NOW, observations
+from tests.unit.spine_helpers import HOUR, NOW, forecast_issue, observations
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +102,46 @@ def test_times_come_back_exactly_in_utc(cache: Cache) -> None:
     point = cache.recent(SERIES, 1)[0]
     assert (point.ts, point.issued_at, point.value) == (odd, odd - timedelta(microseconds=1), 4.5)
     assert point.ts.utcoffset() == timedelta(0)
+
+
+# Forecasts: each model's newest issue, whole, whatever order the issues arrive in.
+ISSUE = datetime(2026, 10, 25, 0, 30, 17, 123_456, tzinfo=UTC)  # the long DST night, to the microsecond
+
+
+def test_a_models_newest_issue_is_kept_whole_and_read_back_as_forecasts_rows(cache: Cache) -> None:
+    issued = forecast_issue(ISSUE, "v1", 100.0)
+
+    assert cache.update_forecasts(issued) == 1
+
+    held = cache.latest_forecast("dk_demand", "DK1")
+    assert held is not None and held.schema.equals(FORECAST_SCHEMA)
+    assert held.to_pylist() == issued.to_pylist()
+    assert cache.latest_issue_time("dk_demand", "DK1") == ISSUE
+    assert cache.latest_forecast("dk_demand", "DK2") is None and cache.latest_issue_time("dk_demand", "DK2") is None
+
+
+def test_an_older_issue_arriving_later_never_replaces_a_newer_one(cache: Cache) -> None:
+    cache.update_forecasts(forecast_issue(ISSUE, "v2", 200.0))
+
+    cache.update_forecasts(forecast_issue(ISSUE - timedelta(hours=1), "v1", 100.0))
+
+    held = cache.latest_forecast("dk_demand", "DK1")
+    assert held is not None and set(held["model_version"].to_pylist()) == {"v2"}
+    assert cache.latest_issue_time("dk_demand", "DK1") == ISSUE
+
+
+def test_one_batch_of_several_issues_and_models_keeps_each_models_newest(cache: Cache) -> None:
+    batch = pa.concat_tables(
+        [
+            forecast_issue(ISSUE + timedelta(hours=1), "v1", 150.0),
+            forecast_issue(ISSUE, "v1", 100.0),
+            forecast_issue(ISSUE, "v1", 5.0, zone="DK2"),
+        ]
+    )
+
+    assert cache.update_forecasts(batch) == 2
+
+    dk1, dk2 = cache.latest_forecast("dk_demand", "DK1"), cache.latest_forecast("dk_demand", "DK2")
+    assert dk1 is not None and set(dk1["mean"].to_pylist()) == {150.0, 151.0, 152.0}
+    assert dk2 is not None and dk2.num_rows == 6
+    assert cache.latest_issue_time("dk_demand", "DK1") == ISSUE + timedelta(hours=1)

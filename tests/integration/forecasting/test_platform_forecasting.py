@@ -162,8 +162,9 @@ def forecasts_reach_the_warehouse_and_redis(env: dict[str, str]) -> None:
     assert all(str(row["first_ts"]) > str(row["issued_at"])[:10] for row in issues)
 
     cache = redis.Redis.from_url(env["SCALAR_CACHE__URL"])
-    assert cache.exists("scalar:recent:scalar/dk_demand/DK1/load_q50")
-    assert cache.exists("scalar:recent:scalar/nordic_imbalance/SE3/imbalance_price_q90")
+    assert cache.exists("scalar:forecast:dk_demand/DK1")
+    assert cache.exists("scalar:forecast:nordic_imbalance/SE3")
+    assert not cache.keys("scalar:recent:scalar/*")  # forecasts are no series of their own any more
 
     one_off = run(env, "forecast", "--families", "dk_demand", "--zones", "DK1")
     assert one_off.returncode == 0, one_off.stdout + one_off.stderr[-2000:]

@@ -22,9 +22,8 @@ from ray import serve
 
 from jobs.train import run
 from scalar_ray.cache.redis import RedisCache
-from scalar_ray.composition import forecast_service, forecast_targets, model_registry
+from scalar_ray.composition import forecast_service, model_registry
 from scalar_ray.config import Settings
-from scalar_ray.core.forecasts import forecast_rows
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.registry import new_version
 from scalar_ray.local import RedisServer
@@ -83,7 +82,7 @@ def served(dk_history: Settings, redis_server: RedisServer) -> Iterator[Served]:
     outcomes = run(settings, pairs, echo=False)
     assert all(o.status == "promoted" for o in outcomes), outcomes
 
-    # Two issues per model, stored as ingestion stores them: the forecasts table, the newest series in Redis.
+    # Two issues per model, stored as ingestion stores them: the forecasts table, the newest issue in Redis.
     warehouse = RemoteWarehouse(settings.ray.namespace)
     cache = RedisCache.from_settings(settings.cache)
     service = forecast_service(settings, warehouse, None)
@@ -92,8 +91,8 @@ def served(dk_history: Settings, redis_server: RedisServer) -> Iterator[Served]:
     for spec, zone in service.models():
         for issue_time in (first, second):
             issued = service.predict(spec, zone, issue_time)
-            warehouse.write_forecasts(forecast_rows(issued.observations, issued.version, forecast_targets()))
-            cache.update(issued.observations)
+            warehouse.write_forecasts(issued.forecasts)
+            cache.update_forecasts(issued.forecasts)
     cache.close()
 
     url = deploy(settings)
@@ -140,7 +139,7 @@ def test_latest_comes_from_redis_with_quantiles_and_the_issue_time(served: Serve
 
 def test_latest_falls_back_to_the_warehouse_without_redis(served: Served, redis_server: RedisServer) -> None:
     cached = redis.Redis(host="127.0.0.1", port=redis_server.port)
-    keys = cached.keys("scalar:recent:scalar/dk_dayahead/*")
+    keys = cached.keys("scalar:forecast:dk_dayahead/*")
     assert keys
     saved = {key: cached.dump(key) for key in keys}
     cached.delete(*keys)

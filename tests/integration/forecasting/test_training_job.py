@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from jobs.train import run
-from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.envelope import ForecastEnvelope
 from scalar_ray.broker.messaging import InMemoryBroker
 from scalar_ray.composition import model_registry
 from scalar_ray.config import Settings
@@ -18,7 +18,7 @@ from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.forecasting.selection import summary_table
-from scalar_ray.ingestion.validation import validate_envelope
+from scalar_ray.ingestion.forecast_validation import validate_forecast
 from scalar_ray.warehouse.remote import RemoteWarehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -127,14 +127,14 @@ def test_the_champion_issues_a_forecast_ingestion_accepts(dk_history: Settings) 
     (issued,) = service.run_due(datetime.now(UTC))
 
     (message,) = broker.topics["forecasts"]
-    envelope = Envelope.decode(message.payload, message.properties)
-    verdict = validate_envelope(envelope, issued.issue_time + timedelta(seconds=1))
+    envelope = ForecastEnvelope.decode(message.payload, message.properties)
+    verdict = validate_forecast(envelope, ["entsoe/A65/DK1/load"], issued.issue_time + timedelta(seconds=1))
     assert verdict.accepted, verdict.reasons
-    table = envelope.observations
-    assert set(table["variable"].to_pylist()) == {"load_mean", "load_q10", "load_q50", "load_q90"}
+    table = envelope.forecasts
+    assert set(table["target"].to_pylist()) == {"entsoe/A65/DK1/load"}
     assert set(table["issued_at"].to_pylist()) == {issued.issue_time}
-    assert table.num_rows == 4 * 96
-    frame = table.to_pandas().pivot(index="ts", columns="variable", values="value")
-    assert (np.diff(frame[["load_q10", "load_q50", "load_q90"]].to_numpy(), axis=1) >= 0).all()
+    assert set(table["model_version"].to_pylist()) == {issued.version}
+    assert table.num_rows == 96
+    assert (np.diff(table.select(["q10", "q50", "q90"]).to_pandas().to_numpy(), axis=1) >= 0).all()
     assert message.key == "scalar/dk_demand/DK1"
     assert service.snapshot().models[0].version == registry.champion_pointer("dk_demand", "DK1").version

@@ -18,6 +18,7 @@ from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
 from scalar_ray.warehouse.starrocks import StarRocksWarehouse
 from tests.integration.warehouse.conftest import double_settings, real_starrocks_settings
+from tests.unit.spine_helpers import forecast_issue
 
 pytestmark = pytest.mark.integration
 
@@ -188,27 +189,9 @@ def test_compaction_drops_intervals_before_the_retention_horizon(warehouse: Ware
 ISSUE = datetime(2025, 10, 25, 10, 0, 17, tzinfo=UTC)
 
 
-def issue(
-    issued_at: datetime, version: str, level: float, *, family: str = "dk_demand", zone: str = "DK1", steps: int = 3
-) -> pa.Table:
-    """An issue of two targets over ``steps`` quarter-hours: mean ``level`` + step, q10/q50/q90 around it."""
-    rows = [
-        {
-            "family": family,
-            "zone": zone,
-            "model_version": version,
-            "target": target,
-            "issued_at": issued_at,
-            "ts": DAY.end + timedelta(minutes=15 * step),
-            "mean": level + step,
-            "q10": level + step - 10,
-            "q50": level + step,
-            "q90": level + step + 10,
-        }
-        for target in ("entsoe/A65/DK1/load", "energinet/Forecasts_5Min/DK1/wind")
-        for step in range(steps)
-    ]
-    return pa.Table.from_pylist(rows)
+def issue(issued_at: datetime, version: str, level: float, *, family: str = "dk_demand", zone: str = "DK1") -> pa.Table:
+    """An issue of two targets over three quarter-hours after ``DAY`` (see ``forecast_issue``)."""
+    return forecast_issue(issued_at, version, level, start=DAY.end, family=family, zone=zone)
 
 
 def test_forecasts_are_stored_with_their_version_and_read_back_by_issue_time(warehouse: Warehouse) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from scalar_ray.broker.envelope import Envelope
+from scalar_ray.broker.envelope import Envelope, ForecastEnvelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.cache.base import BestEffortCache, InMemoryCache
 from scalar_ray.core.errors import WarehouseError
@@ -17,7 +17,7 @@ from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.warehouse.base import InMemoryWarehouse, WriteResult
-from tests.unit.spine_helpers import HOUR, NOW, envelope, observations
+from tests.unit.spine_helpers import HOUR, NOW, envelope, forecast_issue, observations
 
 TOPIC = "persistent://scalar/acquisition/entsoe"
 DLQ = "persistent://scalar/acquisition/dead-letter"
@@ -236,15 +236,118 @@ def test_status_reports_freshness_over_the_last_five_minutes_only() -> None:
 
 TARGETS = {("test_demand", "DK1", "load"): "entsoe/A65/DK1/load"}
 FORECAST_TOPIC = "persistent://scalar/insights/forecasts"
+FORECAST_WINDOW = Window(HOUR, HOUR + timedelta(hours=1))
 
 
-def forecast_series(
-    issued_at: datetime, base: float, variables: tuple[str, ...] = ("mean", "q10", "q50", "q90")
-) -> pa.Table:
-    window = Window(HOUR, HOUR + timedelta(hours=1))
-    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, "test_demand", window, NOW, "DK1"))
+def forecast(issued_at: datetime, base: float, version: str = "v7") -> pa.Table:
+    """An issue of test_demand/DK1: four quarter-hours of load, mean and q10/q50/q90."""
+    return forecast_issue(
+        issued_at, version, base, family="test_demand", zone="DK1", steps=4, targets=("entsoe/A65/DK1/load",)
+    )
+
+
+def publish_forecast(
+    broker: InMemoryBroker, table: pa.Table, *, version: str = "v7", issued_at: datetime | None = None
+) -> None:
+    issue_time = issued_at or table["issued_at"][0].as_py()
+    message = ForecastEnvelope("test_demand", "DK1", version, issue_time, FORECAST_WINDOW, "fc", table)
+    payload, properties = message.encode()
+    broker.send(OutgoingMessage(FORECAST_TOPIC, payload, properties, "scalar/test_demand/DK1"))
+
+
+def test_a_forecast_message_lands_in_the_forecasts_table_with_its_version_and_in_the_cache() -> None:
+    broker, warehouse, cache = InMemoryBroker(), InMemoryWarehouse(), InMemoryCache()
+    issued = NOW - timedelta(minutes=5)
+    publish_forecast(broker, forecast(issued, 100.0))
+    publish(broker, observations([1.0, 2.0]), "actuals")
+    worker, _ = worker_for(broker, warehouse, cache=cache, forecast_targets=TARGETS)
+
+    worker.step()  # receives both
+    worker.step()  # nothing more waiting: the batch is written
+
+    stored = warehouse.read_forecasts("test_demand", "DK1", Window(issued, issued + timedelta(seconds=1))).to_pylist()
+    assert len(stored) == 4
+    assert {(row["model_version"], row["target"]) for row in stored} == {("v7", "entsoe/A65/DK1/load")}
+    assert (stored[0]["mean"], stored[0]["q10"], stored[0]["q90"]) == (100.0, 90.0, 110.0)
+    assert warehouse.count() == 2  # the actuals are observations; the forecast is not
+    cached = cache.latest_forecast("test_demand", "DK1")
+    assert cached is not None and cached.to_pylist() == forecast(issued, 100.0).to_pylist()
+    assert broker.backlog == 0
+
+
+def _crossed(table: pa.Table) -> pa.Table:
+    return table.set_column(table.schema.get_field_index("q90"), "q90", pa.array([0.0] * table.num_rows))
+
+
+def _nan_mean(table: pa.Table) -> pa.Table:
+    return table.set_column(table.schema.get_field_index("mean"), "mean", pa.array([float("nan")] * table.num_rows))
+
+
+@pytest.mark.parametrize(
+    ("table", "options", "reason"),
+    [
+        pytest.param(forecast(NOW, 1.0, "v1"), {}, "model_version v1, the message says v7", id="other_version"),
+        pytest.param(
+            forecast(NOW, 1.0), {"issued_at": NOW - timedelta(hours=1)}, "rows claim issued_at", id="other_issue"
+        ),
+        pytest.param(_crossed(forecast(NOW, 1.0)), {}, "below a lower level", id="crossed_quantiles"),
+        pytest.param(_nan_mean(forecast(NOW, 1.0)), {}, "NaN or infinite", id="nan"),
+        pytest.param(pa.concat_tables([forecast(NOW, 1.0)] * 2), {}, "repeat a key", id="repeated_key"),
+        pytest.param(
+            forecast_issue(NOW, "v7", 1.0, family="test_demand", zone="DK1", start=HOUR + timedelta(hours=2)),
+            {},
+            "outside the window",
+            id="outside_window",
+        ),
+        pytest.param(forecast(NOW, 1.0).slice(0, 0), {}, "has no rows", id="empty"),
+    ],
+)
+def test_a_forecast_that_cannot_be_stored_is_dead_lettered_with_its_reason(
+    table: pa.Table, options: dict[str, datetime], reason: str
+) -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish_forecast(broker, table, issued_at=options.get("issued_at", NOW))
+    publish_forecast(broker, forecast(NOW - timedelta(minutes=1), 5.0))  # the stream goes on after it
+    worker, _ = worker_for(broker, warehouse, forecast_targets=TARGETS)
+
+    worker.step()
+    worker.step()
+
+    (letter,) = broker.topics[DLQ]
+    assert reason in letter.properties["dead_letter_reason"], letter.properties["dead_letter_reason"]
+    stored = warehouse.read_forecasts("test_demand", "DK1", Window(NOW - timedelta(days=1), NOW + timedelta(1)))
+    assert set(stored["mean"].to_pylist()) == {5.0, 6.0, 7.0, 8.0}
+
+
+def test_a_forecast_of_an_unknown_model_or_target_is_dead_lettered() -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish_forecast(broker, forecast(NOW, 1.0))
+    worker, _ = worker_for(broker, warehouse, forecast_targets={})
+
+    worker.step()
+    worker.step()
+
+    assert "not a target of this family and zone" in broker.topics[DLQ][0].properties["dead_letter_reason"]
+
+
+def test_a_tampered_forecast_message_is_dead_lettered_as_a_payload_error() -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    message = ForecastEnvelope("test_demand", "DK1", "v7", NOW, FORECAST_WINDOW, "fc", forecast(NOW, 1.0))
+    payload, properties = message.encode()
+    broker.send(OutgoingMessage(FORECAST_TOPIC, payload + b"x", properties, "scalar/test_demand/DK1"))
+    worker, _ = worker_for(broker, warehouse, forecast_targets=TARGETS)
+
+    worker.step()
+    worker.step()
+
+    assert "content_sha256" in broker.topics[DLQ][0].properties["dead_letter_reason"]
+
+
+def legacy_series(issued_at: datetime, base: float, parts: tuple[str, ...] = ("mean", "q10", "q50", "q90")) -> pa.Table:
+    """A forecast as releases before the forecast message published it: one series per target and quantile."""
+    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, "test_demand", FORECAST_WINDOW, NOW, "DK1"))
     for step in range(4):
-        for part, offset in zip(variables, (0.0, -5.0, 0.0, 5.0), strict=False):
+        for part, offset in zip(parts, (0.0, -5.0, 0.0, 5.0), strict=False):
             builder.add(
                 area="DK1",
                 variable=f"load_{part}",
@@ -257,61 +360,42 @@ def forecast_series(
     return builder.build()
 
 
-def publish_forecast(broker: InMemoryBroker, table: pa.Table, version: str | None = "v7") -> None:
-    envelope = Envelope(FORECAST_PROVIDER, "test_demand", Window(HOUR, HOUR + timedelta(hours=1)), "fc", table)
-    payload, properties = envelope.encode()
+def publish_legacy(broker: InMemoryBroker, table: pa.Table, version: str | None = "v7") -> None:
+    payload, properties = Envelope(FORECAST_PROVIDER, "test_demand", FORECAST_WINDOW, "fc", table).encode()
     if version is not None:
         properties["model_version"] = version
     broker.send(OutgoingMessage(FORECAST_TOPIC, payload, properties, "scalar/test_demand/DK1"))
 
 
-def test_a_forecast_message_lands_in_the_forecasts_table_with_its_version_and_in_the_cache() -> None:
+def test_a_forecast_in_the_old_series_form_still_lands_in_the_forecasts_table() -> None:
     broker, warehouse, cache = InMemoryBroker(), InMemoryWarehouse(), InMemoryCache()
-    issued = NOW - timedelta(minutes=5)
-    publish_forecast(broker, forecast_series(issued, 100.0))
-    publish(broker, observations([1.0, 2.0]), "actuals")
+    publish_legacy(broker, legacy_series(NOW, 100.0))
     worker, _ = worker_for(broker, warehouse, cache=cache, forecast_targets=TARGETS)
 
-    worker.step()  # receives both
-    worker.step()  # nothing more waiting: the batch is written
+    worker.step()
+    worker.step()
 
-    stored = warehouse.read_forecasts("test_demand", "DK1", Window(issued, issued + timedelta(seconds=1))).to_pylist()
-    assert len(stored) == 4
-    assert {(row["model_version"], row["target"]) for row in stored} == {("v7", "entsoe/A65/DK1/load")}
-    assert (stored[0]["mean"], stored[0]["q10"], stored[0]["q90"]) == (100.0, 95.0, 105.0)
-    assert warehouse.count() == 2  # the actuals are observations; the forecast is not
-    assert [p.value for p in cache.recent("scalar/test_demand/DK1/load_q50", 2)] == [102.0, 103.0]
-    assert broker.backlog == 0
+    stored = warehouse.read_forecasts("test_demand", "DK1", Window(NOW, NOW + timedelta(seconds=1))).to_pylist()
+    assert [(row["model_version"], row["mean"], row["q10"]) for row in stored[:1]] == [("v7", 100.0, 95.0)]
+    assert warehouse.count() == 0
+    assert cache.latest_issue_time("test_demand", "DK1") == NOW
 
 
 @pytest.mark.parametrize(
     ("table", "version", "reason"),
     [
-        pytest.param(forecast_series(NOW, 1.0), None, "names no model version", id="no_version"),
-        pytest.param(forecast_series(NOW, 1.0, ("q10", "q50")), "v1", "has no mean", id="no_mean"),
+        pytest.param(legacy_series(NOW, 1.0), None, "names no model version", id="no_version"),
+        pytest.param(legacy_series(NOW, 1.0, ("q10", "q50")), "v1", "has no mean", id="no_mean"),
     ],
 )
-def test_a_forecast_that_cannot_be_stored_is_dead_lettered_with_its_reason(
+def test_an_old_form_forecast_that_cannot_be_converted_is_dead_lettered(
     table: pa.Table, version: str | None, reason: str
 ) -> None:
     broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
-    publish_forecast(broker, table, version)
+    publish_legacy(broker, table, version)
     worker, _ = worker_for(broker, warehouse, forecast_targets=TARGETS)
 
     worker.step()
     worker.step()
 
-    (letter,) = broker.topics[DLQ]
-    assert reason in letter.properties["dead_letter_reason"]
-    assert warehouse.read_forecasts("test_demand", "DK1", Window(NOW - timedelta(days=1), NOW)).num_rows == 0
-
-
-def test_a_forecast_of_an_unknown_model_is_dead_lettered() -> None:
-    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
-    publish_forecast(broker, forecast_series(NOW, 1.0))
-    worker, _ = worker_for(broker, warehouse, forecast_targets={})
-
-    worker.step()
-    worker.step()
-
-    assert "not a forecast of a configured family" in broker.topics[DLQ][0].properties["dead_letter_reason"]
+    assert reason in broker.topics[DLQ][0].properties["dead_letter_reason"]

@@ -11,14 +11,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from scalar_ray.cache.base import InMemoryCache
-from scalar_ray.core.forecasts import forecast_rows
+from scalar_ray.core.forecasts import FORECAST_SCHEMA, quantile_column
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
-from scalar_ray.forecasting.issuing import FORECAST_PROVIDER, quantile_variable
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
 from scalar_ray.serving.errors import ModelUnavailableError
-from scalar_ray.serving.forecasts import Forecast, StoredForecasts, forecast_from_observations
+from scalar_ray.serving.forecasts import Forecast, StoredForecasts, forecast_from_rows
 from scalar_ray.serving.model_catalogue import ModelCatalogue, model_key
 from scalar_ray.serving.model_host import PredictionRequest
 from scalar_ray.serving.service import ForecastBackend
@@ -30,33 +29,31 @@ FIRST_ISSUE = NOW - timedelta(hours=3)
 SECOND_ISSUE = NOW - timedelta(hours=1)
 
 
-def issue_rows(spec: FamilySpec, zone: str, issue_time: datetime, base: float) -> pa.Table:
-    """One issue as the forecasting actor stores it: every target x (mean, quantiles) over the horizon."""
-    start = issue_time
-    window = Window(start, start + spec.horizon_steps * STEP)
-    builder = ObservationBuilder(FetchContext(FORECAST_PROVIDER, spec.name, window, issue_time, zone))
+def issue_rows(spec: FamilySpec, zone: str, issue_time: datetime, base: float, version: str = "v1") -> pa.Table:
+    """One issue as the forecasting actor publishes it: forecasts-table rows, every target over the horizon."""
+    rows = []
     for target in spec.target_ids(zone):
-        variable = target.split("/")[-1]
         for step in range(spec.horizon_steps):
-            ts = start + step * STEP
             value = base + step
-            for quantile, offset in ((None, 0.0), *zip(spec.quantiles, (-5.0, 0.0, 5.0), strict=True)):
-                builder.add(
-                    area=zone,
-                    variable=quantile_variable(variable, quantile),
-                    ts=ts,
-                    value=value + offset,
-                    issued_at=issue_time,
-                    unit="MW",
-                    resolution=spec.resolution,
-                )
-    return builder.build()
+            quantiles = zip(spec.quantiles, (-5.0, 0.0, 5.0), strict=True)
+            rows.append(
+                {
+                    "family": spec.name,
+                    "zone": zone,
+                    "model_version": version,
+                    "target": target,
+                    "issued_at": issue_time,
+                    "ts": issue_time + step * STEP,
+                    "mean": value,
+                    **{quantile_column(level): value + offset for level, offset in quantiles},
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=FORECAST_SCHEMA)
 
 
-def store_issue(warehouse: InMemoryWarehouse, spec: FamilySpec, zone: str, rows: pa.Table, version: str) -> None:
+def store_issue(warehouse: InMemoryWarehouse, spec: FamilySpec, zone: str, rows: pa.Table) -> None:
     """What ingestion does with a forecast message: its rows into the forecasts table (the target's unit is known)."""
-    targets = {(spec.name, zone, target.rsplit("/", 1)[-1]): target for target in spec.target_ids(zone)}
-    warehouse.write_forecasts(forecast_rows(rows, version, targets))
+    warehouse.write_forecasts(rows)
     for target in spec.target_ids(zone):
         provider, dataset, area, variable = target.split("/")
         builder = ObservationBuilder(FetchContext(provider, dataset, Window(NOW, NOW + STEP), NOW, area))
@@ -88,8 +85,8 @@ class FakeModels:
         key = model_key(request.family, request.zone, request.version)
         self._check(key)
         self.requests.append(request)
-        rows = issue_rows(self.spec, request.zone, request.issue_time, 500.0)
-        forecast = forecast_from_observations(self.spec, request.zone, rows, "model", {"load": "MW"}, request.version)
+        rows = issue_rows(self.spec, request.zone, request.issue_time, 500.0, request.version or "v1")
+        forecast = forecast_from_rows(self.spec, request.zone, rows, "model", {"load": "MW"})
         return forecast.head(request.steps)
 
     async def warm(self, key: str) -> None:
@@ -116,9 +113,9 @@ def platform(tmp_path: Path, *, cached: bool = True) -> Platform:
     warehouse, cache = InMemoryWarehouse(), InMemoryCache()
     for issue_time, base in ((FIRST_ISSUE, 100.0), (SECOND_ISSUE, 200.0)):
         rows = issue_rows(spec, "DK1", issue_time, base)
-        store_issue(warehouse, spec, "DK1", rows, "v1")
+        store_issue(warehouse, spec, "DK1", rows)
         if cached:
-            cache.update(rows)
+            cache.update_forecasts(rows)
     registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
     model_dir = tmp_path / "model"
     model_dir.mkdir()

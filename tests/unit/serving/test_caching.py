@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from scalar_ray.forecasting.issuing import PredictionMemo
+from scalar_ray.serving.errors import ForecastNotFoundError
 from tests.unit.forecasting.builders import NOW
 from tests.unit.serving.fixtures import SECOND_ISSUE, issue_rows, platform, store_issue
 
@@ -21,16 +23,25 @@ def test_a_newer_issue_replaces_the_remembered_one_at_once(tmp_path: Path) -> No
     first = asyncio.run(served.backend.latest("test_demand", "DK1", None))
     third = NOW - timedelta(minutes=15)
     rows = issue_rows(served.spec, "DK1", third, 300.0)
-    store_issue(served.warehouse, served.spec, "DK1", rows, "v1")
+    store_issue(served.warehouse, served.spec, "DK1", rows)
 
     again = asyncio.run(served.backend.latest("test_demand", "DK1", None))
-    served.cache.update(rows)
+    served.cache.update_forecasts(rows)
     newer = asyncio.run(served.backend.latest("test_demand", "DK1", None))
 
     assert first.issue_time == again.issue_time == SECOND_ISSUE
     assert again is first  # remembered: Redis still names the same issue
     assert newer.issue_time == third and newer.source == "cache"
     assert newer.table["mean"][0].as_py() == 300.0
+
+
+def test_an_issue_older_than_the_look_back_in_the_cache_is_not_served(tmp_path: Path) -> None:
+    served = platform(tmp_path, cached=False)
+    stale = NOW - timedelta(days=30)
+    served.cache.update_forecasts(issue_rows(served.spec, "DK2", stale, 1.0))
+
+    with pytest.raises(ForecastNotFoundError):
+        asyncio.run(served.backend.latest("test_demand", "DK2", None))
 
 
 def frame(values: list[float]) -> pd.DataFrame:
