@@ -15,11 +15,10 @@ import ray
 from scalar_ray.broker.messaging import PulsarPublisher
 from scalar_ray.composition import forecast_service, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
+from scalar_ray.operations import FORECASTING_ACTOR
 from scalar_ray.service_loop import ServiceLoop, report
 from scalar_ray.status import ActorReport
 from scalar_ray.telemetry.setup import configure
-
-FORECASTING_ACTOR = "forecasting"
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency

@@ -23,15 +23,11 @@ from scalar_ray.composition import (
 )
 from scalar_ray.config.settings import Settings
 from scalar_ray.ingestion.worker import IngestionWorker
+from scalar_ray.operations import ingestion_actor_name
 from scalar_ray.service_loop import ServiceLoop, report
 from scalar_ray.status import ActorReport
 from scalar_ray.telemetry.backlog import observe_backlog
 from scalar_ray.telemetry.setup import configure
-
-
-def ingestion_actor_name(replica: int) -> str:
-    """``ingestion-0``."""
-    return f"ingestion-{replica}"
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=2)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency

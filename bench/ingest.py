@@ -290,7 +290,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, its cases in order
         live = Workload(messages=120, series=4, points=24)  # small live windows, 96 rows each
 
         # Raw limits.
-        from actors.supervisor import prepare_topics  # noqa: PLC0415
+        from scalar_ray.operations import prepare_topics  # noqa: PLC0415
 
         tenant_settings = platform_settings(broker, root / "raw")
         prepare_topics(tenant_settings)

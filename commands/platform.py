@@ -92,8 +92,8 @@ def _platform_stop(settings: Settings, _: argparse.Namespace) -> int:
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     use_ray_token(settings)
     from actors.cluster import connect
-    from actors.supervisor import platform_status
-    from serve.app import api_status
+    from scalar_ray.operations import platform_status
+    from scalar_ray.serving.ray_serve import api_status
 
     services = LocalStack(settings).status()
     connect(settings)
@@ -133,7 +133,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_UNHEALTHY
     use_ray_token(settings)  # the head made the token if there was none
     from actors.cluster import connect
-    from actors.supervisor import platform_status, start_platform
+    from actors.supervisor import start_platform
+    from scalar_ray.operations import platform_status
     from scalar_ray.warehouse.remote import RemoteWarehouse
 
     demo_settings = settings if settings.acquisition.areas else _with_areas(settings, DEMO_AREAS)

@@ -13,14 +13,13 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
 from typing import Any
 
 import pyarrow as pa
 import ray
 
 from jobs.datasink import WarehouseDatasink
-from scalar_ray.acquisition.backfill import BackfillItem, fetch_item, plan_backfill
+from scalar_ray.acquisition.backfill import BackfillItem, BackfillTally, fetch_item, plan_backfill
 from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.core.durations import fixed_duration
@@ -29,27 +28,8 @@ from scalar_ray.providers.client import ProviderClient
 from scalar_ray.providers.clients import build_client
 from scalar_ray.providers.fetching import window_from
 
-
-@ray.remote(num_cpus=0)
-class BackfillProgress:
-    """Outcomes reported by the fetch workers, read by the driver."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.rows: Counter[str] = Counter()
-        self.errors: dict[str, str] = {}
-
-    def report(self, name: str, dataset: str, rows: int, error: str | None) -> None:
-        """One window finished."""
-        self.done += 1
-        self.rows[dataset] += rows
-        if error:
-            self.errors[name] = error
-
-    def snapshot(self) -> dict[str, Any]:
-        """Counts so far."""
-        return {"total": self.total, "done": self.done, "rows": dict(self.rows), "errors": dict(self.errors)}
+# Outcomes reported by the fetch workers, read by the driver.
+BackfillProgress: Any = ray.remote(num_cpus=0)(BackfillTally)  # Ray's stub types a remote class as a function
 
 
 # One client per provider in each worker process, kept across its fetch tasks (connections and the request budget
@@ -77,20 +57,15 @@ def fetch_windows(batch: dict[str, Any], settings: Settings, progress: Any) -> p
     return pa.concat_tables(tables) if tables else OBSERVATION_SCHEMA.empty_table()
 
 
-def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict[str, Any]:
-    """Fetch and write every item; return the progress snapshot."""
-    progress = BackfillProgress.remote(len(items))  # type: ignore[attr-defined]
+def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> BackfillTally:
+    """Fetch and write every item; return the tally, with the rows written."""
+    progress = BackfillProgress.remote(len(items))
     sink = WarehouseDatasink(settings, job_id=f"backfill-{uuid.uuid4().hex[:8]}")
     finished = threading.Event()
 
     def report() -> None:
         while not finished.wait(5):
-            state = ray.get(progress.snapshot.remote())
-            print(
-                f"backfill: {state['done']}/{state['total']} windows, {sum(state['rows'].values()):,} rows, "
-                f"{len(state['errors'])} failed",
-                flush=True,
-            )
+            print(ray.get(progress.snapshot.remote()).progress_line(), flush=True)
 
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
@@ -106,7 +81,9 @@ def run(settings: Settings, items: list[BackfillItem], concurrency: int) -> dict
         dataset.write_datasink(sink)
     finally:
         finished.set()
-    return {**ray.get(progress.snapshot.remote()), "written": sink.rows_written}
+    tally: BackfillTally = ray.get(progress.snapshot.remote())
+    tally.written = sink.rows_written
+    return tally
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,16 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     items = plan_backfill(tasks, window, fixed_duration(args.piece))
     ray.init(address="auto", namespace=settings.ray.namespace, log_to_driver=False)
     started = time.monotonic()
-    state = run(settings, items, args.concurrency)
+    tally = run(settings, items, args.concurrency)
     print(
-        f"\nbackfill of {len(tasks)} task(s) over {window}: {state['written']:,} rows written "
+        f"\nbackfill of {len(tasks)} task(s) over {window}: {tally.written:,} rows written "
         f"in {time.monotonic() - started:.0f} s"
     )
-    for dataset, rows in sorted(state["rows"].items()):
-        print(f"  {dataset:<40} {rows:>12,} rows")
-    for name, error in sorted(state["errors"].items()):
-        print(f"  FAILED {name}: {error}")
-    return 1 if state["errors"] else 0
+    print("\n".join(tally.summary_lines()))
+    return 1 if tally.errors else 0
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ error (one model's bad data never stops the others). Exit status 1 when a model 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,29 +21,24 @@ from typing import Any
 import ray
 
 from actors.warehouse import ensure_warehouse_actor
-from scalar_ray.composition import worker_warehouse
+from scalar_ray.composition import model_registry, worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.forecasting.families import FamilySpec, load_families
-from scalar_ray.forecasting.registry import ModelRegistry
-from scalar_ray.forecasting.selection import adjusted, select, split_names, summary_table
+from scalar_ray.forecasting.selection import adjusted, progress_line, save_summary, select, split_names, summary_table
 from scalar_ray.forecasting.training import ModelOutcome, thread_caps, train_model
 from scalar_ray.telemetry.instruments import tracer, training_completed
 from scalar_ray.telemetry.setup import configure
 
 
-def train_one(
-    settings: Settings, registry_url: str, spec: FamilySpec, zone: str, issue_time: datetime
-) -> dict[str, Any]:
+def train_one(settings: Settings, spec: FamilySpec, zone: str, issue_time: datetime) -> dict[str, Any]:
     """One model, inside a Ray task (or in-process for the sequential baseline)."""
-    try:
-        import torch  # noqa: PLC0415 - only where models train
+    import torch  # noqa: PLC0415 - only where models train (it comes with autogluon.timeseries)
 
-        torch.set_num_threads(spec.cpus)
-    except ImportError:  # pragma: no cover - torch comes with autogluon.timeseries
-        pass
-    registry = ModelRegistry(registry_url, settings.data_dir / "cache" / "models")
+    torch.set_num_threads(spec.cpus)
+    workdir = settings.data_dir / "training"
+    workdir.mkdir(parents=True, exist_ok=True)
     outcome = train_model(
-        spec, zone, worker_warehouse(settings), registry, issue_time=issue_time, workdir=_scratch(settings)
+        spec, zone, worker_warehouse(settings), model_registry(settings), issue_time=issue_time, workdir=workdir
     )
     return outcome.as_dict()
 
@@ -63,7 +56,6 @@ def run(
 ) -> list[ModelOutcome]:
     """Train every pair (as Ray tasks, or one after another in this process); outcomes in finishing order."""
     issue_time = issue_time or datetime.now(UTC)
-    registry_url = settings.registry_url
     # Longest first (a model's cost grows with its targets), so no long model starts last on an otherwise idle node.
     pairs = sorted(pairs, key=lambda pair: -len(pair[0].targets))
     outcomes: list[ModelOutcome] = []
@@ -75,22 +67,18 @@ def run(
             1, {"scalar.family": outcome.family, "scalar.area": outcome.zone, "scalar.outcome": outcome.status}
         )
         if echo:
-            print(
-                f"[{len(outcomes)}/{len(pairs)}] {outcome.model_id:<26} {outcome.status:<8} "
-                f"{outcome.training_s:>6.1f} s  {outcome.reason}",
-                flush=True,
-            )
+            print(progress_line(outcome, len(outcomes), len(pairs)), flush=True)
 
     if sequential:
         for spec, zone in pairs:
-            report(ModelOutcome(**train_one(settings, registry_url, spec, zone, issue_time)))
+            report(ModelOutcome(**train_one(settings, spec, zone, issue_time)))
     else:
         pending = {
             train_task.options(
                 num_cpus=spec.cpus,
                 name=f"train {spec.name}/{zone}",
                 runtime_env={"env_vars": thread_caps(spec.cpus)},
-            ).remote(settings, registry_url, spec, zone, issue_time): (spec, zone)
+            ).remote(settings, spec, zone, issue_time): (spec, zone)
             for spec, zone in pairs
         }
         while pending:
@@ -104,12 +92,6 @@ def run(
         print(f"\n{len(pairs)} model(s) in {time.monotonic() - started:.0f} s\n")
         print(summary_table(outcomes))
     return outcomes
-
-
-def _scratch(settings: Settings) -> Path:
-    path = settings.data_dir / "training"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,13 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     with tracer.start_as_current_span("train", attributes={"scalar.models": len(pairs)}):
         outcomes = run(settings, pairs, sequential=args.sequential)
     telemetry.flush()  # a job's driver exits right after: export before it does
-    path = (
-        args.summary
-        or settings.data_dir / "training" / f"summary-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}.json"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([outcome.as_dict() for outcome in outcomes], indent=2), encoding="utf-8")
-    print(f"\nsummary: {path}")
+    print(f"\nsummary: {save_summary(outcomes, args.summary, settings.data_dir)}")
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
 
 

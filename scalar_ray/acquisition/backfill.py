@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -26,7 +27,7 @@ from scalar_ray.ingestion.validation import validate_envelope
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ProviderClient
 
-__all__ = ["BackfillItem", "WindowOutcome", "fetch_item", "plan_backfill"]
+__all__ = ["BackfillItem", "BackfillTally", "WindowOutcome", "fetch_item", "plan_backfill"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +128,39 @@ def fetch_item(client: ProviderClient, item: BackfillItem, now: datetime | None 
     if not verdict.accepted:
         return WindowOutcome(item, empty_observations(), "; ".join(verdict.reasons))
     return WindowOutcome(item, verdict.observations)
+
+
+@dataclass
+class BackfillTally:
+    """Windows finished, rows per dataset and every failed window, as the fetch workers report them.
+
+    The backfill job runs one as a Ray actor that the workers report to and the driver reads.
+    """
+
+    total: int
+    done: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    errors: dict[str, str] = field(default_factory=dict)
+    written: int = 0
+
+    def report(self, name: str, dataset: str, rows: int, error: str | None) -> None:
+        """One window finished."""
+        self.done += 1
+        self.rows[dataset] += rows
+        if error:
+            self.errors[name] = error
+
+    def snapshot(self) -> BackfillTally:
+        """A copy, for the driver (an actor's state does not leave it otherwise)."""
+        return BackfillTally(self.total, self.done, Counter(self.rows), dict(self.errors), self.written)
+
+    def progress_line(self) -> str:
+        """``backfill: 12/16 windows, 4,608 rows, 1 failed``."""
+        return (
+            f"backfill: {self.done}/{self.total} windows, {sum(self.rows.values()):,} rows, {len(self.errors)} failed"
+        )
+
+    def summary_lines(self) -> list[str]:
+        """Rows per dataset, then every failed window with its error."""
+        lines = [f"  {dataset:<40} {rows:>12,} rows" for dataset, rows in sorted(self.rows.items())]
+        return lines + [f"  FAILED {name}: {error}" for name, error in sorted(self.errors.items())]

@@ -1,13 +1,17 @@
-"""Which models a training run trains, adjusted by its options, and the table it reports (no Ray in it)."""
+"""Which models a training run trains, adjusted by its options, and what it reports (no Ray in it)."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scalar_ray.forecasting.families import FamilySpec
 from scalar_ray.forecasting.training import ModelOutcome
 
-__all__ = ["adjusted", "select", "split_names", "summary_table"]
+__all__ = ["adjusted", "progress_line", "save_summary", "select", "split_names", "summary_table"]
 
 
 def select(
@@ -68,3 +72,18 @@ def _serves(outcome: ModelOutcome) -> str:
 
 def _num(value: float | None, width: int = 7) -> str:
     return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
+def progress_line(outcome: ModelOutcome, done: int, total: int) -> str:
+    """``[3/8] dk_demand/DK1  promoted  41.2 s  …`` as each model finishes."""
+    return f"[{done}/{total}] {outcome.model_id:<26} {outcome.status:<8} {outcome.training_s:>6.1f} s  {outcome.reason}"
+
+
+def save_summary(outcomes: list[ModelOutcome], path: Path | None, data_dir: Path) -> Path:
+    """The outcomes as JSON at ``path``, or in ``<data_dir>/training/summary-<UTC time>-<random>.json``."""
+    if path is None:
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+        path = data_dir / "training" / f"summary-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([outcome.as_dict() for outcome in outcomes], indent=2), encoding="utf-8")
+    return path

@@ -16,7 +16,6 @@ from pathlib import Path
 import pulsar
 import pytest
 
-from actors.supervisor import prepare_topics
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import (
     OutgoingMessage,
@@ -40,6 +39,7 @@ from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
+from scalar_ray.operations import prepare_topics
 from scalar_ray.simulator import FaultConfig, SimulatorServer
 from scalar_ray.telemetry.backlog import observe_backlog
 from scalar_ray.telemetry.checklist import CHECKLIST

@@ -12,7 +12,7 @@ from pathlib import Path
 import pulsar
 import pytest
 
-from actors.supervisor import platform_status, prepare_topics, start_platform, stop_platform
+from actors.supervisor import start_platform, stop_platform
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
@@ -20,6 +20,7 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
+from scalar_ray.operations import platform_status, prepare_topics
 from scalar_ray.simulator import SimulatorServer
 from scalar_ray.status import AcquisitionStatus, ActorReport, IngestionStatus, PlatformStatus, TaskStatus
 from scalar_ray.warehouse.remote import RemoteWarehouse

@@ -41,12 +41,12 @@ def test_a_backfill_writes_every_window_once_and_reports_the_failed_ones(spine_e
     again = run_backfill(settings, items, concurrency=2)
 
     assert len(items) == 16  # 2 datasets x 2 areas x 4 pieces: three UTC days cut at the local midnights
-    assert first["done"] == 17
-    assert list(first["errors"]) == [broken.name]
-    assert sum(first["rows"].values()) == stored == first["written"]
+    assert first.done == first.total == 17
+    assert list(first.errors) == [broken.name]
+    assert sum(first.rows.values()) == stored == first.written
     assert stored >= 4 * 3 * 92  # at least 3 days of quarter-hours per series and area
     assert warehouse.count() == stored  # the second run upserted onto the first
-    assert again["errors"] == {}
+    assert again.errors == {}
 
 
 def test_a_replay_reloads_a_topic_into_the_warehouse(start_spine) -> None:  # type: ignore[no-untyped-def]
