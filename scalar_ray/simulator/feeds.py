@@ -61,12 +61,17 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Month archives kept by the simulator (each ~100 KB): every content's last two months.
+_ARCHIVES_KEPT = 128
+
+
 class Feeds:
     """The JSON providers' answers."""
 
     def __init__(self, market: SyntheticMarket, now: Callable[[], datetime]) -> None:
         self.market = market
         self.now = now
+        self._archives: dict[tuple[tuple[str, str], tuple[datetime, ...]], bytes] = {}
 
     # Elia ------------------------------------------------------------------------------------------------------
     def elia_export(self, dataset: str, where: str) -> list[dict[str, Any]]:
@@ -465,14 +470,24 @@ class Feeds:
 
     def meteologica_archive(self, content: tuple[str, str], year: int, month: int) -> bytes:
         """A month's archive: a ZIP with one JSON per issue of that month (daily at 00:00 UTC, 48 hours ahead)."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            issued = datetime(year, month, 1, tzinfo=UTC)
-            while issued.month == month and issued < self.now():
-                issue = self.meteologica_issue(content, issued, 48)
-                archive.writestr(f"{issue['update_id']}.json", json.dumps(issue))
-                issued += timedelta(days=1)
-        return buffer.getvalue()
+        issues = []
+        issued = datetime(year, month, 1, tzinfo=UTC)
+        while issued.month == month and issued < self.now():
+            issues.append(issued)
+            issued += timedelta(days=1)
+        # The same issues always give the same archive (the market is seeded): a backfill asks for a month once per
+        # day it covers, and building it is the slow part.
+        key = (content, tuple(issues))
+        if key not in self._archives:
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for moment in issues:
+                    issue = self.meteologica_issue(content, moment, 48)
+                    archive.writestr(f"{issue['update_id']}.json", json.dumps(issue))
+            self._archives[key] = buffer.getvalue()
+            while len(self._archives) > _ARCHIVES_KEPT:
+                self._archives.pop(next(iter(self._archives)))
+        return self._archives[key]
 
     # Volue -----------------------------------------------------------------------------------------------------
     def volue_instances(self, curve: tuple[str, str], params: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from scalar_ray.core.errors import PayloadError
+from scalar_ray.core.window import Window
 from scalar_ray.providers.meteologica_parser import parse_meteologica
 from scalar_ray.providers.volue_parser import parse_volue
 from tests.unit.providers.helpers import FETCHED_AT, context, fixture_bytes, series, utc, value_at
@@ -52,6 +54,32 @@ def test_meteologica_repeated_wall_clock_hour_on_the_autumn_dst_day_stays_two_ho
     assert value_at(table, "meteologica/wind_power_forecast/DK1/forecast", utc(2025, 10, 26, 0)) == 100.0
     assert value_at(table, "meteologica/wind_power_forecast/DK1/forecast", utc(2025, 10, 26, 1)) == 110.0
     assert len(series(table, "meteologica/wind_power_forecast/DK1/forecast_ens01")) == 2
+
+
+def test_meteologica_rows_outside_the_request_window_are_left_out_and_a_bad_local_time_is_an_error() -> None:
+    rows = [
+        {
+            "From yyyy-mm-dd hh:mm": f"2025-01-31 {hour:02d}:00",
+            "To yyyy-mm-dd hh:mm": f"2025-01-31 {hour + 1:02d}:00",
+            "UTC offset from (UTC+/-hhmm)": "UTC-0600",
+            "UTC offset to (UTC+/-hhmm)": "UTC-0600",
+            "forecast": str(100 + hour),
+        }
+        for hour in (17, 18, 19)
+    ]
+    payload = json.dumps({"issue_date": "2025-01-31 12:00:00 UTC", "data": rows}).encode()
+    at = utc(2025, 2, 1, 0)  # 18:00 at UTC-0600
+
+    table = parse_meteologica(
+        payload, context("meteologica", "wind_power_forecast", Window(at, at + timedelta(hours=1)), area="US48")
+    )
+    everything = parse_meteologica(payload, meteologica_context())
+
+    assert table["ts"].to_pylist() == [at] and table["value"].to_pylist() == [118.0]
+    assert everything.num_rows == 3
+    bad = payload.replace(b"2025-01-31 18:00", b"31/01/2025 18:00", 1)
+    with pytest.raises(PayloadError, match="not a local time"):
+        parse_meteologica(bad, meteologica_context())
 
 
 @pytest.mark.parametrize(
