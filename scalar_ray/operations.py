@@ -112,6 +112,9 @@ def broker_status(settings: Settings) -> BrokerStatus:
 def _actors(settings: Settings) -> list[Any]:
     prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR, FORECASTING_ACTOR)
     found = list_actors(
+        # The connected cluster's own address: with none, the state API refuses to choose when this machine runs
+        # several Ray instances (a developer's cluster beside the platform's, or test sessions side by side).
+        address=ray.get_runtime_context().gcs_address if ray.is_initialized() else None,
         filters=[("ray_namespace", "=", settings.ray.namespace)],
         limit=10_000,
         detail=True,  # restarts and death causes are detail fields
