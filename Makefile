@@ -60,10 +60,8 @@ $(STAMPS)/kustomize:
 demo: setup ## the main job on embedded defaults: local stack, actors, a backfill, live ingestion, sample queries
 	$(BIN)/scalar-ray demo
 
-# Two sessions side by side (pytest-xdist, whole files to each): an integration test mostly waits on its services, so
-# two of them share the machine's two cores well; each session starts its own Pulsar, Redis and Ray.
-test: setup ## all tests: unit and integration against real Pulsar, Redis, Ray and DuckDB, two sessions at once
-	$(BIN)/pytest -n 2 --dist loadfile
+test: setup ## all tests: unit, then integration against real Pulsar, Redis, Ray and DuckDB
+	$(BIN)/pytest
 
 test-unit: setup ## unit tests only (no services)
 	$(BIN)/pytest tests/unit

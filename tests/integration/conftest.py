@@ -105,8 +105,8 @@ def ray_cluster() -> Iterator[None]:
     ray.init(
         address="local",
         num_cpus=2,
-        # The state API (actor states and restarts in `scalar-ray status`) is served by the dashboard, on a port of
-        # its own: `make test` runs two sessions side by side (pytest-xdist), each with its own Ray instance.
+        # The state API (actor states and restarts in `scalar-ray status`) is served by the dashboard, on a free port:
+        # never the one of a Ray a developer runs beside the tests.
         include_dashboard=True,
         dashboard_port=free_port(),
         namespace="scalar-tests",
@@ -117,18 +117,6 @@ def ray_cluster() -> Iterator[None]:
     yield
     ray.shutdown()
     monkeypatch.undo()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # An xdist worker hands what its services reported to the controller, which prints the summary.
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput["service_versions"] = dict(SERVICE_VERSIONS)
-
-
-def pytest_testnodedown(node: object, error: object) -> None:
-    del error
-    SERVICE_VERSIONS.update(getattr(node, "workeroutput", {}).get("service_versions", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
