@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pacsv
+from pyarrow import ipc
 
 from scalar_ray.serving.forecasts import Forecast
 
@@ -119,7 +120,7 @@ def _arrow(forecast: Forecast) -> bytes:
     }
     table = table.replace_schema_metadata(metadata)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:  # type: ignore[no-untyped-call]
+    with ipc.new_stream(sink, table.schema) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
