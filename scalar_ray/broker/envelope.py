@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Self
 
 import pyarrow as pa
-from pyarrow import ipc
 
+from scalar_ray.core.arrow_ipc import from_ipc, to_ipc
 from scalar_ray.core.errors import PayloadError
 from scalar_ray.core.forecasts import FORECAST_PROVIDER, FORECAST_SCHEMA
 from scalar_ray.core.observations import OBSERVATION_SCHEMA
@@ -51,7 +51,7 @@ class Envelope:
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         """The Arrow IPC stream of the observations and the message properties."""
-        payload = _ipc(self.observations, OBSERVATION_SCHEMA)
+        payload = to_ipc(self.observations, OBSERVATION_SCHEMA)
         return payload, _properties(payload, self.provider, self.dataset, self.window, self.fetch_id)
 
     @classmethod
@@ -75,7 +75,7 @@ class ForecastEnvelope:
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         """The Arrow IPC stream of the rows and the message properties."""
-        payload = _ipc(self.forecasts, FORECAST_SCHEMA)
+        payload = to_ipc(self.forecasts, FORECAST_SCHEMA)
         properties = _properties(payload, FORECAST_PROVIDER, self.family, self.window, self.fetch_id)
         return payload, properties | {
             "kind": FORECAST_KIND,
@@ -95,14 +95,6 @@ class ForecastEnvelope:
             raise PayloadError(FORECAST_PROVIDER, properties["dataset"], span, f"bad issue_time: {exc}") from exc
         family, zone = properties["dataset"], properties["area"]
         return cls(family, zone, properties["model_version"], issue_time, window, properties["fetch_id"], table)
-
-
-def _ipc(table: pa.Table, schema: pa.Schema) -> bytes:
-    sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, schema) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
-        writer.write_table(table.cast(schema))
-    payload: bytes = sink.getvalue().to_pybytes()
-    return payload
 
 
 def _properties(payload: bytes, provider: str, dataset: str, window: Window, fetch_id: str) -> dict[str, str]:
@@ -132,7 +124,7 @@ def _decode(
     if hashlib.sha256(payload).hexdigest() != properties["content_sha256"]:
         raise PayloadError(provider, dataset, span, "content_sha256 does not match the payload")
     try:
-        table = ipc.open_stream(payload).read_all()  # type: ignore[no-untyped-call]  # untyped in stubs
+        table = from_ipc(payload)
         window = Window(parse_utc(properties["window_start"]), parse_utc(properties["window_end"]))
     except (pa.ArrowInvalid, ValueError) as exc:
         raise PayloadError(provider, dataset, span, f"unreadable payload: {exc}") from exc

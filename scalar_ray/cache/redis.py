@@ -18,11 +18,11 @@ from typing import Any
 
 import pyarrow as pa
 import redis
-from pyarrow import ipc
 from typing_extensions import override
 
 from scalar_ray.cache.base import Cache, CachedPoint, latest_per_key, newest_issues
 from scalar_ray.config.settings import CacheSettings
+from scalar_ray.core.arrow_ipc import from_ipc, to_ipc
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 
 __all__ = ["RedisCache"]
@@ -126,7 +126,7 @@ class RedisCache(Cache):
         arguments: list[str | int] = []
         for (family, zone), (issued_at, rows) in issues.items():
             keys.append(self._forecast_key(family, zone))
-            arguments += [_micros(issued_at), base64.b64encode(_ipc(rows)).decode("ascii")]
+            arguments += [_micros(issued_at), base64.b64encode(to_ipc(rows, FORECAST_SCHEMA)).decode("ascii")]
         self._keep_newest_issue(keys=keys, args=arguments)
         return len(keys)
 
@@ -135,8 +135,7 @@ class RedisCache(Cache):
         encoded = self._client.hget(self._forecast_key(family, zone), "rows")
         if encoded is None:
             return None
-        table: pa.Table = ipc.open_stream(base64.b64decode(str(encoded))).read_all()  # type: ignore[no-untyped-call]
-        return table
+        return from_ipc(base64.b64decode(str(encoded)))
 
     @override
     def latest_issue_time(self, family: str, zone: str) -> datetime | None:
@@ -149,14 +148,6 @@ class RedisCache(Cache):
     @override
     def close(self) -> None:
         self._client.close()
-
-
-def _ipc(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, FORECAST_SCHEMA) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
-        writer.write_table(table.cast(FORECAST_SCHEMA))
-    payload: bytes = sink.getvalue().to_pybytes()
-    return payload
 
 
 def _points(members: Any) -> list[CachedPoint]:

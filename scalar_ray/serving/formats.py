@@ -15,8 +15,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pacsv
-from pyarrow import ipc
 
+from scalar_ray.core.arrow_ipc import to_ipc
 from scalar_ray.serving.forecasts import Forecast
 
 __all__ = ["ARROW_MEDIA_TYPE", "CSV_MEDIA_TYPE", "JSON_MEDIA_TYPE", "Format", "choose_format", "render"]
@@ -119,10 +119,7 @@ def _arrow(forecast: Forecast) -> bytes:
         "units": json.dumps(forecast.units),
     }
     table = table.replace_schema_metadata(metadata)
-    sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, table.schema) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
+    return to_ipc(table)
 
 
 def _iso(moment: datetime) -> str:

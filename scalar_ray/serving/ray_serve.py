@@ -51,30 +51,25 @@ class ServeModelPort:
 
 def model_server_options(serving: ServeSettings) -> dict[str, Any]:
     """Autoscaling and resources of the model deployment: slow to scale down, since a replica loads models."""
-    return {
-        "autoscaling_config": {
-            "min_replicas": serving.model_min_replicas,
-            "max_replicas": serving.model_max_replicas,
-            "target_ongoing_requests": 2,
-            "upscale_delay_s": 15,
-            "downscale_delay_s": 600,
-        },
-        "ray_actor_options": {"num_cpus": serving.model_cpus},
-    }
+    return _options(serving.model_min_replicas, serving.model_max_replicas, 2, 15, serving.model_cpus)
 
 
 def ingress_options(serving: ServeSettings) -> dict[str, Any]:
     """Autoscaling and resources of the HTTP ingress."""
+    # min ≥ 1 always (the settings refuse 0): scale-to-zero would put a replica start (seconds) on the latency path.
+    return _options(serving.ingress_min_replicas, serving.ingress_max_replicas, 32, 10, serving.ingress_cpus)
+
+
+def _options(low: int, high: int, ongoing: int, upscale_s: int, cpus: float) -> dict[str, Any]:
     return {
         "autoscaling_config": {
-            # min ≥ 1 always: scale-to-zero would put a replica start (seconds) on the latency path.
-            "min_replicas": serving.ingress_min_replicas,
-            "max_replicas": serving.ingress_max_replicas,
-            "target_ongoing_requests": 32,
-            "upscale_delay_s": 10,
+            "min_replicas": low,
+            "max_replicas": high,
+            "target_ongoing_requests": ongoing,
+            "upscale_delay_s": upscale_s,
             "downscale_delay_s": 600,
         },
-        "ray_actor_options": {"num_cpus": serving.ingress_cpus},
+        "ray_actor_options": {"num_cpus": cpus},
     }
 
 
