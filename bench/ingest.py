@@ -277,6 +277,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, its cases in order
             "SCALAR_LOCAL__DATA_DIR": str(root / "broker"),
             "SCALAR_BROKER__SERVICE_URL": f"pulsar://127.0.0.1:{free_port()}",
             "SCALAR_BROKER__ADMIN_URL": f"http://127.0.0.1:{free_port()}",
+            "SCALAR_LOCAL__PULSAR_QUICK_START": "false",  # peak throughput: the JVM's full compiler
         }
     )
     broker = PulsarStandalone(broker_settings)

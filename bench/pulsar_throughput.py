@@ -134,6 +134,7 @@ def run() -> list[dict[str, Any]]:
             "SCALAR_LOCAL__DATA_DIR": str(Path(tempfile.mkdtemp(prefix="scalar-bench-"))),
             "SCALAR_BROKER__SERVICE_URL": f"pulsar://127.0.0.1:{free_port()}",
             "SCALAR_BROKER__ADMIN_URL": f"http://127.0.0.1:{free_port()}",
+            "SCALAR_LOCAL__PULSAR_QUICK_START": "false",  # peak throughput: the JVM's full compiler
         }
     )
     broker = PulsarStandalone(settings)

@@ -44,7 +44,7 @@ from scalar_ray.forecasting.issuing import PredictionMemo
 from scalar_ray.local import RedisServer
 from scalar_ray.serving.model_catalogue import model_key
 from scalar_ray.serving.model_host import PredictionRequest
-from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
+from scalar_ray.serving.runtime import LOCAL_SERVE_PROCESS_ENVIRONMENT
 from scalar_ray.simulator.server import SimulatorServer
 from scalar_ray.warehouse.remote import RemoteWarehouse
 from serve.app import deploy
@@ -148,7 +148,7 @@ def main() -> None:
         redis_server.start()
         redis_server.wait_ready()
         baseline = None
-        os.environ.update(SERVE_PROCESS_ENVIRONMENT)  # as the platform's head runs Serve
+        os.environ.update(LOCAL_SERVE_PROCESS_ENVIRONMENT)  # as the platform's head runs Serve
         ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, namespace=settings.ray.namespace)
         try:
             ensure_warehouse_actor(settings)

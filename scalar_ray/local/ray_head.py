@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from scalar_ray.config.settings import Settings
 from scalar_ray.local.process import ProcessSpec, StopStage
 from scalar_ray.local.service import ProcessService, find_executable
-from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
+from scalar_ray.serving.runtime import LOCAL_SERVE_PROCESS_ENVIRONMENT
 
 __all__ = ["RayHead", "default_ray_token_path", "ray_auth_token", "use_ray_token"]
 
@@ -131,8 +131,8 @@ class RayHead(ProcessService):
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
             # Jobs load their settings in the head's directory: give them the data folder `local up` resolved.
             "SCALAR_LOCAL__DATA_DIR": str(self.settings.data_dir),
-            # The forecast API's Serve processes: HAProxy in front of direct-ingress replicas (see serving.runtime).
-            **SERVE_PROCESS_ENVIRONMENT,
+            # The forecast API's Serve processes: HAProxy, direct-ingress replicas, short drains (serving.runtime).
+            **LOCAL_SERVE_PROCESS_ENVIRONMENT,
             # `ray job submit -- python …` runs through the head's shell: make that the platform's interpreter
             # even when the CLI was started without activating the virtual environment.
             "PATH": os.pathsep.join([str(interpreter_bin), os.environ.get("PATH", "")]),

@@ -7,6 +7,7 @@ new vintage; other datasets have no publication stamp and take the fetch time.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -119,6 +120,7 @@ ENERGINET_DATASETS: dict[str, DatasetReader] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen column names, met once per record (216,000 rows in a month)
 def _slug(text: str) -> str:
     """``Offshore Wind`` → ``offshore_wind``; ``CO2Emission`` → ``co2_emission``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)

@@ -14,11 +14,19 @@ proxy reached ~230 requests/s with p99 ~60 ms at 100/s; behind HAProxy ~880 requ
 
 from __future__ import annotations
 
-__all__ = ["SERVE_PROCESS_ENVIRONMENT"]
+__all__ = ["LOCAL_SERVE_PROCESS_ENVIRONMENT", "SERVE_PROCESS_ENVIRONMENT"]
 
 # HAProxy's config, sockets and state go to /tmp/haproxy-serve/<cluster hash>/ (Serve's default): one folder per
 # cluster already, and short, since a Unix socket path must stay under ~100 characters.
 SERVE_PROCESS_ENVIRONMENT: dict[str, str] = {
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
+}
+
+# On a single-node head (the local stack, the tests) no load balancer stands in front of the ingress replicas but the
+# node's own HAProxy, which Serve updates itself: a stopping replica drains 2 s instead of the 30 s Serve keeps by
+# default for a cloud load balancer to notice. Measured: redeploying or stopping the API took 31 s, now 3-4 s.
+LOCAL_SERVE_PROCESS_ENVIRONMENT: dict[str, str] = {
+    **SERVE_PROCESS_ENVIRONMENT,
+    "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
 }

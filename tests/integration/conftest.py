@@ -15,7 +15,7 @@ import redis
 from scalar_ray.broker import PulsarAdmin
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import LocalService, PulsarStandalone, RedisServer
-from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
+from scalar_ray.serving.runtime import LOCAL_SERVE_PROCESS_ENVIRONMENT
 
 # What the session's services reported, printed in the terminal summary so the log shows what was tested.
 SERVICE_VERSIONS: dict[str, str] = {}
@@ -100,7 +100,7 @@ def ray_cluster() -> Iterator[None]:
 
     # Serve as the platform runs it (HAProxy before direct-ingress replicas); Ray's processes inherit this.
     monkeypatch = pytest.MonkeyPatch()
-    for name, value in SERVE_PROCESS_ENVIRONMENT.items():
+    for name, value in LOCAL_SERVE_PROCESS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     ray.init(
         address="local",
