@@ -40,7 +40,9 @@ def add_forecasting_commands(commands: Any) -> None:
     strategy = commands.add_parser(
         "strategy", help="backtest the DK day-ahead battery strategy against naive bidding and perfect foresight"
     )
-    strategy.add_argument("--zones", default="DK1,DK2", help="comma-separated zones (default DK1,DK2)")
+    strategy.add_argument(
+        "--zones", help="comma-separated zones (default: those of dk_dayahead the platform forecasts, DK1,DK2)"
+    )
     strategy.add_argument("--days", type=int, default=7, help="latest out-of-sample delivery days (default 7)")
     strategy.add_argument("--power", type=float, default=10.0, help="battery power, MW (default 10)")
     strategy.add_argument("--energy", type=float, default=20.0, help="battery energy, MWh (default 20)")
@@ -143,7 +145,9 @@ def _strategy(settings: Settings, args: argparse.Namespace) -> int:
         ensure_warehouse_actor(settings)
     warehouse, registry = worker_warehouse(settings), model_registry(settings)
     reports, failed = [], 0
-    for zone in args.zones.split(","):
+    configured = settings.forecasting.zones
+    zones = args.zones.split(",") if args.zones else [z for z in spec.zones if configured is None or z in configured]
+    for zone in zones:
         try:
             reports.append(backtest_strategy(warehouse, registry, spec, zone, battery, max_days=args.days))
         except ForecastDataError as exc:
