@@ -39,6 +39,10 @@ class AcquisitionActor:
         """Per task: next run, last success and error, throttling; the spool; the HTTP counters."""
         return report(self._service.snapshot(), self._loop, self._telemetry)
 
+    def run_now(self, datasets: list[str] | None = None) -> list[str]:
+        """Make the tasks of ``datasets`` (all when None) due at once; the tasks made due."""
+        return self._service.run_now(datasets)
+
     def stop(self) -> None:
         """Finish the current fetch and stop the loop."""
         self._loop.stop(timeout_s=60)

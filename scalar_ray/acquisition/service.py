@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -103,6 +103,19 @@ class AcquisitionService:
             self.run_task(task, self._clock())
         return len(due)
 
+    def run_now(self, datasets: Iterable[str] | None = None) -> list[str]:
+        """Make the tasks of ``datasets`` (catalogue ids; all when None) due at once; the names of the tasks made due.
+
+        An operator's "fetch now" (after a provider's late publication, or to see a fault through): the loop runs them
+        in its next round, at most ``poll_interval_s`` away, in their usual window from the cursor.
+        """
+        wanted = None if datasets is None else set(datasets)
+        now = self._clock()
+        chosen = [task for task in self.tasks if wanted is None or task.spec.id in wanted]
+        for task in chosen:
+            self.status[task.name].next_run = min(self.status[task.name].next_run, now)
+        return [task.name for task in chosen]
+
     def run_task(self, task: AcquisitionTask, now: datetime) -> None:
         """Fetch the task's window, publish it, store the cursor; a provider failure reschedules a retry.
 
@@ -171,7 +184,8 @@ class AcquisitionService:
             if published.get(key) != value:
                 keep.append(index)
                 published[key] = value
-        return table if len(keep) == table.num_rows else table.take(keep)
+        # Typed indices: an empty Python list would be a null-typed array, which `take` refuses (all rows unchanged).
+        return table if len(keep) == table.num_rows else table.take(pa.array(keep, type=pa.int64()))
 
     def window_for(self, task: AcquisitionTask, cursor: Cursor | None, now: datetime) -> Window:
         """The scheduled window, reaching back to where the published data ended (at most ``max_catch_up``)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pulsar
 import pytest
+import ray
 
 from actors.supervisor import start_platform, stop_platform
 from scalar_ray.broker.admin import PulsarAdmin
@@ -20,7 +21,7 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.operations import platform_status, prepare_topics
+from scalar_ray.operations import acquisition_actor_name, platform_status, prepare_topics
 from scalar_ray.simulator import SimulatorServer
 from scalar_ray.status import AcquisitionStatus, ActorReport, IngestionStatus, PlatformStatus, TaskStatus
 from scalar_ray.warehouse.remote import RemoteWarehouse
@@ -104,6 +105,12 @@ class Platform:
                 if state.last_success is None or state.last_error:
                     lines.append(f"{name} {task}: {state}")
         return "\n".join(lines)
+
+    def run_now(self, provider: str, datasets: list[str] | None = None) -> list[str]:
+        """An operator's "fetch now" on one provider's acquisition actor: the tasks made due."""
+        actor = ray.get_actor(acquisition_actor_name(provider), namespace=self.settings.ray.namespace)
+        due: list[str] = ray.get(actor.run_now.remote(datasets), timeout=30)
+        return due
 
     def backlog(self) -> int:
         return sum(entry.backlog for entry in platform_status(self.settings).broker.backlog.values())

@@ -81,7 +81,9 @@ def test_stopping_the_broker_loses_nothing(start_spine, own_broker: PulsarStanda
 
     own_broker.stop()
     stopped = time.monotonic()
-    # Stay down at least OUTAGE_S and until acquisition had to spool a fetched window.
+    # Stay down at least OUTAGE_S and until acquisition had to spool a fetched window (fetched now, as an operator
+    # can ask, rather than at the minute feed's next run).
+    assert platform.run_now("energinet", ["PowerSystemRightNow"])
     assert wait_until(lambda: _acquisition(platform, "energinet").spooled > 0, 150), platform.describe()
     time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
     own_broker.start()
@@ -101,7 +103,9 @@ def test_stopping_the_warehouse_loses_nothing(start_spine) -> None:  # type: ign
 
     ray.kill(ray.get_actor(WAREHOUSE_ACTOR, namespace=namespace), no_restart=True)
     stopped = time.monotonic()
-    # A minute-by-minute run arrives while the warehouse is away: ingestion must hold it, not lose it.
+    # A run arrives while the warehouse is away (fetched now rather than at the minute feed's next run): ingestion
+    # must hold it, not lose it.
+    assert platform.run_now("energinet", ["PowerSystemRightNow"])
     assert wait_until(lambda: sum(r.warehouse_errors for r in _replicas(platform)) > 0, 150), platform.describe()
     time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
     ensure_warehouse_actor(platform.settings)

@@ -211,3 +211,23 @@ def test_a_rerun_sends_only_values_that_changed(tmp_path: Path) -> None:
 
     last = Envelope.decode(broker.topics[TOPIC][-1].payload, broker.topics[TOPIC][-1].properties)
     assert set(last.observations["value"].to_pylist()) == {51.0}  # a revision always goes out
+
+
+def test_run_now_makes_the_chosen_tasks_due_and_they_run_in_their_window_from_the_cursor(tmp_path: Path) -> None:
+    broker, client = InMemoryBroker(), FakeClient()
+    clock = [NOW]
+    acquisition = service(tmp_path, broker, client, clock=lambda: clock[0])
+    assert acquisition.run_due() == 1
+    clock[0] = NOW + timedelta(minutes=1)  # the next scheduled run is later than this
+    assert acquisition.run_due() == 0
+
+    assert acquisition.run_now(["A44"]) == []  # not one of this service's datasets
+    assert acquisition.run_due() == 0
+    published = len(broker.topics[TOPIC])
+    assert acquisition.run_now(["A65-actual"]) == ["A65-actual/DK1"]
+    assert acquisition.run_due() == 1
+
+    assert client.windows[1].start < client.windows[0].end  # its usual window, from the cursor back by the lookback
+    assert len(broker.topics[TOPIC]) == published  # every value as published before: nothing new to send
+    assert acquisition.status["A65-actual/DK1"].next_run > clock[0]  # then back on its schedule
+    assert acquisition.run_now() == ["A65-actual/DK1"]
