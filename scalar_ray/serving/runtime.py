@@ -25,7 +25,7 @@ SERVE_PROCESS_ENVIRONMENT: dict[str, str] = {
 
 # On a single-node head (the local stack, the tests) no load balancer stands in front of the ingress replicas but the
 # node's own HAProxy, which Serve updates itself: a stopping replica drains 2 s instead of the 30 s Serve keeps by
-# default for a cloud load balancer to notice. Measured: redeploying or stopping the API took 31 s, now 3-4 s.
+# default for a cloud load balancer to notice. Measured: redeploying or stopping the API took 30-31 s, now 2-4 s.
 LOCAL_SERVE_PROCESS_ENVIRONMENT: dict[str, str] = {
     **SERVE_PROCESS_ENVIRONMENT,
     "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",

@@ -51,7 +51,7 @@ def job_environment(env: dict[str, str]) -> dict[str, str]:
     return {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["SCALAR_RAY__AUTH_TOKEN"]}
 
 
-def stack_environment(data_dir: Path, cpus: int = 2) -> dict[str, str]:
+def stack_environment(data_dir: Path) -> dict[str, str]:
     """Variables for a stack of its own: free ports, its own data and Ray folders, every provider on its simulator."""
     base = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCALAR_")}
     simulator_port = free_port()
@@ -67,7 +67,7 @@ def stack_environment(data_dir: Path, cpus: int = 2) -> dict[str, str]:
         "SCALAR_RAY__DASHBOARD_PORT": str(free_port()),
         "SCALAR_RAY__CLIENT_SERVER_PORT": str(free_port()),
         "SCALAR_RAY__DASHBOARD_AGENT_PORT": str(free_port()),
-        "SCALAR_RAY__NUM_CPUS": str(cpus),
+        "SCALAR_RAY__NUM_CPUS": "2",
         "SCALAR_RAY__TEMP_DIR": f"/tmp/scalar-it-{uuid.uuid4().hex[:8]}",
         "SCALAR_RAY__AUTH_TOKEN": f"it-token-{uuid.uuid4().hex}",
         "SCALAR_LOCAL__PULSAR_HEAP_MB": "768",
