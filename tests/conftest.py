@@ -59,3 +59,20 @@ def captured(_session_telemetry: tuple[Telemetry, InMemorySpanExporter]) -> Capt
     telemetry, spans = _session_telemetry
     spans.clear()
     return Captured(telemetry, spans)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests first, then the integration modules that start a local stack of their own, then the rest.
+
+    The stack runs before the session's services (tests/integration/conftest.py) start, so none of them idles beside
+    it: idle, a Ray instance with its dashboard costs about 12 % of a core and Pulsar about 4 % (measured here), and
+    the stack's journey is CPU-bound on this two-core machine. Whole modules move together (a module's fixtures are
+    set up once); the collection order within each group is kept."""
+    own_stack = {item.path for item in items if "stack" in item.fixturenames}
+
+    def group(item: pytest.Item) -> int:
+        if PROJECT_ROOT / "tests" / "unit" in item.path.parents:
+            return 0
+        return 1 if item.path in own_stack else 2
+
+    items.sort(key=group)  # stable

@@ -103,9 +103,10 @@ def test_stopping_the_warehouse_loses_nothing(start_spine) -> None:  # type: ign
 
     ray.kill(ray.get_actor(WAREHOUSE_ACTOR, namespace=namespace), no_restart=True)
     stopped = time.monotonic()
-    # A run arrives while the warehouse is away (fetched now rather than at the minute feed's next run): ingestion
-    # must hold it, not lose it.
-    assert platform.run_now("energinet", ["PowerSystemRightNow"])
+    # A message arrives while the warehouse is away: ingestion must hold it, not lose it. Published here rather than
+    # waited for: the minute feed only has something new once a minute has begun (half a minute on average).
+    arrived = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    _publish(platform.settings, [_envelope(77.0, arrived, f"away-{uuid.uuid4().hex[:8]}").encode()])
     assert wait_until(lambda: sum(r.warehouse_errors for r in _replicas(platform)) > 0, 150), platform.describe()
     time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
     ensure_warehouse_actor(platform.settings)
