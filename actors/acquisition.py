@@ -7,6 +7,7 @@ disk spool, so Ray's restart after a crash resumes where the provider's data end
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import ray
 
@@ -39,9 +40,9 @@ class AcquisitionActor:
         """Per task: next run, last success and error, throttling; the spool; the HTTP counters."""
         return report(self._service.snapshot(), self._loop, self._telemetry)
 
-    def run_now(self, datasets: list[str] | None = None) -> list[str]:
-        """Make the tasks of ``datasets`` (all when None) due at once; the tasks made due."""
-        return self._service.run_now(datasets)
+    def run_now(self, datasets: list[str] | None = None, since: datetime | None = None) -> list[str]:
+        """Make the tasks of ``datasets`` (all when None) due now, reaching back to ``since``; the tasks made due."""
+        return self._service.run_now(datasets, since)
 
     def stop(self) -> None:
         """Finish the current fetch and stop the loop."""

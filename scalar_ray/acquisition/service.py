@@ -92,6 +92,8 @@ class AcquisitionService:
         self.spooled_total = 0
         self.drained_total = 0
         self._published: dict[str, dict[tuple[str, datetime], float]] = {}
+        # An operator's reach-back per task (run_now's ``since``), kept until a fetch with it succeeds.
+        self._reach_back: dict[str, datetime] = {}
 
     def run_due(self) -> int:
         """Drain the spool, then run every task whose time has come; return the tasks run."""
@@ -103,17 +105,25 @@ class AcquisitionService:
             self.run_task(task, self._clock())
         return len(due)
 
-    def run_now(self, datasets: Iterable[str] | None = None) -> list[str]:
+    def run_now(self, datasets: Iterable[str] | None = None, since: datetime | None = None) -> list[str]:
         """Make the tasks of ``datasets`` (catalogue ids; all when None) due at once; the names of the tasks made due.
 
         An operator's "fetch now" (after a provider's late publication, or to see a fault through): the loop runs them
-        in its next round, at most ``poll_interval_s`` away, in their usual window from the cursor.
+        in its next round, at most ``poll_interval_s`` away, in their usual window from the cursor. With ``since``
+        (an aware time) that window reaches back to it, within ``max_catch_up``: a re-fetch after a provider revised
+        or filled older data. Values as published before are not sent again.
         """
+        if since is not None:
+            if since.tzinfo is None:
+                raise ValueError(f"run_now: since must carry its time zone, got {since!r}")
+            since = since.astimezone(UTC)
         wanted = None if datasets is None else set(datasets)
         now = self._clock()
         chosen = [task for task in self.tasks if wanted is None or task.spec.id in wanted]
         for task in chosen:
             self.status[task.name].next_run = min(self.status[task.name].next_run, now)
+            if since is not None:
+                self._reach_back[task.name] = since
         return [task.name for task in chosen]
 
     def run_task(self, task: AcquisitionTask, now: datetime) -> None:
@@ -128,7 +138,7 @@ class AcquisitionService:
     def _run_task(self, task: AcquisitionTask, now: datetime) -> None:
         status = self.status[task.name]
         cursor = self._cursors.get(task.name)
-        window = self.window_for(task, cursor, now)
+        window = self.window_for(task, cursor, now, since=self._reach_back.get(task.name))
         try:
             table = self._client.fetch(task.spec, task.area, window)
         except ProviderError as exc:
@@ -142,6 +152,7 @@ class AcquisitionService:
             status.next_run = now + retry
             logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run.isoformat())
             return
+        self._reach_back.pop(task.name, None)
         changed = self._changed_only(task, table, window)
         messages = self._messages(task, window, changed, now) if changed.num_rows else []
         for message in messages:
@@ -187,10 +198,15 @@ class AcquisitionService:
         # Typed indices: an empty Python list would be a null-typed array, which `take` refuses (all rows unchanged).
         return table if len(keep) == table.num_rows else table.take(pa.array(keep, type=pa.int64()))
 
-    def window_for(self, task: AcquisitionTask, cursor: Cursor | None, now: datetime) -> Window:
-        """The scheduled window, reaching back to where the published data ended (at most ``max_catch_up``)."""
+    def window_for(
+        self, task: AcquisitionTask, cursor: Cursor | None, now: datetime, since: datetime | None = None
+    ) -> Window:
+        """The scheduled window, reaching back to where the published data ended or to an operator's ``since``.
+
+        Either reaches back at most ``max_catch_up``.
+        """
         scheduled = task.spec.fetch_window(now)
-        start = scheduled.start
+        start = scheduled.start if since is None else min(scheduled.start, since)
         if cursor is not None and cursor.covered_until is not None:
             start = min(start, cursor.covered_until)
         elif cursor is None and self._initial_history is not None:

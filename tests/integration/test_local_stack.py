@@ -579,10 +579,14 @@ def outcome_lines(stdout: str) -> dict[str, str]:
 
 
 def ingest_history(env: dict[str, str]) -> None:
-    """Eight days of every input through the platform's bulk path (the live actors add the newest data)."""
+    """Eight days of every input through the platform's bulk path (the live actors add the newest data).
+
+    In four-day pieces: a quarter of the requests of the default daily ones, and Meteologica answers each past piece
+    with its whole month's archive (27 s for daily pieces, 16 s for these, measured in one process).
+    """
     history = submit(
         env, "python", "-m", "jobs.backfill", "--datasets", env["SCALAR_ACQUISITION__DATASETS"],
-        "--areas", env["SCALAR_ACQUISITION__AREAS"], "--last", "P8D", "--concurrency", "2",
+        "--areas", env["SCALAR_ACQUISITION__AREAS"], "--last", "P8D", "--piece", "P4D", "--concurrency", "2",
     )  # fmt: skip
     assert history.returncode == 0, history.stdout[-3000:] + history.stderr[-3000:]
 

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pulsar
@@ -106,10 +107,10 @@ class Platform:
                     lines.append(f"{name} {task}: {state}")
         return "\n".join(lines)
 
-    def run_now(self, provider: str, datasets: list[str] | None = None) -> list[str]:
-        """An operator's "fetch now" on one provider's acquisition actor: the tasks made due."""
+    def run_now(self, provider: str, datasets: list[str] | None = None, since: datetime | None = None) -> list[str]:
+        """An operator's "fetch now" on one provider's acquisition actor (back to ``since``): the tasks made due."""
         actor = ray.get_actor(acquisition_actor_name(provider), namespace=self.settings.ray.namespace)
-        due: list[str] = ray.get(actor.run_now.remote(datasets), timeout=30)
+        due: list[str] = ray.get(actor.run_now.remote(datasets, since), timeout=30)
         return due
 
     def backlog(self) -> int:

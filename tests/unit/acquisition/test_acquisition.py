@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -25,6 +26,7 @@ from tests.unit.spine_helpers import observations
 
 NOW = datetime(2026, 11, 25, 12, 2, tzinfo=UTC)
 TOPIC = "persistent://scalar/acquisition/entsoe"
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 class FakeClient(ProviderClient):
@@ -231,3 +233,36 @@ def test_run_now_makes_the_chosen_tasks_due_and_they_run_in_their_window_from_th
     assert len(broker.topics[TOPIC]) == published  # every value as published before: nothing new to send
     assert acquisition.status["A65-actual/DK1"].next_run > clock[0]  # then back on its schedule
     assert acquisition.run_now() == ["A65-actual/DK1"]
+
+
+def test_run_now_since_reaches_back_once_within_the_catch_up_and_sends_only_values_not_sent_before(
+    tmp_path: Path,
+) -> None:
+    broker, client = InMemoryBroker(), FakeClient()
+    clock = [NOW]
+    acquisition = service(tmp_path, broker, client, clock=lambda: clock[0], max_catch_up="P5D")
+    assert acquisition.run_due() == 1
+    first = client.windows[0]
+    sent = sum(Envelope.decode(m.payload, m.properties).observations.num_rows for m in broker.topics[TOPIC])
+    clock[0] = NOW + timedelta(minutes=1)
+
+    since = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert acquisition.run_now(["A65-actual"], since=since) == ["A65-actual/DK1"]
+    assert acquisition.run_due() == 1
+
+    assert client.windows[1] == Window(since, first.end)
+    rows = [Envelope.decode(m.payload, m.properties).observations for m in broker.topics[TOPIC]]
+    # Only the intervals before the first window went out: the rest had been sent with the same values.
+    assert sum(table.num_rows for table in rows) - sent == (first.start - since) / timedelta(minutes=15)
+    assert max(rows[-1]["ts"].to_pylist()) < first.start
+
+    acquisition.run_now(["A65-actual"])  # once: the next run is in its usual window again
+    acquisition.run_due()
+    assert client.windows[2].start > since
+
+    # Never further back than max_catch_up; any time zone, compared in UTC; a time without one is refused.
+    acquisition.run_now(since=datetime(2026, 11, 1, 12, 0, tzinfo=UTC).astimezone(COPENHAGEN))
+    acquisition.run_due()
+    assert client.windows[3].start == clock[0].replace(minute=0) - timedelta(days=5)
+    with pytest.raises(ValueError, match="time zone"):
+        acquisition.run_now(since=datetime(2026, 11, 23, 9, 0))  # a time without a zone
