@@ -81,6 +81,7 @@ class Stack:
     root: Path
     services: dict[str, dict[str, object]]
     platform_started: bool = False
+    platform_stopped: subprocess.CompletedProcess[str] | None = None
     down: subprocess.CompletedProcess[str] | None = None
 
     @property
@@ -95,7 +96,7 @@ class Stack:
     def stop(self) -> subprocess.CompletedProcess[str]:
         """`platform stop` if it runs, then `local down`, as a user ends the day; once."""
         if self.platform_started:
-            run(self.env, "platform", "stop")
+            self.platform_stopped = run(self.env, "platform", "stop")
             self.platform_started = False
         if self.down is None:
             self.down = run(self.env, "local", "down")
@@ -555,6 +556,13 @@ def test_without_keys_the_api_is_open_and_serve_stop_takes_it_down(api: Api, sta
 
 def test_local_down_stops_every_service_in_order_and_leaves_nothing_behind(stack: Stack) -> None:
     down = stack.stop()
+
+    # The platform went first, every actor in its order (producers, ingestion, then the warehouse).
+    if stack.platform_stopped is not None:
+        stopped = stack.platform_stopped
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr[-2000:]
+        order = r"^stopped: forecasting, acquisition-.*, ingestion-0, warehouse$"
+        assert re.search(order, stopped.stdout, re.MULTILINE), stopped.stdout
 
     # Every service stopped on its own, the Ray head in its order: nothing had to be killed.
     assert down.returncode == 0 and "ignored SIGTERM" not in down.stderr, down.stderr

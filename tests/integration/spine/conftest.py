@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -14,7 +15,7 @@ import pulsar
 import pytest
 import ray
 
-from actors.supervisor import start_platform, stop_platform
+from actors.supervisor import start_platform
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
@@ -22,7 +23,7 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import RedisServer
 from scalar_ray.local.process import wait_until
 from scalar_ray.local.pulsar import PulsarStandalone
-from scalar_ray.operations import acquisition_actor_name, platform_status, prepare_topics
+from scalar_ray.operations import acquisition_actor_name, platform_status, prepare_topics, stop_order
 from scalar_ray.simulator import SimulatorServer
 from scalar_ray.status import AcquisitionStatus, ActorReport, IngestionStatus, PlatformStatus, TaskStatus
 from scalar_ray.warehouse.remote import RemoteWarehouse
@@ -140,11 +141,16 @@ class Platform:
         try:
             topics = [acquisition_topic(self.settings.broker.tenant, p) for p in providers]
             consumer = client.subscribe(topics, AUDIT_SUBSCRIPTION, consumer_type=pulsar.ConsumerType.Shared)
+            # Called once the platform settled: everything is on the topics. The first message may take the
+            # subscription's connection to come; after it the consumer's queue is prefetched, and a quiet second
+            # means the end.
+            wait_ms = 10_000
             while True:
                 try:
-                    message = consumer.receive(timeout_millis=3000)
+                    message = consumer.receive(timeout_millis=wait_ms)
                 except pulsar.Timeout:
                     break
+                wait_ms = 1000
                 envelope = Envelope.decode(message.data(), dict(message.properties()))
                 table = envelope.observations
                 keys |= set(zip(*(table[c].to_pylist() for c in ("series_id", "ts", "issued_at")), strict=True))
@@ -173,4 +179,8 @@ def start_spine(spine_environment: dict[str, str]) -> Iterator[object]:
 
     yield start
     for settings in started:
-        stop_platform(settings, timeout_s=20)
+        # Clean-up, not a test of stopping (the local stack's journey runs `platform stop`): killed at once, where an
+        # orderly stop waits for each actor's round to end, 3 to 9 s a test.
+        for name in stop_order(settings):
+            with contextlib.suppress(ValueError):  # not started, or gone already
+                ray.kill(ray.get_actor(name, namespace=settings.ray.namespace), no_restart=True)
