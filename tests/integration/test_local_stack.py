@@ -271,12 +271,7 @@ def test_forecasts_reach_the_warehouse_and_redis_as_vintages(trained: Trained) -
     assert not cache.keys("scalar:recent:scalar/*")  # forecasts are no series of their own any more
     cache.close()
 
-    before = len(issue_times(env)["dk_demand/DK1"])
-    one_off = run(env, "forecast", "--families", "dk_demand", "--zones", "DK1")
-    assert one_off.returncode == 0, one_off.stdout + one_off.stderr[-2000:]
-    assert "1 forecast(s) issued" in one_off.stdout
-    # The one-off is one more vintage.
-    assert wait_until(lambda: len(issue_times(env)["dk_demand/DK1"]) > before, 120, interval_s=2)
+    issue_one_more_dk_demand_forecast(env)
 
 
 def test_the_strategy_and_status_commands_answer(trained: Trained, stack: Stack) -> None:
@@ -318,8 +313,7 @@ def api(stack: Stack, trained: Trained) -> Iterator[Api]:
     serving = {**trained.env, "SCALAR_SERVE__API_KEYS": KEY, "SCALAR_SERVE__CHAMPION_POLL_S": "1"}
     wait_for_forecasts(trained.env)
     if len(issue_times(trained.env)["dk_demand/DK1"]) < 2:
-        assert run(trained.env, "forecast", "--families", "dk_demand", "--zones", "DK1").returncode == 0
-        assert wait_until(lambda: len(issue_times(trained.env)["dk_demand/DK1"]) >= 2, 120)
+        issue_one_more_dk_demand_forecast(trained.env)
     deployed = run(serving, "serve", timeout=300)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr[-3000:]
     url = f"http://127.0.0.1:{serving['SCALAR_SERVE__PORT']}"
@@ -613,6 +607,15 @@ def issue_times(env: dict[str, str]) -> dict[str, list[datetime]]:
     for row in rows:
         issues.setdefault(f"{row['family']}/{row['zone']}", []).append(datetime.fromisoformat(str(row["issued_at"])))
     return issues
+
+
+def issue_one_more_dk_demand_forecast(env: dict[str, str]) -> None:
+    """`scalar-ray forecast` for dk_demand/DK1, then wait until ingestion stored it as one more vintage."""
+    before = len(issue_times(env).get("dk_demand/DK1", []))
+    one_off = run(env, "forecast", "--families", "dk_demand", "--zones", "DK1")
+    assert one_off.returncode == 0, one_off.stdout + one_off.stderr[-2000:]
+    assert "1 forecast(s) issued" in one_off.stdout
+    assert wait_until(lambda: len(issue_times(env).get("dk_demand/DK1", [])) > before, 120, interval_s=2)
 
 
 def wait_for_forecasts(env: dict[str, str], timeout_s: float = 300) -> list[dict[str, object]]:
