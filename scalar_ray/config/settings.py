@@ -397,6 +397,8 @@ class RaySettings(_Section):
     dashboard_port: Port = Field(8265, description="Local head dashboard port.")
     client_server_port: Port = Field(10001, description="Local head Ray Client port.")
     dashboard_agent_port: Port = Field(52365, description="Local head dashboard agent HTTP port (runs submitted jobs).")
+    haproxy_metrics_port: Port = Field(9101, description="Local head port of the forecast API's HAProxy metrics.")
+    haproxy_stats_port: Port = Field(8404, description="Local head port of the forecast API's HAProxy stats page.")
     num_cpus: int | None = Field(None, ge=1, description="CPUs the local head offers; default: all.")
     auth_token: SecretStr | None = Field(
         None,

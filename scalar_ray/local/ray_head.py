@@ -86,13 +86,15 @@ class RayHead(ProcessService):
         )
 
     def ports(self) -> list[tuple[int, str]]:
-        """GCS, dashboard and Ray Client ports."""
+        """GCS, dashboard, Ray Client and agent ports, and the two that Serve's HAProxy binds once the API is up."""
         ray = self.settings.ray
         return [
             (ray.gcs_port, "SCALAR_RAY__GCS_PORT"),
             (ray.dashboard_port, "SCALAR_RAY__DASHBOARD_PORT"),
             (ray.client_server_port, "SCALAR_RAY__CLIENT_SERVER_PORT"),
             (ray.dashboard_agent_port, "SCALAR_RAY__DASHBOARD_AGENT_PORT"),
+            (ray.haproxy_metrics_port, "SCALAR_RAY__HAPROXY_METRICS_PORT"),
+            (ray.haproxy_stats_port, "SCALAR_RAY__HAPROXY_STATS_PORT"),
         ]
 
     def endpoint(self) -> str:
@@ -133,6 +135,9 @@ class RayHead(ProcessService):
             "SCALAR_LOCAL__DATA_DIR": str(self.settings.data_dir),
             # The forecast API's Serve processes: HAProxy, direct-ingress replicas, short drains (serving.runtime).
             **LOCAL_SERVE_PROCESS_ENVIRONMENT,
+            # Serve's HAProxy binds these on every interface (Serve's defaults are fixed: two heads would clash).
+            "RAY_SERVE_HAPROXY_METRICS_PORT": str(ray.haproxy_metrics_port),
+            "RAY_SERVE_HAPROXY_STATS_PORT": str(ray.haproxy_stats_port),
             # `ray job submit -- python …` runs through the head's shell: make that the platform's interpreter
             # even when the CLI was started without activating the virtual environment.
             "PATH": os.pathsep.join([str(interpreter_bin), os.environ.get("PATH", "")]),

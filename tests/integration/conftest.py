@@ -102,6 +102,9 @@ def ray_cluster() -> Iterator[None]:
     monkeypatch = pytest.MonkeyPatch()
     for name, value in LOCAL_SERVE_PROCESS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+    # Serve's HAProxy binds fixed ports by default: free ones, never a local stack's (another worker may run one).
+    monkeypatch.setenv("RAY_SERVE_HAPROXY_METRICS_PORT", str(free_port()))
+    monkeypatch.setenv("RAY_SERVE_HAPROXY_STATS_PORT", str(free_port()))
     ray.init(
         address="local",
         num_cpus=2,

@@ -67,6 +67,8 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         "SCALAR_RAY__DASHBOARD_PORT": str(free_port()),
         "SCALAR_RAY__CLIENT_SERVER_PORT": str(free_port()),
         "SCALAR_RAY__DASHBOARD_AGENT_PORT": str(free_port()),
+        "SCALAR_RAY__HAPROXY_METRICS_PORT": str(free_port()),
+        "SCALAR_RAY__HAPROXY_STATS_PORT": str(free_port()),
         "SCALAR_RAY__NUM_CPUS": "2",
         "SCALAR_RAY__TEMP_DIR": f"/tmp/scalar-it-{uuid.uuid4().hex[:8]}",
         "SCALAR_RAY__AUTH_TOKEN": f"it-token-{uuid.uuid4().hex}",

@@ -8,7 +8,7 @@ import pytest
 
 from scalar_ray.config import load_settings
 from scalar_ray.core.errors import ConfigurationError, LocalServiceError, PortInUseError
-from scalar_ray.local import PulsarStandalone, RedisServer
+from scalar_ray.local import PulsarStandalone, RayHead, RedisServer
 from scalar_ray.local.pulsar import find_java, java_major_version
 from scalar_ray.local.service import loopback_port
 
@@ -115,3 +115,23 @@ def test_pulsar_configuration_takes_its_ports_from_the_broker_urls(tmp_path: Pat
     assert "webServicePort=18080" in conf.splitlines()
     assert "bindAddress=127.0.0.1" in conf.splitlines()
     assert [p for p, _ in pulsar.ports()] == [16650, 18080]
+
+
+def test_the_ray_head_gives_serves_haproxy_the_ports_of_its_settings(tmp_path: Path) -> None:
+    # Serve's HAProxy binds 9101 and 8404 on every interface unless told otherwise: two heads on one machine (a
+    # developer's stack beside the tests' own) would clash on them the moment the second API is deployed.
+    settings = load_settings(
+        {
+            "SCALAR_RAY__HAPROXY_METRICS_PORT": "19101",
+            "SCALAR_RAY__HAPROXY_STATS_PORT": "18404",
+            "SCALAR_LOCAL__DATA_DIR": str(tmp_path),
+            "SCALAR_RAY__AUTH_TOKEN": "unit-token",
+        }
+    )
+    head = RayHead(settings)
+
+    environment = head.prepare().env or {}
+
+    assert environment["RAY_SERVE_HAPROXY_METRICS_PORT"] == "19101"
+    assert environment["RAY_SERVE_HAPROXY_STATS_PORT"] == "18404"
+    assert {(19101, "SCALAR_RAY__HAPROXY_METRICS_PORT"), (18404, "SCALAR_RAY__HAPROXY_STATS_PORT")} <= set(head.ports())
