@@ -1,9 +1,15 @@
 """JAO answers (Publication Tool and Auction API) → canonical rows. Pure: no I/O.
 
 Publication Tool datasets are wide: one row per hour with a ``border_<FROM>_<TO>`` column per direction; each
-column becomes the series of area ``FROM>TO`` (JAO's ``DE`` is the DE-LU zone). Auction results are keyed by
-product (``B01`` … ``B25`` from the market period's start), which stays right on 23- and 25-hour days where the
-``productHour`` wall-clock labels do not. "No Data found" (HTTP 400) is an empty table.
+column becomes the series of area ``FROM>TO`` (JAO's ``DE`` is the DE-LU zone). "No Data found" (HTTP 400) is an
+empty table.
+
+Auction results come unsorted, one per hourly product, named by the CET/CEST wall-clock hour it covers: ``B01``
+``00:00-01:00`` … ``B24`` ``23:00-24:00``. The product number is not the hour's position on a DST day: the 23-hour
+day (2026-03-29) has no ``B03``, and the 25-hour day (2025-10-26) repeats the hour as ``B03DST`` ``02:00-03:00*``
+(the second, CET occurrence). So the products are put in wall-clock order, each starred label after its twin, and
+the *i*-th is stamped ``marketPeriodStart + i h``; their count must be the market period's hours, or the auction is
+refused (real answers from electricitymaps-contrib's captures, tests/fixtures/providers/jao/SOURCE.md).
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ _AUCTION_VALUES = {
     "requestedCapacity": ("requested_capacity", "MW"),
     "allocatedCapacity": ("allocated_capacity", "MW"),
 }
-_PRODUCT = re.compile(r"^B(?P<number>\d{2})")
+# An hourly product: ``B01-------`` … ``B24-------``, and ``B03DST----`` on the long day; block products differ.
+_HOURLY_PRODUCT = re.compile(r"^B\d{2}(DST)?-*$")
+_HOUR_LABEL = re.compile(r"^(?P<hour>\d{2}:00-\d{2}:00)(?P<repeated>\*?)$")
+_HOUR = timedelta(hours=1)
 
 
 def jao_area(name: str) -> str:
@@ -89,11 +98,9 @@ def _auctions(document: list[dict[str, Any]], builder: ObservationBuilder) -> No
         issued_at = parse_utc(auction["lastDataUpdate"])
         horizon = str(auction.get("horizonName") or "Daily")
         suffix = "" if horizon == "Daily" else f"_{horizon.lower()}"
-        for result in auction.get("results") or []:
-            product = _PRODUCT.match(result["productIdentification"])
-            if product is None:
-                continue  # block products have no single hour
-            ts = start + timedelta(hours=int(product["number"]) - 1)
+        hourly = _hourly_products(auction, builder.context)
+        for position, result in enumerate(hourly):
+            ts = start + position * _HOUR
             for field, (variable, unit) in _AUCTION_VALUES.items():
                 value = result.get(field)
                 if value is not None:
@@ -106,6 +113,36 @@ def _auctions(document: list[dict[str, Any]], builder: ObservationBuilder) -> No
                         unit=unit,
                         resolution="PT60M",
                     )
+
+
+def _hourly_products(auction: dict[str, Any], context: FetchContext) -> list[dict[str, Any]]:
+    """The auction's hourly results in delivery order, checked against its market period (block products left out)."""
+    hourly = [
+        result
+        for result in auction.get("results") or []
+        if _HOURLY_PRODUCT.match(str(result.get("productIdentification", "")))
+    ]
+    if not hourly:
+        return []
+    name = auction.get("identification", "?")
+    keyed = []
+    for result in hourly:
+        label = _HOUR_LABEL.match(str(result.get("productHour", "")))
+        if label is None:
+            raise payload_error(
+                context, f"auction {name}: product hour {result.get('productHour')!r} is not HH:00-HH:00"
+            )
+        keyed.append(((label["hour"], label["repeated"] == "*"), result))
+    keyed.sort(key=lambda pair: pair[0])
+    labels = [key for key, _ in keyed]
+    if len(set(labels)) != len(labels):
+        raise payload_error(context, f"auction {name}: a product hour is given twice")
+    period = parse_utc(auction["marketPeriodStop"]) - parse_utc(auction["marketPeriodStart"])
+    if period != len(keyed) * _HOUR:
+        raise payload_error(
+            context, f"auction {name}: {len(keyed)} hourly products for a market period of {period / _HOUR:g} hours"
+        )
+    return [result for _, result in keyed]
 
 
 def _resolution(stamps: list[datetime]) -> str:

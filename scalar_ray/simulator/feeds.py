@@ -23,6 +23,7 @@ __all__ = ["ElspotCutover", "Feeds"]
 
 _COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 _CET = ZoneInfo("Europe/Oslo")
+_PARIS = ZoneInfo("Europe/Paris")  # JAO names products by CET/CEST wall-clock hours
 ElspotCutover = datetime(2025, 9, 30, 22, tzinfo=UTC)  # Elspotprices ends, DayAheadPrices begins
 # Neighbours per zone for capacities and exchanges.
 _NEIGHBOURS = {
@@ -55,6 +56,16 @@ _JAO_BORDERS = {
     "nordic": ["DK1_SE3", "SE3_DK1", "DK2_SE4", "SE4_DK2", "SE3_FI", "FI_SE3", "SE4_LT", "LT_SE4"],
 }
 _JAO_AREA = {"DE": "DE-LU"}
+
+
+def _jao_product(ts: datetime) -> dict[str, str]:
+    """JAO's name and wall-clock label of the hourly product starting at ``ts``: ``B03DST`` is the repeated hour."""
+    local = ts.astimezone(_PARIS)
+    repeated = local.fold == 1
+    return {
+        "productIdentification": f"B{local.hour + 1:02d}{'DST' if repeated else ''}".ljust(10, "-"),
+        "productHour": f"{local.hour:02d}:00-{local.hour + 1:02d}:00{'*' if repeated else ''}",
+    }
 
 
 def _iso(moment: datetime) -> str:
@@ -395,7 +406,11 @@ class Feeds:
         return {"data": rows, "rejected": False, "messages": None, "totalRows": len(rows)}
 
     def jao_auctions(self, params: Mapping[str, str]) -> tuple[int, Any]:
-        """Daily explicit auctions of a corridor; 400 "No Data found" when there are none."""
+        """Daily explicit auctions of a corridor; 400 "No Data found" when there are none.
+
+        As JAO answers: a product per CET/CEST wall-clock hour (no ``B03`` on the short day, ``B03DST``
+        ``02:00-03:00*`` after ``B03`` on the long day), in no particular order.
+        """
         corridor = params["corridor"]
         first, last = date.fromisoformat(params["fromdate"]), date.fromisoformat(params["todate"])
         auctions = []
@@ -406,15 +421,16 @@ class Feeds:
             if start - timedelta(hours=12) <= self.now():
                 results = [
                     {
-                        "productIdentification": f"B{n + 1:02d}-------",
+                        **_jao_product(ts),
                         "corridorCode": corridor,
                         "offeredCapacity": 1000.0,
                         "requestedCapacity": round(1000 + 3000 * self.market.noise("bids", corridor, ts), 0),
                         "allocatedCapacity": 1000.0,
                         "auctionPrice": round(2 * self.market.noise("auction", corridor, ts), 2),
                     }
-                    for n, ts in enumerate(intervals(start, end, timedelta(hours=1)))
+                    for ts in intervals(start, end, timedelta(hours=1))
                 ]
+                results.sort(key=lambda result: self.market.noise("order", corridor, result["productHour"], day))
                 auctions.append(
                     {
                         "identification": f"{corridor}-D-DAILY-{day:%y%m%d}-01",

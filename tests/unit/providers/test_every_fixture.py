@@ -68,6 +68,8 @@ DATASETS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "jao": {
         "auctionapi_getauctions_IF1-FR-GB.json": ("auctions", ""),
+        "auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json": ("auctions", ""),
+        "auctionapi_getauctions_IF1-FR-GB_dst_short_2026-03-29.json": ("auctions", ""),
         "auctionapi_getauctions_no_data_400.json": ("auctions", ""),
         "publicationtool_core_atc.json": ("atc", ""),
         "publicationtool_core_maxExchanges.json": ("maxExchanges", ""),

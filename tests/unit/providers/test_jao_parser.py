@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import json
+import random
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scalar_ray.core.errors import PayloadError
 from scalar_ray.providers.jao_parser import parse_jao
+from scalar_ray.simulator.feeds import Feeds
+from scalar_ray.simulator.market import SyntheticMarket
 from tests.unit.providers.helpers import context, fixture_bytes, series, utc, value_at
 
 
@@ -67,24 +75,94 @@ def test_auction_results_by_product_number() -> None:
     assert prices[0]["issued_at"] == utc(2026, 7, 27, 9, 26, 3, 670000)  # lastDataUpdate
 
 
-def test_auctions_on_a_23_hour_day_map_products_from_the_period_start() -> None:
-    day = {
-        "identification": "x",
-        "horizonName": "Daily",
-        "cancelled": False,
-        "corridorCode": "IF1-FR-GB",
-        "lastDataUpdate": "2026-03-28T09:00:00+00:00",
-        "marketPeriodStart": "2026-03-28T23:00:00.000+00:00",
-        "results": [
-            {"productIdentification": f"B{n:02d}-------", "auctionPrice": float(n), "corridorCode": "IF1-FR-GB"}
-            for n in range(1, 24)
-        ],
-    }  # synthetic: the spring DST day has 23 products
+def auction_prices(name: str) -> list[tuple[datetime, float]]:
+    table = parse(name, "auctions")
+    return [(row["ts"], row["value"]) for row in series(table, "jao/auctions/IF1-FR-GB/auction_price")]
 
-    table = parse_jao(json.dumps([day]).encode(), context("jao", "auctions"))
 
-    stamps = [row["ts"] for row in series(table, "jao/auctions/IF1-FR-GB/auction_price")]
-    assert len(stamps) == 23 and stamps[0] == utc(2026, 3, 28, 23) and stamps[-1] == utc(2026, 3, 29, 21)
+def test_the_short_dst_day_has_23_hours_stamped_from_the_period_start_and_no_b03() -> None:
+    # A real answer for 2026-03-29 (CET → CEST) and the two days after: products come unsorted, and the short day's
+    # list goes B01, B02, B04 … B24 (JAO names a product by its wall-clock hour; 02:00-03:00 does not exist).
+    prices = auction_prices("auctionapi_getauctions_IF1-FR-GB_dst_short_2026-03-29.json")
+
+    short_day = [(ts, value) for ts, value in prices if utc(2026, 3, 28, 23) <= ts < utc(2026, 3, 29, 22)]
+    assert len(short_day) == 23
+    assert [ts for ts, _ in short_day] == [utc(2026, 3, 28, 23) + timedelta(hours=i) for i in range(23)]
+    assert short_day[1] == (utc(2026, 3, 29, 0), 9.46)  # B02 01:00-02:00 CET
+    assert short_day[2] == (utc(2026, 3, 29, 1), 32.0)  # B04 03:00-04:00 CEST, right after B02
+    assert short_day[-1] == (utc(2026, 3, 29, 21), 0.2)  # B24 23:00-24:00 CEST
+    # The next days have 24 hours each and follow on without a gap or an overlap: 23 + 24 + 24 in all.
+    assert [ts for ts, _ in prices] == [utc(2026, 3, 28, 23) + timedelta(hours=i) for i in range(71)]
+    assert dict(prices)[utc(2026, 3, 29, 22)] == 0.56  # B01 of 2026-03-30, 00:00-01:00 CEST
+
+
+def test_the_long_dst_day_has_25_hours_with_the_starred_hour_after_its_twin() -> None:
+    # A real answer for 2025-10-26 (CEST → CET): B03 "02:00-03:00" and B03DST "02:00-03:00*".
+    prices = auction_prices("auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json")
+
+    assert [ts for ts, _ in prices] == [utc(2025, 10, 25, 22) + timedelta(hours=i) for i in range(25)]
+    by_hour = dict(prices)
+    assert by_hour[utc(2025, 10, 26, 1)] == 0.03  # B03DST, the second 02:00 (CET)
+    assert by_hour[utc(2025, 10, 26, 2)] == 0.03  # B04 03:00-04:00 CET
+    assert by_hour[utc(2025, 10, 26, 10)] == 13.21  # B12 11:00-12:00 CET = 10:00 UTC
+    assert by_hour[utc(2025, 10, 26, 22)] == 2.11  # B24 23:00-24:00 CET
+    offered = series(parse("auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json", "auctions"), OFFERED)
+    assert {row["value"] for row in offered} == {556.0}  # no hour folded onto its twin (that would show 1112)
+
+
+OFFERED = "jao/auctions/IF1-FR-GB/offered_capacity"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json",
+        "auctionapi_getauctions_IF1-FR-GB_dst_short_2026-03-29.json",
+    ],
+)
+@given(order=st.randoms(use_true_random=False))
+def test_the_order_of_the_products_in_the_answer_does_not_change_the_table(name: str, order: random.Random) -> None:
+    auctions = json.loads(fixture_bytes("jao", name))
+    for auction in auctions:
+        order.shuffle(auction["results"])
+    order.shuffle(auctions)
+
+    shuffled = parse_jao(json.dumps(auctions).encode(), context("jao", "auctions"))
+
+    assert sorted(shuffled.to_pylist(), key=repr) == sorted(parse(name, "auctions").to_pylist(), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        pytest.param(
+            lambda results: results.pop(5), "24 hourly products for a market period of 25 hours", id="one_short"
+        ),
+        pytest.param(
+            lambda results: results.append(
+                {**results[0], "productIdentification": "B25-------", "productHour": "24:00-25:00"}
+            ),
+            "26 hourly products for a market period of 25 hours",
+            id="one_too_many",
+        ),
+        pytest.param(
+            lambda results: results[0].update(productHour="02:00-03:00"), "a product hour is given twice", id="twice"
+        ),
+        pytest.param(
+            lambda results: results[0].update(productHour="2 am"), "product hour '2 am' is not HH:00-HH:00", id="label"
+        ),
+    ],
+)
+def test_an_auction_whose_products_do_not_fill_its_market_period_is_refused(
+    change: Callable[[list[dict[str, object]]], object], problem: str
+) -> None:
+    (auction,) = json.loads(fixture_bytes("jao", "auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json"))
+    results = sorted(auction["results"], key=lambda result: result["productHour"])
+    change(results)
+    auction["results"] = results
+
+    with pytest.raises(PayloadError, match=f"IF1-FR-GB-D-DAILY--251026-01: {re.escape(problem)}"):
+        parse_jao(json.dumps([auction]).encode(), context("jao", "auctions"))
 
 
 def test_no_data_found_is_an_empty_table() -> None:
@@ -106,3 +184,27 @@ def test_no_data_found_is_an_empty_table() -> None:
 def test_malformed_payloads_raise_a_typed_error(payload: bytes, problem: str) -> None:
     with pytest.raises(PayloadError, match=problem):
         parse_jao(payload, context("jao", "maxExchanges"))
+
+
+@pytest.mark.parametrize(
+    ("day", "first", "hours"),
+    [
+        pytest.param("2026-03-29", utc(2026, 3, 28, 23), 23, id="short_day"),
+        pytest.param("2026-10-25", utc(2026, 10, 24, 22), 25, id="long_day"),
+        pytest.param("2026-07-28", utc(2026, 7, 27, 22), 24, id="summer_day"),
+    ],
+)
+def test_the_simulator_names_products_as_jao_does_and_the_parser_reads_them_back(
+    day: str, first: datetime, hours: int
+) -> None:
+    feeds = Feeds(SyntheticMarket(), now=lambda: utc(2027, 1, 1))
+
+    status, auctions = feeds.jao_auctions({"corridor": "IF1-FR-GB", "fromdate": day, "todate": day})
+
+    assert status == 200
+    labels = {result["productIdentification"]: result["productHour"] for result in auctions[0]["results"]}
+    assert ("B03-------" in labels) == (hours != 23)  # the short day has no 02:00-03:00
+    assert (labels.get("B03DST----") == "02:00-03:00*") == (hours == 25)
+    table = parse_jao(json.dumps(auctions).encode(), context("jao", "auctions"))
+    stamps = [row["ts"] for row in series(table, "jao/auctions/IF1-FR-GB/auction_price")]
+    assert stamps == [first + timedelta(hours=i) for i in range(hours)]
