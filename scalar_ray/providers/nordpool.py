@@ -47,10 +47,13 @@ class NordPoolClient(ProviderClient):
                 params = {
                     "date": day.isoformat(),
                     "market": spec.params.get("market", "DayAhead"),
-                    "indexNames": name,
                     "currency": spec.params.get("currency", "EUR"),
-                    "resolutionInMinutes": spec.params.get("resolutionInMinutes", 60),
                 }
+                if spec.key == "DayAheadPrices":
+                    # The market's own time unit (15 minutes from 2025-10-01); 204 until the day is published.
+                    params["deliveryArea"] = name
+                else:
+                    params |= {"indexNames": name, "resolutionInMinutes": spec.params.get("resolutionInMinutes", 60)}
                 yield self.portal.request(
                     "GET", str(spec.params["path"]), params=params, dataset=spec.id, window=str(window)
                 ).content

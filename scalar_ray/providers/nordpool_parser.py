@@ -23,6 +23,7 @@ __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
 # Nord Pool's own names for zones that have a different short name in series ids.
 _AREA_NAMES = {"GER": "DE-LU", "SYS": "SYSTEM", "SYSTEM": "SYSTEM", "TEL": "DE-LU"}
 _MINUTES_TO_RESOLUTION = {5: "PT5M", 15: "PT15M", 30: "PT30M", 60: "PT60M"}
+_FINAL = "Final"  # the portal's areaStates value for an area whose auction result is published
 _CONTRACT_RESOLUTION = {"QH": "PT15M", "HH": "PT30M", "PH": "PT60M"}
 _INTRADAY_FIELDS = {
     "averagePrice": "intraday_vwap",
@@ -58,6 +59,27 @@ def _price_indices(document: Mapping[str, Any], builder: ObservationBuilder) -> 
         ts = parse_utc(entry["deliveryStart"])
         for area, value in entry["entryPerArea"].items():
             builder.add_reading(nordpool_area(area), "price", ts, value, issued_at, unit, resolution)
+
+
+def _day_ahead_prices(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
+    """Portal ``DayAheadPrices``: one price per delivery area and market time unit (15 minutes from 2025-10-01).
+
+    ``date`` is the CET delivery day for every area (a Finnish or Baltic day included), and each entry carries its
+    own UTC ``deliveryStart``/``deliveryEnd``, so a 23- or 25-hour day needs no local arithmetic here. Only areas
+    whose ``areaStates`` entry says ``Final`` are read: other states are not the auction's result yet, and the final
+    answer comes later with a newer ``updatedAt`` (a new vintage).
+    """
+    issued_at = parse_utc(document["updatedAt"])
+    unit = f"{document.get('currency', 'EUR')}/MWh"
+    states = {area: str(entry.get("state")) for entry in document.get("areaStates") or [] for area in entry["areas"]}
+    for entry in document.get("multiAreaEntries") or []:
+        start, end = parse_utc(entry["deliveryStart"]), parse_utc(entry["deliveryEnd"])
+        if end <= start:
+            raise ValueError(f"delivery period {entry['deliveryStart']} to {entry['deliveryEnd']} is empty")
+        resolution = _resolution(start, end)
+        for area, value in entry["entryPerArea"].items():
+            if states.get(area, _FINAL) == _FINAL:
+                builder.add_reading(nordpool_area(area), "price", start, value, issued_at, unit, resolution)
 
 
 def _aggregate_prices(document: Mapping[str, Any], builder: ObservationBuilder) -> None:
@@ -168,6 +190,7 @@ def _intraday_statistics(document: Iterable[Mapping[str, Any]], builder: Observa
 
 
 NORDPOOL_DATASETS: dict[str, DatasetReader] = {
+    "DayAheadPrices": _day_ahead_prices,
     "DayAheadPriceIndices": _price_indices,
     "AggregatePrices": _aggregate_prices,
     "AuctionPrices": _auction_prices,

@@ -106,6 +106,7 @@ def build_app(faults: FaultConfig | None = None, seed: int = 7, now: Callable[[]
         route("/nordpool/connect/token", _token, ("POST",)),
         route("/nordpool/api/v2/{path:path}", _nordpool),
         route("/nordpool/portal/api/DayAheadPriceIndices", _nordpool_portal),
+        route("/nordpool/portal/api/DayAheadPrices", _nordpool_day_ahead_prices),
         route("/jao/OWSMP/getauctions", _jao_auctions),
         route("/jao/{region}/api/data/{dataset}", _jao_publication),
         route("/meteologica/api/v1/login", _meteologica_login, ("POST",)),
@@ -177,6 +178,11 @@ def _nordpool(request: Request, state: SimulatorState) -> Response:
 
 def _nordpool_portal(request: Request, state: SimulatorState) -> Response:
     return _json(state.feeds.nordpool_portal(dict(request.query_params)))
+
+
+def _nordpool_day_ahead_prices(request: Request, state: SimulatorState) -> Response:
+    document = state.feeds.nordpool_day_ahead_prices(dict(request.query_params))
+    return Response(status_code=204) if document is None else _json(document)
 
 
 def _jao_publication(request: Request, state: SimulatorState) -> Response:

@@ -331,6 +331,38 @@ class Feeds:
         }
         return document
 
+    def nordpool_day_ahead_prices(self, params: Mapping[str, str]) -> dict[str, Any] | None:
+        """``DayAheadPrices`` for one CET day and its delivery areas; ``None`` (HTTP 204) until published.
+
+        Quarter-hours from 2025-10-01 (the market's switch to 15-minute products), hours before.
+        """
+        day = date.fromisoformat(params["date"])
+        start, end = local_day_window(day, "Europe/Oslo")
+        if start > self.now() + timedelta(hours=12):
+            return None
+        areas = params["deliveryArea"].split(",")
+        step = timedelta(minutes=15) if start >= ElspotCutover else timedelta(hours=1)
+        return {
+            "deliveryDateCET": params["date"],
+            "version": 1,
+            "updatedAt": _iso(start - timedelta(hours=11)),
+            "deliveryAreas": areas,
+            "market": "DayAhead",
+            "multiAreaEntries": [
+                {
+                    "deliveryStart": _iso(ts),
+                    "deliveryEnd": _iso(ts + step),
+                    "entryPerArea": {area: self._index_price(area, ts, step) for area in areas},
+                }
+                for ts in intervals(start, end, step)
+            ],
+            "blockPriceAggregates": [],
+            "currency": params.get("currency", "EUR"),
+            "exchangeRate": 1,
+            "areaStates": [{"state": "Final", "areas": areas}],
+            "areaAverages": [],
+        }
+
     def _index_price(self, name: str, ts: datetime, step: timedelta) -> float:
         area = "DK1" if name in ("SYS", "SYSTEM") else name
         quarters = [ts + timedelta(minutes=15 * i) for i in range(max(1, int(step.total_seconds() // 900)))]

@@ -161,3 +161,32 @@ def test_energinet_pages_until_the_total_is_read() -> None:
 
     assert offsets == [0, 30, 60, 90]
     assert table.num_rows == 1000  # every record of every page
+
+
+def test_nordpool_portal_day_ahead_prices_asks_per_cet_day_by_delivery_area_and_takes_204_as_not_yet() -> None:
+    asked: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/DayAheadPrices"
+        assert "Authorization" not in request.headers  # the portal is public
+        asked.append(dict(request.url.params))
+        if request.url.params["date"] == "2024-11-06":
+            return httpx.Response(204)  # the next day is not published yet
+        return httpx.Response(200, content=fixture_bytes("nordpool", "dataportal_DayAheadPrices_SE3_2024-11-05.json"))
+
+    settings = load_settings(
+        {"SCALAR_PROVIDERS__NORDPOOL__SECONDARY_URL": "https://dataportal-api.nordpoolgroup.com/api"}
+    )
+    client = build_client("nordpool", settings, options(handler))
+
+    table = client.fetch(
+        load_catalogue().get("nordpool", "DayAheadPrices"),
+        "SE3",
+        Window(datetime(2024, 11, 4, 23, tzinfo=UTC), datetime(2024, 11, 6, 23, tzinfo=UTC)),
+    )
+
+    assert asked == [
+        {"date": day, "market": "DayAhead", "currency": "EUR", "deliveryArea": "SE3"}
+        for day in ("2024-11-05", "2024-11-06")
+    ]
+    assert table.num_rows == 24

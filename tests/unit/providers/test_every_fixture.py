@@ -50,6 +50,7 @@ DATASETS: dict[str, dict[str, tuple[str, str]]] = {
         "dataapi_v2_Intraday_ContractStatistics_ByAreas_GER.json": ("IntradayStatistics", ""),
         "dataapi_v2_PowerSystem_Exchanges_ByAreas_FI_SE1.json": ("Exchanges", ""),
         "dataportal_AggregatePrices_FI_2025.json": ("AggregatePrices", ""),
+        "dataportal_DayAheadPrices_SE3_2024-11-05.json": ("DayAheadPrices", ""),
         "dataportal_DayAheadPriceIndices_FI_15min.json": ("DayAheadPriceIndices", ""),
         "dataportal_DayAheadPriceIndices_FI_60min.json": ("DayAheadPriceIndices", ""),
         "dataportal_DayAheadPriceIndices_FI_not_yet_available.json": ("DayAheadPriceIndices", ""),

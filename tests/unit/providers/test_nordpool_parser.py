@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -126,3 +127,78 @@ def test_malformed_payloads_raise_a_typed_error(payload: bytes, problem: str) ->
     with pytest.raises(PayloadError, match=problem) as caught:
         parse_nordpool(payload, context("nordpool", "AuctionPrices"))
     assert caught.value.provider == "nordpool"
+
+
+def test_portal_day_ahead_prices_of_a_real_day_with_updated_at_as_the_vintage() -> None:
+    table = parse("dataportal_DayAheadPrices_SE3_2024-11-05.json", "DayAheadPrices")
+
+    rows = series(table, "nordpool/DayAheadPrices/SE3/price")
+    assert [row["ts"] for row in rows] == [utc(2024, 11, 4, 23) + timedelta(hours=i) for i in range(24)]
+    assert rows[0]["value"] == 21.54 and rows[6]["value"] == 85.59 and rows[-1]["value"] == 24.84
+    assert {row["resolution"] for row in rows} == {"PT60M"} and rows[0]["unit"] == "EUR/MWh"
+    assert {row["issued_at"] for row in rows} == {utc(2024, 11, 4, 12, 15, 3, 883240)}  # updatedAt
+
+
+def day_ahead_prices(day: str, first: datetime, count: int, states: list[dict[str, object]] | None = None) -> bytes:
+    """A ``DayAheadPrices`` answer in the portal's documented shape (pynordpool, Home Assistant's fixtures) for a
+    CET day of 15-minute products: no real capture of a DST day or of a non-final state is public, so built here."""
+    entries = [
+        {
+            "deliveryStart": (first + timedelta(minutes=15 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "deliveryEnd": (first + timedelta(minutes=15 * (i + 1))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "entryPerArea": {"SE3": round(40 + i / 4, 2), "FI": round(50 + i / 4, 2)},
+        }
+        for i in range(count)
+    ]
+    document = {
+        "deliveryDateCET": day,
+        "version": 2,
+        "updatedAt": f"{day}T10:55:12.1234567Z",
+        "deliveryAreas": ["SE3", "FI"],
+        "market": "DayAhead",
+        "multiAreaEntries": entries,
+        "blockPriceAggregates": [],
+        "currency": "EUR",
+        "exchangeRate": 1,
+        "areaStates": states if states is not None else [{"state": "Final", "areas": ["SE3", "FI"]}],
+        "areaAverages": [],
+    }
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("day", "first", "quarters"),
+    [
+        pytest.param("2026-03-29", utc(2026, 3, 28, 23), 92, id="short_day"),
+        pytest.param("2025-10-26", utc(2025, 10, 25, 22), 100, id="long_day"),
+        pytest.param("2025-10-01", utc(2025, 9, 30, 22), 96, id="first_15_minute_day"),
+    ],
+)
+def test_portal_day_ahead_prices_keep_every_quarter_hour_of_a_cet_day_for_every_area(
+    day: str, first: datetime, quarters: int
+) -> None:
+    table = parse_nordpool(day_ahead_prices(day, first, quarters), context("nordpool", "DayAheadPrices"))
+
+    expected = [first + timedelta(minutes=15 * i) for i in range(quarters)]
+    for area in ("SE3", "FI"):  # Finland's day is the CET day too, 01:00 to 01:00 in Helsinki
+        rows = series(table, f"nordpool/DayAheadPrices/{area}/price")
+        assert [row["ts"] for row in rows] == expected
+        assert {row["resolution"] for row in rows} == {"PT15M"}
+
+
+def test_portal_day_ahead_prices_read_only_the_areas_whose_result_is_final() -> None:
+    states = [{"state": "Final", "areas": ["SE3"]}, {"state": "Preliminary", "areas": ["FI"]}]
+    payload = day_ahead_prices("2026-05-06", utc(2026, 5, 5, 22), 96, states)
+
+    table = parse_nordpool(payload, context("nordpool", "DayAheadPrices"))
+
+    assert len(series(table, "nordpool/DayAheadPrices/SE3/price")) == 96
+    assert series(table, "nordpool/DayAheadPrices/FI/price") == []
+
+
+def test_portal_day_ahead_prices_refuse_an_empty_delivery_period() -> None:
+    document = json.loads(day_ahead_prices("2026-05-06", utc(2026, 5, 5, 22), 2))
+    document["multiAreaEntries"][1]["deliveryEnd"] = document["multiAreaEntries"][1]["deliveryStart"]
+
+    with pytest.raises(PayloadError, match=r"delivery period \S+ to \S+ is empty"):
+        parse_nordpool(json.dumps(document).encode(), context("nordpool", "DayAheadPrices"))
