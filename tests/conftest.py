@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from scalar_ray.config.settings import TelemetrySettings
 from scalar_ray.telemetry.setup import Telemetry, configure
+
+# No time limit per example: Hypothesis's default 200 ms deadline is a timed test, and fails on a busy machine
+# (a property test parsing real payloads ran past it while CI's services started beside it).
+settings.register_profile("scalar-ray", deadline=None)
+settings.load_profile("scalar-ray")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

@@ -90,6 +90,17 @@ _PROCESS_SUFFIX = {
     "A61": "_mfrr_direct",
 }
 _DIRECTION_SUFFIX = {"A01": "_up", "A02": "_down"}
+# contract_MarketAgreement.type → suffix: one answer may hold a daily and a total schedule for the same hours
+# (A09 without a contract type asked). Daily (A01), what the catalogue asks for, keeps the bare name.
+_CONTRACT_SUFFIX = {
+    "A02": "_weekly",
+    "A03": "_monthly",
+    "A04": "_yearly",
+    "A05": "_total",
+    "A06": "_long_term",
+    "A07": "_intraday",
+    "A13": "_hourly",
+}
 _IMBALANCE_CATEGORY_SUFFIX = {"A04": "_long", "A05": "_short"}
 _UNITS = {"MAW": "MW", "MWH": "MWh", "KWH": "kWh", "MWT": "MW"}
 _VALUE_TAGS = (
@@ -274,6 +285,7 @@ def _series_qualifiers(series: Element) -> str:
     if psr := _text(_child(series, "MktPSRType"), "psrType") or _text(series, "mktPSRType.psrType"):
         suffix += "_" + PSR_TYPES.get(psr, psr.lower())
     suffix += _DIRECTION_SUFFIX.get(_text(series, "flowDirection.direction") or "", "")
+    suffix += _CONTRACT_SUFFIX.get(_text(series, "contract_MarketAgreement.type") or "", "")
     sequence = _text(series, "classificationSequence_AttributeInstanceComponent.position")
     if sequence and sequence != "1":
         suffix += f"_seq{sequence}"

@@ -86,8 +86,9 @@ def test_load_actual_and_forecast_are_different_series() -> None:
         pytest.param(
             "A09_scheduled_exchange_DK2_SE4.xml",
             "A09",
-            {"entsoe/A09/DK2>SE4/scheduled_exchange"},
-            96,
+            # Four days of the total schedule (contract A05) and two of the daily one (A01), kept apart.
+            {"entsoe/A09/DK2>SE4/scheduled_exchange", "entsoe/A09/DK2>SE4/scheduled_exchange_total"},
+            144,
             id="scheduled_exchange",
         ),
         pytest.param("A61_capacity_dayahead_ES_FR.xml", "A61", {"entsoe/A61/FR>ES/capacity"}, 41, id="capacity"),
