@@ -16,7 +16,7 @@ from scalar_ray.core.areas import area_by_code_or_none
 from scalar_ray.core.observations import empty_observations
 from scalar_ray.core.utc import local_day_window, parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
+from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset, payload_error
 
 __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
 
@@ -75,7 +75,9 @@ def _day_ahead_prices(document: Mapping[str, Any], builder: ObservationBuilder) 
     for entry in document.get("multiAreaEntries") or []:
         start, end = parse_utc(entry["deliveryStart"]), parse_utc(entry["deliveryEnd"])
         if end <= start:
-            raise ValueError(f"delivery period {entry['deliveryStart']} to {entry['deliveryEnd']} is empty")
+            raise payload_error(
+                builder.context, f"delivery period {entry['deliveryStart']} to {entry['deliveryEnd']} is empty"
+            )
         resolution = _resolution(start, end)
         for area, value in entry["entryPerArea"].items():
             if states.get(area, _FINAL) == _FINAL:

@@ -314,20 +314,12 @@ class Feeds:
             "areaStates": [],
             "multiIndexEntries": [],
         }
-        if start > self.now() + timedelta(hours=12):
+        if not self._portal_published(start):
             return document
-        step = timedelta(minutes=minutes)
         document |= {
             "version": 1,
             "areaStates": [{"state": "Final", "areas": names}],
-            "multiIndexEntries": [
-                {
-                    "deliveryStart": _iso(ts),
-                    "deliveryEnd": _iso(ts + step),
-                    "entryPerArea": {n: self._index_price(n, ts, step) for n in names},
-                }
-                for ts in intervals(start, end, step)
-            ],
+            "multiIndexEntries": self._portal_entries(names, start, end, timedelta(minutes=minutes)),
         }
         return document
 
@@ -338,7 +330,7 @@ class Feeds:
         """
         day = date.fromisoformat(params["date"])
         start, end = local_day_window(day, "Europe/Oslo")
-        if start > self.now() + timedelta(hours=12):
+        if not self._portal_published(start):
             return None
         areas = params["deliveryArea"].split(",")
         step = timedelta(minutes=15) if start >= ElspotCutover else timedelta(hours=1)
@@ -348,20 +340,30 @@ class Feeds:
             "updatedAt": _iso(start - timedelta(hours=11)),
             "deliveryAreas": areas,
             "market": "DayAhead",
-            "multiAreaEntries": [
-                {
-                    "deliveryStart": _iso(ts),
-                    "deliveryEnd": _iso(ts + step),
-                    "entryPerArea": {area: self._index_price(area, ts, step) for area in areas},
-                }
-                for ts in intervals(start, end, step)
-            ],
+            "multiAreaEntries": self._portal_entries(areas, start, end, step),
             "blockPriceAggregates": [],
             "currency": params.get("currency", "EUR"),
             "exchangeRate": 1,
             "areaStates": [{"state": "Final", "areas": areas}],
             "areaAverages": [],
         }
+
+    def _portal_published(self, start: datetime) -> bool:
+        """The portal shows a CET day from noon the day before (the auction's results), not earlier."""
+        return start <= self.now() + timedelta(hours=12)
+
+    def _portal_entries(
+        self, names: list[str], start: datetime, end: datetime, step: timedelta
+    ) -> list[dict[str, Any]]:
+        """The portal's entries for ``[start, end)``: each period's UTC bounds and a price per area or index."""
+        return [
+            {
+                "deliveryStart": _iso(ts),
+                "deliveryEnd": _iso(ts + step),
+                "entryPerArea": {name: self._index_price(name, ts, step) for name in names},
+            }
+            for ts in intervals(start, end, step)
+        ]
 
     def _index_price(self, name: str, ts: datetime, step: timedelta) -> float:
         area = "DK1" if name in ("SYS", "SYSTEM") else name

@@ -67,9 +67,9 @@ def test_a_local_day_has_92_96_or_100_quarter_hours_all_on_that_local_day(day: d
     assert {ts.astimezone(ZoneInfo(zone)).date() for ts in grid} == {day}
 
 
-@given(day=DAYS)
-def test_the_long_day_repeats_a_wall_clock_hour_that_only_utc_tells_apart(day: date) -> None:
-    long_day = last_sunday(day.year, 10)
+@given(year=st.integers(2015, 2030))
+def test_the_long_day_repeats_a_wall_clock_hour_that_only_utc_tells_apart(year: int) -> None:
+    long_day = last_sunday(year, 10)
     first = datetime(long_day.year, long_day.month, long_day.day, 0, tzinfo=UTC)  # 02:00 CEST in Copenhagen
     second = first + timedelta(hours=1)  # 02:00 CET
     local_first, local_second = (moment.astimezone(ZoneInfo("Europe/Copenhagen")) for moment in (first, second))

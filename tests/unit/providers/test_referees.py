@@ -9,6 +9,7 @@ stamps written out in the parser tests instead.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -53,72 +54,69 @@ def psr_column(variable_prefix: str) -> Callable[[str], str]:
     return lambda column: f"{variable_prefix}_{names[column]}"
 
 
+def prices(xml: str) -> pd.DataFrame:
+    """entsoe-py's prices, one column per resolution it found (``15min``, ``60min``)."""
+    return pd.DataFrame({resolution: found for resolution, found in entsoe_py.parse_prices(xml).items() if len(found)})
+
+
+def loads(process_type: str) -> Callable[[str], pd.DataFrame]:
+    return functools.partial(entsoe_py.parse_loads, process_type=process_type)
+
+
+def only(series_id: str) -> Callable[[str], str]:
+    """A referee answer with one column: it is this series."""
+    return lambda _: series_id
+
+
 CASES: list[Any] = [
-    pytest.param(
-        "A44_dayahead_prices_FR.xml",
-        "A44",
-        lambda xml: entsoe_py.parse_prices(xml)["60min"],
-        lambda _: "entsoe/A44/FR/price",
-        id="A44_prices_FR",
-    ),
-    pytest.param(
-        "A44_dayahead_prices_DE-LU_2021_15min_and_60min_sequences.xml",
-        "A44",
-        lambda xml: pd.DataFrame(
-            {"15min": entsoe_py.parse_prices(xml)["15min"], "60min": entsoe_py.parse_prices(xml)["60min"]}
+    pytest.param(*case, id=case_id)
+    for case_id, *case in [
+        ("A44_prices_FR", "A44_dayahead_prices_FR.xml", "A44", prices, only("entsoe/A44/FR/price")),
+        (
+            "A44_prices_DE-LU_15_and_60_minutes",
+            "A44_dayahead_prices_DE-LU_2021_15min_and_60min_sequences.xml",
+            "A44",
+            prices,
+            {"15min": "entsoe/A44/DE-LU/price_seq2", "60min": "entsoe/A44/DE-LU/price"}.__getitem__,
         ),
-        {"15min": "entsoe/A44/DE-LU/price_seq2", "60min": "entsoe/A44/DE-LU/price"}.__getitem__,
-        id="A44_prices_DE-LU_15_and_60_minutes",
-    ),
-    pytest.param(
-        "A65_actual_load_DK1.xml",
-        "A65",
-        lambda xml: entsoe_py.parse_loads(xml, process_type="A16"),
-        lambda _: "entsoe/A65/DK1/load",
-        id="A65_actual_load",
-    ),
-    pytest.param(
-        "A65_load_forecast_DK2.xml",
-        "A65",
-        lambda xml: entsoe_py.parse_loads(xml, process_type="A01"),
-        lambda _: "entsoe/A65/DK2/load_da",
-        id="A65_load_forecast",
-    ),
-    pytest.param(
-        "A65_dayahead_load_forecast_A01_2020.xml",
-        "A65",
-        lambda xml: entsoe_py.parse_loads(xml, process_type="A01"),
-        lambda _: "entsoe/A65/NL/load_da",
-        id="A65_load_forecast_15_minutes",
-    ),
-    pytest.param(
-        "A75_actual_generation_per_type_SE4.xml",
-        "A75",
-        entsoe_py.parse_generation,
-        psr_column("entsoe/A75/SE4/generation"),
-        id="A75_generation_per_type",
-    ),
-    pytest.param(
-        "A69_wind_solar_forecast_FI_dayahead.xml",
-        "A69",
-        entsoe_py.parse_generation,
-        lambda column: psr_column("entsoe/A69/FI/generation_forecast")(column) + "_da",
-        id="A69_wind_solar_forecast",
-    ),
-    pytest.param(
-        "A71_generation_forecast_SE3.xml",
-        "A71",
-        entsoe_py.parse_generation,
-        lambda _: "entsoe/A71/SE3/generation_forecast_da",
-        id="A71_generation_forecast",
-    ),
-    pytest.param(
-        "A11_physical_flows_DK1_GB.xml",
-        "A11",
-        entsoe_py.parse_crossborder_flows,
-        lambda _: "entsoe/A11/DK1>GB/physical_flow",
-        id="A11_physical_flows",
-    ),
+        ("A65_actual_load", "A65_actual_load_DK1.xml", "A65", loads("A16"), only("entsoe/A65/DK1/load")),
+        ("A65_load_forecast", "A65_load_forecast_DK2.xml", "A65", loads("A01"), only("entsoe/A65/DK2/load_da")),
+        (
+            "A65_load_forecast_15_minutes",
+            "A65_dayahead_load_forecast_A01_2020.xml",
+            "A65",
+            loads("A01"),
+            only("entsoe/A65/NL/load_da"),
+        ),
+        (
+            "A75_generation_per_type",
+            "A75_actual_generation_per_type_SE4.xml",
+            "A75",
+            entsoe_py.parse_generation,
+            psr_column("entsoe/A75/SE4/generation"),
+        ),
+        (
+            "A69_wind_solar_forecast",
+            "A69_wind_solar_forecast_FI_dayahead.xml",
+            "A69",
+            entsoe_py.parse_generation,
+            lambda column: psr_column("entsoe/A69/FI/generation_forecast")(column) + "_da",
+        ),
+        (
+            "A71_generation_forecast",
+            "A71_generation_forecast_SE3.xml",
+            "A71",
+            entsoe_py.parse_generation,
+            only("entsoe/A71/SE3/generation_forecast_da"),
+        ),
+        (
+            "A11_physical_flows",
+            "A11_physical_flows_DK1_GB.xml",
+            "A11",
+            entsoe_py.parse_crossborder_flows,
+            only("entsoe/A11/DK1>GB/physical_flow"),
+        ),
+    ]
 ]
 
 
