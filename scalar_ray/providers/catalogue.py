@@ -48,6 +48,7 @@ _PARSER_KEYS: dict[str, set[str] | None] = {
 # Areas that are not bidding zones: a whole system, a capacity-calculation region, a price index.
 _PSEUDO_AREAS = {"DK", "CORE", "NORDIC", "SYSTEM"}
 _CORRIDOR = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+(?:-[A-Z0-9]+)?$")
+_MARKET_DAY = ZoneInfo("Europe/Brussels")  # the SDAC business day (CET/CEST)
 
 
 class Schedule(BaseModel):
@@ -138,8 +139,21 @@ class DatasetSpec(BaseModel):
         return Window(start, end)
 
     def request_windows(self, window: Window) -> list[Window]:
-        """``window`` split into pieces no longer than ``max_window``."""
-        return window.split(_timedelta(self.max_window))
+        """``window`` split into pieces no longer than ``max_window``.
+
+        A limit of a day or more is a calendar step, so a 23- or 25-hour local day stays one request instead of a
+        day and an hour that ask for the same delivery day twice. Every zone of the catalogue changes its clocks at
+        the same instant (the EU rule, 01:00 UTC), so the step is the same whichever of them it is taken in.
+        """
+        limit = parse_duration(self.max_window)
+        if limit.clock_step() is not None:
+            return window.split(limit.clock)
+        pieces, cursor = [], window.start
+        while cursor < window.end:
+            upper = min(limit.add_to(cursor, zone=_MARKET_DAY), window.end)
+            pieces.append(Window(cursor, upper))
+            cursor = upper
+        return pieces
 
 
 class Catalogue:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from scalar_ray.config.settings import ProviderSettings
+from scalar_ray.core.errors import ProviderHTTPError
+from scalar_ray.core.utc import local_day_window
 from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
 from scalar_ray.providers.client import ClientOptions, ProviderClient
@@ -17,12 +20,13 @@ from scalar_ray.providers.parsing import FetchContext
 
 __all__ = ["JaoClient"]
 
+_logger = logging.getLogger(__name__)
 _BAD_REQUEST = 400
 _CET = ZoneInfo("Europe/Brussels")
 
 
 class JaoClient(ProviderClient):
-    """Publication Tool windows of at most two days; auction results by corridor and delivery days."""
+    """Publication Tool windows of at most two days (day by day when refused); auctions by corridor and CET days."""
 
     provider = "jao"
 
@@ -54,6 +58,18 @@ class JaoClient(ProviderClient):
                 accept=frozenset({_BAD_REQUEST}),
             )
             return [response.content]
+        try:
+            return [self._publication(spec, window, key)]
+        except ProviderHTTPError as refused:
+            days = _business_days(window)
+            if refused.status_code != _BAD_REQUEST or len(days) == 1:
+                raise
+            # The Publication Tool counts a range holding a 25-hour day as more than its two days and answers 400
+            # (jao-py 455eceb, retried per day since a474cd8): ask for each business day on its own.
+            _logger.info("jao/%s: %s refused with 400; asking day by day", spec.id, window)
+            return [self._publication(spec, day, key) for day in days]
+
+    def _publication(self, spec: DatasetSpec, window: Window, key: str | None) -> bytes:
         params = {"FromUtc": _jao_time(window.start), "ToUtc": _jao_time(window.end)}
         response = self.http.request(
             "GET",
@@ -63,11 +79,23 @@ class JaoClient(ProviderClient):
             dataset=spec.id,
             window=str(window),
         )
-        return [response.content]
+        return response.content
 
     def parse(self, payload: bytes, context: FetchContext) -> pa.Table:
         """JAO JSON → canonical rows."""
         return parse_jao(payload, context)
+
+
+def _business_days(window: Window) -> list[Window]:
+    """``window`` cut at the CET business days' midnights (23, 24 or 25 hours each)."""
+    pieces: list[Window] = []
+    day = window.start.astimezone(_CET).date()
+    while True:
+        start, end = local_day_window(day, _CET.key)
+        if start >= window.end:
+            return pieces
+        pieces.append(Window(max(start, window.start), min(end, window.end)))
+        day += timedelta(days=1)
 
 
 def _jao_time(moment: datetime) -> str:

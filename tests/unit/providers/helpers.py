@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,3 +38,32 @@ def value_at(table: pa.Table, series_id: str, ts: datetime) -> float:
     matches = [row["value"] for row in series(table, series_id) if row["ts"] == ts]
     assert len(matches) == 1, f"{len(matches)} rows for {series_id} at {ts}"
     return float(matches[0])
+
+
+@dataclass(frozen=True)
+class Period:
+    """One ``Period`` of an ENTSO-E time series: its interval, resolution and points by position."""
+
+    start: str
+    end: str
+    resolution: str
+    points: dict[int, float]
+
+
+def a44_document(*periods: Period, curve: str = "A01", domain: str = "10YDK-1--------W") -> bytes:
+    """A minimal A44 price document (synthetic, in the shape of the recorded ones) with one time series."""
+    body = "".join(
+        f"<Period><timeInterval><start>{period.start}</start><end>{period.end}</end></timeInterval>"
+        f"<resolution>{period.resolution}</resolution>"
+        + "".join(
+            f"<Point><position>{p}</position><price.amount>{v}</price.amount></Point>" for p, v in period.points.items()
+        )
+        + "</Period>"
+        for period in periods
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Publication_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-3:publicationdocument:7:3">
+<type>A44</type><createdDateTime>2025-10-25T11:00:00Z</createdDateTime>
+<TimeSeries><in_Domain.mRID codingScheme="A01">{domain}</in_Domain.mRID>
+<out_Domain.mRID codingScheme="A01">{domain}</out_Domain.mRID><curveType>{curve}</curveType>
+{body}</TimeSeries></Publication_MarketDocument>""".encode()

@@ -37,6 +37,19 @@ def test_request_windows_respect_each_providers_limit() -> None:
     assert len(catalogue.get("entsoe", "A44").request_windows(month)) == 1  # a year a request
 
 
+def test_a_limit_of_days_steps_by_the_calendar_so_a_25_hour_day_is_one_request() -> None:
+    spec = load_catalogue().get("nordpool", "DayAheadPrices")  # one CET delivery day a request
+    long_day = Window(utc(2025, 10, 25, 22), utc(2025, 10, 26, 23))
+    three_days = Window(utc(2025, 10, 24, 22), utc(2025, 10, 27, 23))
+
+    assert spec.request_windows(long_day) == [long_day]  # not 24 hours and then the same day's last hour again
+    assert [piece.end - piece.start for piece in spec.request_windows(three_days)] == [
+        timedelta(hours=24),
+        timedelta(hours=25),
+        timedelta(hours=24),
+    ]
+
+
 def test_cron_schedules_run_in_market_time_across_dst() -> None:
     schedule = load_catalogue().get("entsoe", "A44").schedule
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scalar_ray.core.errors import PayloadError, WindowTooLargeError
 from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.providers.entsoe_parser import parse_entsoe
-from tests.unit.providers.helpers import context, fixture_bytes, series, utc, value_at
+from tests.unit.providers.helpers import Period, a44_document, context, fixture_bytes, series, utc, value_at
 
 
 def parse(name: str, dataset: str):  # type: ignore[no-untyped-def]
@@ -165,17 +165,8 @@ def test_malformed_payload_names_provider_dataset_and_window(payload: bytes, pro
 
 
 def price_document(start: str, end: str, resolution: str, points: dict[int, float], curve: str = "A01") -> bytes:
-    """A minimal A44 document (synthetic: the shape of the real ones above, for DST days no capture covers)."""
-    body = "".join(
-        f"<Point><position>{p}</position><price.amount>{v}</price.amount></Point>" for p, v in points.items()
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Publication_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-3:publicationdocument:7:3">
-<type>A44</type><createdDateTime>2025-10-25T11:00:00Z</createdDateTime>
-<TimeSeries><in_Domain.mRID codingScheme="A01">10YDK-1--------W</in_Domain.mRID>
-<out_Domain.mRID codingScheme="A01">10YDK-1--------W</out_Domain.mRID><curveType>{curve}</curveType>
-<Period><timeInterval><start>{start}</start><end>{end}</end></timeInterval><resolution>{resolution}</resolution>
-{body}</Period></TimeSeries></Publication_MarketDocument>""".encode()
+    """A minimal A44 document of one Period (synthetic: the real ones' shape, for days no capture covers)."""
+    return a44_document(Period(start, end, resolution, points), curve=curve)
 
 
 @pytest.mark.parametrize(
