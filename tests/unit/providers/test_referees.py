@@ -2,9 +2,8 @@
 value by value and timestamp by timestamp in UTC. A difference is fixed, or written down here with its reason.
 
 entsoe-py (pinned in constraints.txt) is the referee for ENTSO-E XML: every real ENTSO-E fixture that one of its
-parsers reads is compared. The other providers' peers (jao-py, pynordpool, wapi-python) fetch and hand back the raw
-JSON without a timestamp of their own to compare, so their real payloads are checked against the values and UTC
-stamps written out in the parser tests instead.
+parsers reads is compared. pynordpool and jao-py referee the Nord Pool portal and the JAO Publication Tool in
+test_referees_nordpool_jao.py. wapi-python would referee Volue, but no real Volue answer is public to compare on.
 """
 
 from __future__ import annotations
