@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import payload_error
+from scalar_ray.providers.payloads import payload_error, payload_parser
 
 __all__ = ["ELIA_DATASETS", "EliaDataset", "parse_elia"]
 
@@ -104,6 +104,7 @@ _LEGACY_COLUMNS = (
 )
 
 
+@payload_parser
 def parse_elia(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Elia answer for ``context.dataset`` (an ODS dataset id, or the legacy CSV export)."""
     builder = ObservationBuilder(context)

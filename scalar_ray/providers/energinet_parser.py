@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset
+from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset, payload_parser
 
 __all__ = ["ENERGINET_DATASETS", "parse_energinet"]
 
@@ -42,6 +42,7 @@ _FORECAST_HORIZONS = {
 }
 
 
+@payload_parser
 def parse_energinet(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Energi Data Service answer for ``context.dataset`` (a key of ``ENERGINET_DATASETS``)."""
     return parse_json_by_dataset(payload, context, ENERGINET_DATASETS, "Energinet")

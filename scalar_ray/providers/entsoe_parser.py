@@ -10,7 +10,9 @@ caller to split the window.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +28,16 @@ from scalar_ray.core.durations import Duration, add_duration, parse_duration
 from scalar_ray.core.errors import WindowTooLargeError
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import payload_error
+from scalar_ray.providers.payloads import payload_error, payload_parser
 
 __all__ = ["DOCUMENT_VARIABLES", "PSR_TYPES", "parse_entsoe"]
+
+# A request spans a year at most: a Period longer than a year of minutes, or of a thousand calendar steps, is no
+# real answer (a hostile one could otherwise ask for billions of rows or loop for hours).
+_MAX_POSITIONS = 366 * 24 * 60
+_MAX_CALENDAR_POSITIONS = 1000
+# Unpacked size of one ZIP member: a year of generation per unit is tens of megabytes; a ZIP bomb is gigabytes.
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
 
 # documentType → base variable of its series.
 DOCUMENT_VARIABLES = {
@@ -113,6 +122,7 @@ _VALUE_TAGS = (
 _NO_DATA_REASONS = ("999", "B11")
 
 
+@payload_parser
 def parse_entsoe(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one ENTSO-E answer (an XML document, or a ZIP of them) into the canonical table."""
     builder = ObservationBuilder(context)
@@ -121,14 +131,33 @@ def parse_entsoe(payload: bytes, context: FetchContext) -> pa.Table:
     return builder.build()
 
 
+def _name(info: zipfile.ZipInfo) -> str:
+    return info.filename
+
+
+def _unpacked(archive: zipfile.ZipFile, info: zipfile.ZipInfo, context: FetchContext) -> bytes:
+    """One member's bytes, refused past ``MAX_MEMBER_BYTES`` (read with a limit: a header can understate the size)."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise payload_error(
+            context, f"ZIP member '{info.filename}' unpacks to {info.file_size:,} bytes; at most {MAX_MEMBER_BYTES:,}"
+        )
+    with archive.open(info) as member:
+        data = member.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise payload_error(context, f"ZIP member '{info.filename}' unpacks to more than {MAX_MEMBER_BYTES:,} bytes")
+    return data
+
+
 def _documents(payload: bytes, context: FetchContext) -> Iterator[Element]:
     if payload[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-                for name in sorted(archive.namelist()):
-                    yield _xml(archive.read(name), context)
-        except zipfile.BadZipFile as exc:
-            raise payload_error(context, f"corrupt ZIP answer: {exc}") from exc
+                members = [_unpacked(archive, info, context) for info in sorted(archive.infolist(), key=_name)]
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+            # NotImplementedError: a compression method zipfile lacks; RuntimeError: an encrypted member.
+            raise payload_error(context, f"unreadable ZIP answer: {type(exc).__name__}: {exc}") from exc
+        for member in members:
+            yield _xml(member, context)
         return
     yield _xml(payload, context)
 
@@ -235,20 +264,32 @@ def _value_columns(points: dict[int, dict[str, float]]) -> list[tuple[str, str]]
 
 def _positions(values: dict[int, float], count: int, sparse: bool) -> Iterator[tuple[int, float]]:
     """(position, value) for every position; A03 curves repeat the last value over omitted positions."""
+    outside = [position for position in values if not 1 <= position <= count]
+    if outside:
+        raise ValueError(f"position {min(outside, key=abs)} outside the Period's {count} positions")
     if not sparse:
         yield from sorted(values.items())
         return
     last: float | None = None
-    for position in range(1, max(count, max(values, default=0)) + 1):
+    for position in range(1, count + 1):
         last = values.get(position, last)
         if last is not None:
             yield position, last
 
 
 def _position_count(start: datetime, end: datetime, step: Duration, zone: ZoneInfo | None) -> int:
+    """How many positions the Period holds; a Period longer than any real answer is refused (``ValueError``)."""
+    fixed = step.clock_step()
+    if fixed is not None:
+        count = max(0, math.ceil((end - start) / fixed))
+        if count > _MAX_POSITIONS:
+            raise ValueError(f"a Period of {count:,} positions of {step}; at most {_MAX_POSITIONS:,}")
+        return count
     count, cursor = 0, start
-    while cursor < end:
+    while cursor < end:  # days, months, years: calendar steps, 23 to 25 hours a day across DST
         count += 1
+        if count > _MAX_CALENDAR_POSITIONS:
+            raise ValueError(f"a Period of more than {_MAX_CALENDAR_POSITIONS:,} positions of {step}")
         cursor = add_duration(start, step, count, zone)
     return count
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 from scalar_ray.core.observations import empty_observations
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import decode_json, payload_error, reading
+from scalar_ray.providers.payloads import decode_json, payload_error, payload_parser, reading
 
 __all__ = ["JAO_PUBLICATION_VARIABLES", "jao_area", "parse_jao"]
 
@@ -56,6 +56,7 @@ def jao_area(name: str) -> str:
     return _AREA_NAMES.get(name, name)
 
 
+@payload_parser
 def parse_jao(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one JAO answer for ``context.dataset``: a Publication Tool dataset or ``auctions``."""
     document = decode_json(payload, context)

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import decode_json, payload_error
+from scalar_ray.providers.payloads import decode_json, payload_error, payload_parser
 
 __all__ = ["parse_meteologica"]
 
@@ -36,6 +36,7 @@ _FROM, _TO = "From yyyy-mm-dd hh:mm", "To yyyy-mm-dd hh:mm"
 _OFFSET_FROM, _OFFSET_TO = "UTC offset from (UTC+/-hhmm)", "UTC offset to (UTC+/-hhmm)"
 
 
+@payload_parser
 def parse_meteologica(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one ``/contents/{id}/data`` answer; ``context.area`` names the zone the content covers."""
     if not context.area:

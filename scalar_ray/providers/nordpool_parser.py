@@ -16,7 +16,7 @@ from scalar_ray.core.areas import area_by_code_or_none
 from scalar_ray.core.observations import empty_observations
 from scalar_ray.core.utc import local_day_window, parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset, payload_error
+from scalar_ray.providers.payloads import DatasetReader, parse_json_by_dataset, payload_error, payload_parser
 
 __all__ = ["NORDPOOL_DATASETS", "nordpool_area", "parse_nordpool"]
 
@@ -43,6 +43,7 @@ def nordpool_area(name: str) -> str:
     return _AREA_NAMES.get(name, name)
 
 
+@payload_parser
 def parse_nordpool(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one Nord Pool answer for ``context.dataset`` (a key of ``NORDPOOL_DATASETS``)."""
     if not payload.strip():

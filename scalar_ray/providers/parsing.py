@@ -11,7 +11,11 @@ import pyarrow as pa
 from scalar_ray.core.observations import OBSERVATION_SCHEMA, deduplicate, series_id
 from scalar_ray.core.window import Window
 
-__all__ = ["FetchContext", "ObservationBuilder"]
+__all__ = ["MAX_ROWS_PER_PAYLOAD", "FetchContext", "ObservationBuilder"]
+
+# No real answer comes near this (a year of quarter-hours for a hundred series is 3.5 million): more is a hostile or
+# broken payload, refused before it takes the worker's memory.
+MAX_ROWS_PER_PAYLOAD = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class ObservationBuilder:
         if math.isnan(value) or math.isinf(value):
             return
         columns = self._columns
+        if len(columns["ts"]) >= MAX_ROWS_PER_PAYLOAD:
+            raise ValueError(f"more than {MAX_ROWS_PER_PAYLOAD:,} rows in one payload")
         columns["series_id"].append(series_id(self.context.provider, self.context.dataset, area, variable))
         columns["ts"].append(ts)
         columns["value"].append(value)

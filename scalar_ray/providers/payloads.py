@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -9,12 +10,62 @@ from typing import Any
 
 import pyarrow as pa
 
-from scalar_ray.core.errors import PayloadError
-from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
+from scalar_ray.core.errors import PayloadError, ProviderError
+from scalar_ray.providers.parsing import MAX_ROWS_PER_PAYLOAD, FetchContext, ObservationBuilder
 
-__all__ = ["DatasetReader", "decode_json", "parse_json_by_dataset", "payload_error", "reading"]
+__all__ = [
+    "DatasetReader",
+    "Parser",
+    "decode_json",
+    "parse_json_by_dataset",
+    "payload_error",
+    "payload_parser",
+    "reading",
+]
 
 DatasetReader = Callable[[Any, ObservationBuilder], None]
+Parser = Callable[[bytes, FetchContext], pa.Table]
+
+# What a payload of the wrong shape raises anywhere in a parser: a missing field or item, a wrong type, an unreadable
+# or out-of-range value (a 400-digit integer overflows float(), a year 9999 date plus a day overflows datetime), a
+# column Arrow cannot hold, nesting too deep.
+_SHAPE_ERRORS = (
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+    pa.ArrowException,
+    RecursionError,
+)
+_LONGEST_DETAIL = 300  # a hostile value can be megabytes long: the error names it, it does not carry it
+
+
+def payload_parser(parse: Parser) -> Parser:
+    """The boundary of a provider parser: a payload gives a canonical table or a ``PayloadError``, never another error.
+
+    Whatever the parser did not foresee, the shape errors above become a ``PayloadError`` naming the provider, dataset
+    and window; the row count is checked against ``MAX_ROWS_PER_PAYLOAD`` here as well as while building.
+    """
+
+    @functools.wraps(parse)
+    def guarded(payload: bytes, context: FetchContext) -> pa.Table:
+        try:
+            table = parse(payload, context)
+        except ProviderError:
+            raise
+        except _SHAPE_ERRORS as exc:
+            raise payload_error(context, f"unexpected payload shape: {_detail(exc)}") from exc
+        if table.num_rows > MAX_ROWS_PER_PAYLOAD:
+            raise payload_error(context, f"{table.num_rows:,} rows, more than the {MAX_ROWS_PER_PAYLOAD:,} allowed")
+        return table
+
+    return guarded
+
+
+def _detail(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _LONGEST_DETAIL else f"{text[:_LONGEST_DETAIL]}… ({len(text):,} characters)"
 
 
 def parse_json_by_dataset(
@@ -49,5 +100,5 @@ def reading(context: FetchContext) -> Iterator[None]:
     """Inside the block, a missing field, a wrong type or an unreadable value is a ``PayloadError``."""
     try:
         yield
-    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
-        raise payload_error(context, f"unexpected payload shape: {type(exc).__name__}: {exc}") from exc
+    except _SHAPE_ERRORS as exc:
+        raise payload_error(context, f"unexpected payload shape: {_detail(exc)}") from exc

@@ -16,7 +16,7 @@ import pyarrow as pa
 from scalar_ray.core.observations import empty_observations
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.providers.payloads import decode_json, payload_error, reading
+from scalar_ray.providers.payloads import decode_json, payload_error, payload_parser, reading
 
 __all__ = ["VOLUE_FREQUENCIES", "parse_volue"]
 
@@ -33,6 +33,7 @@ VOLUE_FREQUENCIES = {
 }
 
 
+@payload_parser
 def parse_volue(payload: bytes, context: FetchContext) -> pa.Table:
     """Parse one curve answer; ``context.area`` and ``context.variable`` say what the curve measures."""
     if not payload.strip():
