@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # After a failed fetch, try again after this long (doubling up to the schedule's own interval).
 _FIRST_RETRY = timedelta(seconds=30)
+_LONGEST_HOLD = timedelta(hours=1)
+_LONGEST_ERROR = 500  # status travels to the CLI and the dashboard: the error's gist, not a payload
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ class AcquisitionService:
         now = self._clock()
         due = [task for task in self.tasks if self.status[task.name].next_run <= now]
         for task in sorted(due, key=lambda t: self.status[t.name].next_run):
-            self.run_task(task, self._clock())
+            if self.status[task.name].next_run <= now:  # not held meanwhile by a provider's pause
+                self.run_task(task, self._clock())
         return len(due)
 
     def run_now(self, datasets: Iterable[str] | None = None, since: datetime | None = None) -> list[str]:
@@ -133,25 +136,45 @@ class AcquisitionService:
         """
         attributes = {"scalar.provider": self.provider, "scalar.dataset": task.spec.id, "scalar.area": task.area}
         with tracer.start_as_current_span(f"acquire {self.provider}", attributes=attributes):
-            self._run_task(task, now)
+            try:
+                self._run_task(task, now)
+            except ProviderError as exc:
+                self._failed(task, now, exc)
+                logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, self._retry_at(task))
+            except Exception as exc:
+                # Containment: whatever one task meets (a bug, a library's own error) is that task's failure, retried
+                # with back-off like a provider's; the provider's other tasks keep their turns.
+                self._failed(task, now, exc)
+                logger.exception(
+                    "%s: unexpected %s, retrying at %s", task.name, type(exc).__name__, self._retry_at(task)
+                )
+
+    def _failed(self, task: AcquisitionTask, now: datetime, exc: Exception) -> None:
+        status = self.status[task.name]
+        provider_errors.add(1, {"scalar.provider": self.provider, "error.type": type(exc).__name__})
+        status.consecutive_errors += 1
+        text = str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+        status.last_error, status.last_error_at = text[:_LONGEST_ERROR], now
+        if isinstance(exc, RateLimitedError):
+            status.throttled += 1
+        backoff = Backoff(_FIRST_RETRY.total_seconds(), self._interval(task, now).total_seconds())
+        status.next_run = now + timedelta(seconds=backoff.delay(status.consecutive_errors))
+        asked = getattr(exc, "retry_after_s", None)
+        if asked:
+            # The provider asked for a pause (a ban, maintenance): every task of this provider waits, not only the
+            # one that heard it, and none longer than an hour (a "Retry-After: 86400" is not a day without data).
+            held_until = now + min(timedelta(seconds=asked), _LONGEST_HOLD)
+            for other in self.status.values():
+                other.next_run = max(other.next_run, held_until)
+
+    def _retry_at(self, task: AcquisitionTask) -> str:
+        return self.status[task.name].next_run.isoformat()
 
     def _run_task(self, task: AcquisitionTask, now: datetime) -> None:
         status = self.status[task.name]
         cursor = self._cursors.get(task.name)
         window = self.window_for(task, cursor, now, since=self._reach_back.get(task.name))
-        try:
-            table = self._client.fetch(task.spec, task.area, window)
-        except ProviderError as exc:
-            provider_errors.add(1, {"scalar.provider": self.provider, "error.type": type(exc).__name__})
-            status.consecutive_errors += 1
-            status.last_error, status.last_error_at = str(exc), now
-            if isinstance(exc, RateLimitedError):
-                status.throttled += 1
-            backoff = Backoff(_FIRST_RETRY.total_seconds(), self._interval(task, now).total_seconds())
-            retry = timedelta(seconds=backoff.delay(status.consecutive_errors))
-            status.next_run = now + retry
-            logger.warning("%s: fetch failed (%s), retrying at %s", task.name, exc, status.next_run.isoformat())
-            return
+        table = self._client.fetch(task.spec, task.area, window)
         self._reach_back.pop(task.name, None)
         changed = self._changed_only(task, table, window)
         messages = self._messages(task, window, changed, now) if changed.num_rows else []

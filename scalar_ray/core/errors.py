@@ -163,10 +163,19 @@ class WindowTooLargeError(ProviderError):
 
 
 class ProviderHTTPError(ProviderError):
-    """The provider answered with an error status after all retries."""
+    """The provider answered with an error status after all retries (``retry_after_s``: the wait it asked for)."""
 
-    def __init__(self, provider: str, dataset: str, window: str, status_code: int, detail: str) -> None:
+    def __init__(
+        self,
+        provider: str,
+        dataset: str,
+        window: str,
+        status_code: int,
+        detail: str,
+        retry_after_s: float | None = None,
+    ) -> None:
         self.status_code = status_code
+        self.retry_after_s = retry_after_s
         super().__init__(provider, dataset, window, f"HTTP {status_code}: {detail}")
 
 
@@ -174,9 +183,8 @@ class RateLimitedError(ProviderHTTPError):
     """HTTP 429 that outlasted the retries."""
 
     def __init__(self, provider: str, dataset: str, window: str, retry_after_s: float | None) -> None:
-        self.retry_after_s = retry_after_s
         wait = f"; the provider asks to wait {retry_after_s:.0f} s" if retry_after_s else ""
-        super().__init__(provider, dataset, window, 429, f"rate limited{wait}")
+        super().__init__(provider, dataset, window, 429, f"rate limited{wait}", retry_after_s)
 
 
 class ProviderAuthError(ProviderHTTPError):

@@ -10,6 +10,7 @@ where ENTSO-E and Meteologica carry their tokens.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -258,10 +259,16 @@ class ProviderHttp:
         if status == _TOO_MANY_REQUESTS:
             self.stats.throttled += 1
             provider_throttled.add(1, {"scalar.provider": self.provider, "scalar.dataset": call.dataset})
+        if status in _RETRY_STATUSES:
             retry_after = _retry_after_s(response)
             if retry_after is not None and retry_after > self.policy.max_retry_after_s:
-                raise RateLimitedError(self.provider, call.dataset, call.window, retry_after)
-        if status in _RETRY_STATUSES:
+                # Not waited out inside one fetch (a 503 with "Retry-After: 86400" would hold the actor a day): the
+                # error carries the wait to the scheduler, which holds the provider's tasks.
+                self.stats.failures += 1
+                if status == _TOO_MANY_REQUESTS:
+                    raise RateLimitedError(self.provider, call.dataset, call.window, retry_after)
+                detail = f"{response.reason_phrase}; the provider asks to wait {retry_after:.0f} s"
+                raise ProviderHTTPError(self.provider, call.dataset, call.window, status, detail, retry_after)
             raise _RetryableResponseError(response)
         self.stats.failures += 1
         raise self._http_error(response, call.dataset, call.window)
@@ -293,9 +300,11 @@ def _retry_after_s(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None  # "inf" or "nan" is no wait we can honour
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -17,7 +17,7 @@ from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.config import load_settings
-from scalar_ray.core.errors import ProviderHTTPError
+from scalar_ray.core.errors import ProviderHTTPError, RateLimitedError
 from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.providers.client import ProviderClient
@@ -144,6 +144,60 @@ def test_a_failing_provider_keeps_the_cursor_and_retries_with_back_off(tmp_path:
     assert status.next_run == NOW + timedelta(seconds=30)
     assert status.last_error_at == NOW
     assert cursors.get("A65-actual/DK1") is None
+
+
+def test_a_task_raising_anything_is_that_tasks_failure_and_the_providers_other_tasks_keep_running(
+    tmp_path: Path,
+) -> None:
+    class BrokenForDK1(FakeClient):
+        def fetch(self, spec, area: str, window: Window) -> pa.Table:  # type: ignore[no-untyped-def]
+            if area == "DK1":
+                raise RuntimeError("a bug, not a provider error")  # as an unforeseen library error would
+            return super().fetch(spec, area, window)
+
+    broker, client = InMemoryBroker(), BrokenForDK1()
+    spec = load_catalogue().get("entsoe", "A65-actual")
+    clock = {"now": NOW}
+    acquisition = AcquisitionService(
+        "entsoe",
+        [AcquisitionTask(spec, "DK1"), AcquisitionTask(spec, "DK2")],
+        client,
+        broker,
+        TOPIC,
+        InMemoryCursorStore(),
+        DiskSpool(tmp_path / "spool"),
+        clock=lambda: clock["now"],
+    )
+
+    for _ in range(3):  # the broken task sorted first every round once wedged the other
+        acquisition.run_due()
+        clock["now"] += timedelta(hours=1)
+
+    broken, healthy = acquisition.status["A65-actual/DK1"], acquisition.status["A65-actual/DK2"]
+    assert broken.consecutive_errors == 3 and broken.last_error == "RuntimeError: a bug, not a provider error"
+    assert broken.next_run > clock["now"] - timedelta(hours=1)  # rescheduled with back-off, not left due
+    assert healthy.consecutive_errors == 0 and healthy.last_success == NOW + timedelta(hours=2)
+    assert len(broker.topics[TOPIC]) >= 3
+
+
+def test_a_provider_that_asks_for_a_pause_holds_all_its_tasks_for_at_most_an_hour(tmp_path: Path) -> None:
+    class Banned(FakeClient):
+        def fetch(self, spec, area: str, window: Window) -> pa.Table:  # type: ignore[no-untyped-def]
+            self.windows.append(window)
+            raise RateLimitedError("entsoe", spec.id, str(window), retry_after_s=86400)
+
+    client = Banned()
+    spec = load_catalogue().get("entsoe", "A65-actual")
+    tasks = [AcquisitionTask(spec, "DK1"), AcquisitionTask(spec, "DK2")]
+    acquisition = AcquisitionService(
+        "entsoe", tasks, client, InMemoryBroker(), TOPIC, InMemoryCursorStore(), DiskSpool(tmp_path), clock=lambda: NOW
+    )
+
+    acquisition.run_due()
+
+    assert len(client.windows) == 1  # the second task did not ask during the ban
+    assert {status.next_run for status in acquisition.status.values()} == {NOW + timedelta(hours=1)}
+    assert acquisition.status["A65-actual/DK1"].throttled == 1
 
 
 def test_large_windows_are_split_over_several_messages(tmp_path: Path) -> None:

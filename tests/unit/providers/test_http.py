@@ -79,6 +79,28 @@ def test_a_long_ban_is_not_waited_out_but_reported() -> None:
     assert sleeps == []
 
 
+@pytest.mark.parametrize("status", [408, 500, 503])
+def test_a_day_long_retry_after_on_a_server_error_is_reported_not_slept(status: int) -> None:
+    script = Script(httpx.Response(status, headers={"Retry-After": "86400"}))
+    sleeps: list[float] = []
+
+    with pytest.raises(ProviderHTTPError) as caught:
+        client(script, sleeps).request("GET", "")
+
+    assert caught.value.status_code == status and caught.value.retry_after_s == 86400
+    assert sleeps == [] and len(script.requests) == 1  # it used to sleep a day inside the fetch
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "soon"])
+def test_an_unreadable_retry_after_falls_back_to_our_own_backoff(value: str) -> None:
+    script = Script(httpx.Response(503, headers={"Retry-After": value}), httpx.Response(200, text="ok"))
+    sleeps: list[float] = []
+
+    assert client(script, sleeps, backoff_initial_s=1, backoff_max_s=1).request("GET", "").text == "ok"
+
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 1  # "inf" used to raise OverflowError in the sleep
+
+
 def test_refused_credentials_fail_at_once() -> None:
     script = Script(httpx.Response(401, text="invalid token"))
 
