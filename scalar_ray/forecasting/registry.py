@@ -15,6 +15,7 @@ version. Every trained version is kept (rejected ones too, for the record); ``pr
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import threading
@@ -29,7 +30,7 @@ from fsspec.implementations.local import LocalFileSystem
 from scalar_ray.core.errors import ModelRegistryError
 from scalar_ray.core.utc import parse_utc
 
-__all__ = ["ChampionPointer", "ModelRegistry", "RegistryEntry", "new_version"]
+__all__ = ["VERSION_PATTERN", "ChampionPointer", "ModelRegistry", "RegistryEntry", "new_version"]
 
 
 @dataclass
@@ -104,6 +105,13 @@ def _iso(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# A version id is one path segment: letters, digits, "_", "." and "-", never a separator and never leading with a dot
+# (new_version makes "20261126T010203Z-3fa9"; tests and hand promotions use short names like "v2").
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_EXAMPLE = "20261126T010203Z-3fa9"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # model families (dk_demand) and zones (DK1, DE-LU)
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -220,9 +228,16 @@ class ModelRegistry:
         return doomed
 
     def _model_path(self, family: str, zone: str) -> str:
+        for name in (family, zone):
+            if not _NAME.fullmatch(name):
+                raise ModelRegistryError(f"{family}/{zone}", f"'{name[:80]}' is not a model family or zone name")
         return f"{self._root}/{family}/{zone}"
 
     def _version_path(self, family: str, zone: str, version: str) -> str:
+        # Versions come from requests (a named version to predict with): checked by pattern, so that a version id
+        # is never a path ("../../other_family/DK1/versions/…" once loaded another model's pickle).
+        if not VERSION_PATTERN.fullmatch(version):
+            raise ModelRegistryError(f"{family}/{zone}", f"'{version[:80]}' is not a version id (like {_EXAMPLE})")
         return f"{self._model_path(family, zone)}/versions/{version}"
 
     def _write(self, path: str, text: str) -> None:

@@ -32,6 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from scalar_ray.core.durations import fixed_duration
+from scalar_ray.forecasting.registry import VERSION_PATTERN
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
@@ -54,11 +55,21 @@ def _valid_duration(text: str | None) -> str | None:
     return text
 
 
+# Request times outside these are no forecast's (and the year 1 or 9999 overflows the window arithmetic).
+_EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
-    """Times without an offset are UTC."""
+    """Times without an offset are UTC; one outside 1970 to 2200 is an invalid request (422)."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        utc = _LATEST  # 9999-12-31T23:59-14:00 has no UTC time: past the range as well
+    if not _EARLIEST <= utc < _LATEST:
+        raise _InvalidParameterError(f"time {moment.isoformat()} is outside {_EARLIEST.year} to {_LATEST.year}")
+    return utc
 
 
 Horizon = Annotated[
@@ -74,7 +85,11 @@ FormatQuery = Annotated[
 class PredictBody(BaseModel):
     """An on-demand forecast."""
 
-    version: str | None = Field(None, description="A version from /v1/models/{family}/{zone}; default: the champion.")
+    version: str | None = Field(
+        None,
+        pattern=f"^{VERSION_PATTERN.pattern}$",
+        description="A version from /v1/models/{family}/{zone}; default: the champion.",
+    )
     issue_time: datetime | None = Field(
         None, description="Forecast from the data known at this time (ISO-8601, UTC unless an offset is given)."
     )

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from pyarrow import csv as pacsv
 from pydantic import SecretStr
 
+from scalar_ray.core.errors import ModelRegistryError
 from scalar_ray.serving.api import build_api
 from tests.conftest import Captured
 from tests.unit.forecasting.builders import NOW
@@ -290,3 +291,35 @@ def test_every_request_is_timed_under_its_route_template(served: Platform, captu
 
     assert count(route, "200") - before_ok == 2
     assert count(route, "404") - before_missing == 1
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["../../../test_demand/DK2/versions/v1", "..", "v1/../../x", "/etc/passwd", "v1\\..\\x", ".hidden"],
+)
+def test_a_version_that_is_a_path_is_refused_never_followed(served: Platform, version: str) -> None:
+    answer = client(served).post("/v1/forecasts/test_demand/DK1/predict", json={"version": version})
+
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_registry_refuses_a_version_or_name_that_is_a_path(served: Platform) -> None:
+    registry = served.backend.catalogue.registry
+    with pytest.raises(ModelRegistryError, match="is not a version id"):
+        registry.entry("test_demand", "DK1", "../../../test_demand/DK2/versions/v1")
+    with pytest.raises(ModelRegistryError, match="is not a model family or zone name"):
+        registry.entry("test_demand", "../DK2", "v1")
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
+)
+def test_an_as_of_or_issue_time_at_the_ends_of_time_is_a_422_not_a_500(served: Platform, moment: str) -> None:
+    api = client(served)
+
+    as_of = api.get("/v1/forecasts/test_demand/DK1", params={"as_of": moment})
+    predict = api.post("/v1/forecasts/test_demand/DK1/predict", json={"issue_time": moment})
+
+    for answer in (as_of, predict):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "invalid_request" and "outside 1970 to 2200" in answer.text
