@@ -95,13 +95,20 @@ def build_app(settings: Settings) -> Application:
     return app
 
 
+# Where the Serve config's proxies listen: every interface, so the cluster's Kubernetes service reaches them.
+CLUSTER_HOST = "0.0.0.0"  # noqa: S104
+
+
 def app_builder(args: dict[str, Any]) -> Application:
     """The Serve config's entry point: the settings of the replicas' environment, then ``args.settings``.
 
     ``args`` is validated here rather than through the annotation: Serve only validates a pydantic class it finds in
     the signature, and this module's annotations are postponed strings.
     """
-    return build_app(load_settings({**os.environ, **AppArgs.model_validate(args).settings}))
+    # The config's proxies listen on every interface (CLUSTER_HOST), so the replicas' settings say so too: the
+    # settings' own guard then refuses an environment without API keys instead of serving an open API.
+    settings = {**os.environ, **AppArgs.model_validate(args).settings, "SCALAR_SERVE__HOST": CLUSTER_HOST}
+    return build_app(load_settings(settings))
 
 
 def deploy(settings: Settings) -> str:

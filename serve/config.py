@@ -18,7 +18,7 @@ from ray.serve.deployment import deployment_to_schema
 from ray.serve.schema import LoggingConfig, ServeApplicationSchema, ServeDeploySchema
 
 from scalar_ray.config import Settings
-from serve.app import APP_NAME, build_app
+from serve.app import APP_NAME, CLUSTER_HOST, build_app
 
 __all__ = ["serve_config", "serve_config_yaml"]
 
@@ -42,8 +42,7 @@ def serve_config(settings: Settings) -> dict[str, Any]:
     ).model_dump(exclude_unset=True)
     config = {
         "proxy_location": "EveryNode",
-        # Every interface: on a cluster the Kubernetes service reaches the proxies from outside the pod.
-        "http_options": {"host": "0.0.0.0", "port": settings.serve.port, "request_timeout_s": 120},  # noqa: S104
+        "http_options": {"host": CLUSTER_HOST, "port": settings.serve.port, "request_timeout_s": 120},
         "logging_config": LoggingConfig(encoding="JSON", enable_access_log=True).model_dump(),
         "applications": [application],
     }

@@ -8,6 +8,7 @@ mounted secrets directory (Kubernetes), named like the variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -193,6 +194,7 @@ class ForecastingSettings(_Section):
 
 
 MIN_API_KEY_LENGTH = 16
+_PLACEHOLDER = re.compile(r"replace|change.?me|example|placeholder|your.?key", re.IGNORECASE)
 
 
 class ServeSettings(_Section):
@@ -240,6 +242,9 @@ class ServeSettings(_Section):
     def _no_blank_keys(cls, value: list[SecretStr] | None) -> list[SecretStr] | None:
         if value is not None and any(len(key.get_secret_value()) < MIN_API_KEY_LENGTH for key in value):
             raise ValueError(f"API keys must be at least {MIN_API_KEY_LENGTH} characters")
+        if value is not None and any(_PLACEHOLDER.search(key.get_secret_value()) for key in value):
+            # .env.example's "replace-with-a-long-random-key" is long enough; copied unchanged it is no secret.
+            raise ValueError("an API key is still a placeholder: generate one (`openssl rand -base64 32`)")
         return value or None
 
     @model_validator(mode="after")

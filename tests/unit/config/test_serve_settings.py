@@ -27,6 +27,7 @@ def test_keys_are_read_as_secrets_and_an_open_api_stays_on_loopback() -> None:
     ("environment", "message"),
     [
         ({"SCALAR_SERVE__API_KEYS": "short"}, "at least 16 characters"),
+        ({"SCALAR_SERVE__API_KEYS": "replace-with-a-long-random-key"}, "still a placeholder"),  # .env.example's
         ({"SCALAR_SERVE__MODEL_MIN_REPLICAS": "0"}, "greater than or equal to 1"),
         ({"SCALAR_SERVE__INGRESS_MIN_REPLICAS": "3"}, "ingress_max_replicas is below"),
         ({"SCALAR_SERVE__AS_OF_LOOKBACK": "a week"}, "not an ISO-8601 duration"),

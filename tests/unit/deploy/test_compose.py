@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from scalar_ray.config import load_settings
+from scalar_ray.core.errors import InvalidConfigurationError
 from scalar_ray.serving.runtime import SERVE_PROCESS_ENVIRONMENT
 from tests.conftest import PROJECT_ROOT
 
@@ -170,7 +171,10 @@ def test_the_example_settings_are_settings_the_platform_accepts() -> None:
         line.split("=", 1) for line in (PROJECT_ROOT / ".env.example").read_text().splitlines() if "=" in line
     )
     scalar = {key: value for key, value in example.items() if key.startswith("SCALAR_") and value}
-    settings = load_settings({**scalar, "SCALAR_SERVE__HOST": ALL_INTERFACES})
+    with pytest.raises(InvalidConfigurationError, match="SCALAR_SERVE__API_KEYS: an API key is still a placeholder"):
+        load_settings({**scalar, "SCALAR_SERVE__HOST": ALL_INTERFACES})  # copied unchanged, the example is refused
+    generated = {**scalar, "SCALAR_SERVE__API_KEYS": "Zx8q0vW3n5Rk2Lp7Tb4Yc9Hd"}
+    settings = load_settings({**generated, "SCALAR_SERVE__HOST": ALL_INTERFACES})
     assert settings.serve.api_keys
 
 

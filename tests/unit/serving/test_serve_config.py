@@ -11,6 +11,7 @@ from ray.serve.schema import ServeDeploySchema
 
 from commands.main import main
 from scalar_ray.config import load_settings
+from scalar_ray.core.errors import ConfigurationError
 from serve.app import app_builder
 from serve.config import serve_config
 from tests.conftest import PROJECT_ROOT
@@ -51,6 +52,7 @@ def test_settings_shape_the_deployments() -> None:
 
 def test_the_builder_reads_the_environment_and_its_args(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALAR_SERVE__MODELS_PER_REPLICA", "3")
+    monkeypatch.setenv("SCALAR_SERVE__API_KEYS", "k" * 32)
 
     app = app_builder({"settings": {"SCALAR_SERVE__INGRESS_MAX_REPLICAS": "4"}})
 
@@ -59,3 +61,14 @@ def test_the_builder_reads_the_environment_and_its_args(monkeypatch: pytest.Monk
     assert built["ForecastIngress"]._deployment_config.autoscaling_config.max_replicas == 4
     with pytest.raises(ValueError, match="not scalar-ray settings"):
         app_builder({"settings": {"PATH": "/bin"}})
+
+
+def test_the_cluster_builder_refuses_an_environment_without_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCALAR_SERVE__API_KEYS", raising=False)
+
+    # The config binds every interface; the replicas' settings once said 127.0.0.1, so the guard never fired.
+    missing = r"SCALAR_SERVE__API_KEYS: required secret missing because the API listens on 0\.0\.0\.0"
+    with pytest.raises(ConfigurationError, match=missing):
+        app_builder({"settings": {}})
+    with pytest.raises(ConfigurationError, match=missing):
+        app_builder({"settings": {"SCALAR_SERVE__HOST": "127.0.0.1"}})  # args cannot undo the bind either
