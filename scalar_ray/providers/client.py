@@ -190,8 +190,12 @@ class OAuthClientCredentials:
             auth=(self._client_id, self._client_secret.get_secret_value()),
             dataset="oauth",
         )
-        body = response.json()
-        if "access_token" not in body:
-            raise ProviderAuthError(self._http.provider, "oauth", "", response.status_code, "no access_token")
-        self._token = str(body["access_token"])
-        self._expires = self._clock() + timedelta(seconds=int(body.get("expires_in", 3600)) - 60)
+        try:
+            body = response.json()
+            token, lifetime_s = str(body["access_token"]), int(body.get("expires_in", 3600))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # An HTML login page, a proxy's error text, a JSON list: no token, whatever the status said.
+            detail = f"the token endpoint answered no access_token ({type(exc).__name__})"
+            raise ProviderAuthError(self._http.provider, "oauth", "", response.status_code, detail) from exc
+        self._token = token
+        self._expires = self._clock() + timedelta(seconds=max(lifetime_s, 60) - 60)

@@ -22,16 +22,26 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from scalar_ray.core.backoff import Backoff
-from scalar_ray.core.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.core.errors import PayloadError, ProviderAuthError, ProviderHTTPError, RateLimitedError
 from scalar_ray.telemetry.instruments import provider_request_duration, provider_throttled
 
-__all__ = ["HttpStats", "ProviderHttp", "RedactQueryStrings", "RequestBudget", "RetryPolicy", "install_log_redaction"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "HttpStats",
+    "ProviderHttp",
+    "RedactQueryStrings",
+    "RequestBudget",
+    "RetryPolicy",
+    "install_log_redaction",
+]
 
 _logger = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _AUTH_STATUSES = frozenset({401, 403})
 _TOO_MANY_REQUESTS = 429
+# One answer's decoded body: ENTSO-E's largest (a year of generation per unit, zipped) is tens of megabytes.
+MAX_ANSWER_BYTES = 256 * 2**20
 
 
 class RequestBudget:
@@ -157,8 +167,10 @@ class ProviderHttp:
         timeout_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         budget: RequestBudget | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         install_log_redaction()
+        self.max_answer_bytes = max_answer_bytes
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -206,7 +218,8 @@ class ProviderHttp:
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
-            retry=retry_if_exception_type((_RetryableResponseError, httpx.TransportError)),
+            # A corrupt gzip or deflate body (DecodingError) may be a broken transfer: tried again like one.
+            retry=retry_if_exception_type((_RetryableResponseError, httpx.TransportError, httpx.DecodingError)),
             sleep=self._sleep,
             before_sleep=self._count_retry,
             reraise=True,
@@ -219,20 +232,24 @@ class ProviderHttp:
         except httpx.TransportError as exc:
             self.stats.failures += 1
             raise ProviderHTTPError(self.provider, dataset, window, 0, f"{type(exc).__name__}: {exc}") from exc
+        except httpx.DecodingError as exc:
+            self.stats.failures += 1
+            raise PayloadError(self.provider, dataset, window, f"undecodable answer body: {exc}") from exc
 
     def _send(self, call: _Call) -> httpx.Response:
         self.stats.budget_wait_s += self.budget.acquire()
         started = time.perf_counter()
         self.stats.requests += 1
-        response = self._client.request(
-            call.method,
-            self._url(call.path),
-            params=call.params,
-            headers=call.headers,
-            json=call.json,
-            data=call.data,
-            auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
+        request = self._client.build_request(
+            call.method, self._url(call.path), params=call.params, headers=call.headers, json=call.json, data=call.data
         )
+        response = self._client.send(
+            request, auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT, stream=True
+        )
+        try:
+            response._content = self._bounded_body(response, call)  # what Response.read() does, with a limit
+        finally:
+            response.close()
         status = response.status_code
         provider_request_duration.record(
             time.perf_counter() - started,
@@ -272,6 +289,24 @@ class ProviderHttp:
             raise _RetryableResponseError(response)
         self.stats.failures += 1
         raise self._http_error(response, call.dataset, call.window)
+
+    def _bounded_body(self, response: httpx.Response, call: _Call) -> bytes:
+        """The decoded body, refused past ``max_answer_bytes`` (a Content-Length can be absent or lie)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_answer_bytes:
+            raise self._too_large(call, int(declared))
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self.max_answer_bytes:
+                raise self._too_large(call, len(body))
+        return bytes(body)
+
+    def _too_large(self, call: _Call, size: int) -> PayloadError:
+        self.stats.failures += 1
+        return PayloadError(
+            self.provider, call.dataset, call.window, f"answer of {size:,}+ bytes, more than {self.max_answer_bytes:,}"
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -119,6 +119,33 @@ def test_nordpool_fetches_a_token_once_and_renews_it_when_refused() -> None:
 
     assert tokens == ["token-0", "token-1"]
     assert calls["data"] == 3  # day one, day two refused, day two again with the new token
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>Sign in</html>"),
+        httpx.Response(200, json=["access_token"]),
+        httpx.Response(200, json={"access_token": "t", "expires_in": "soon"}),
+    ],
+    ids=["html_page", "json_list", "bad_lifetime"],
+)
+def test_a_token_endpoint_that_answers_no_token_is_an_auth_error(answer: httpx.Response) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path.endswith("/connect/token")
+        return answer
+
+    settings = load_settings(
+        {
+            "SCALAR_PROVIDERS__NORDPOOL__AUTH_URL": "https://sts.nordpoolgroup.com/connect/token",
+            "SCALAR_PROVIDERS__NORDPOOL__CLIENT_ID": "client",
+            "SCALAR_PROVIDERS__NORDPOOL__CLIENT_SECRET": "secret",
+        }
+    )
+    client = build_client("nordpool", settings, options(handler))
+
+    with pytest.raises(ProviderAuthError, match="answered no access_token"):  # it was a JSONDecodeError
+        client.fetch(load_catalogue().get("nordpool", "AuctionPrices"), "SE4", Window(NOW, NOW + timedelta(days=1)))
 
 
 def test_meteologica_failed_login_answering_200_is_an_auth_error() -> None:

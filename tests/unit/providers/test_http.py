@@ -5,7 +5,7 @@ import logging
 import httpx
 import pytest
 
-from scalar_ray.core.errors import ProviderAuthError, ProviderHTTPError, RateLimitedError
+from scalar_ray.core.errors import PayloadError, ProviderAuthError, ProviderHTTPError, RateLimitedError
 from scalar_ray.providers.http import ProviderHttp, RequestBudget, RetryPolicy
 
 
@@ -99,6 +99,31 @@ def test_an_unreadable_retry_after_falls_back_to_our_own_backoff(value: str) -> 
     assert client(script, sleeps, backoff_initial_s=1, backoff_max_s=1).request("GET", "").text == "ok"
 
     assert len(sleeps) == 1 and 0 <= sleeps[0] <= 1  # "inf" used to raise OverflowError in the sleep
+
+
+def test_an_answer_past_the_size_cap_is_refused_while_it_is_read() -> None:
+    chunked = httpx.Response(200, content=iter([b"x" * 600, b"x" * 600]))  # no Content-Length: counted as read
+    declared = httpx.Response(200, headers={"Content-Length": str(10**12)}, content=b"")
+    for answer in (chunked, declared):
+        http = ProviderHttp(
+            "entsoe", "http://p.test", 10_000, transport=httpx.MockTransport(Script(answer)), max_answer_bytes=1000
+        )
+
+        with pytest.raises(PayloadError, match="more than 1,000"):
+            http.request("GET", "", dataset="A44", window="w")
+
+
+def test_a_corrupt_gzip_answer_is_tried_again_then_a_payload_error() -> None:
+    corrupt = [
+        # A stream, not content: httpx decodes given content at once, a transfer only as it is read.
+        httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"\x1f\x8b not gzip"))
+        for _ in range(2)
+    ]
+    script = Script(*corrupt)
+
+    with pytest.raises(PayloadError, match="undecodable answer body"):
+        client(script, [], attempts=2).request("GET", "", dataset="A44", window="w")
+    assert len(script.requests) == 2
 
 
 def test_refused_credentials_fail_at_once() -> None:
