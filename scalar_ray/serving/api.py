@@ -9,8 +9,9 @@ Routes (OpenAPI at ``/openapi.json``, browsable at ``/docs``):
     POST /v1/forecasts/{family}/{zone}/predict        forecast on request with the champion or a named version
     GET  /healthz  /readyz                            liveness and readiness (no authentication)
 
-Every error is ``{"error": {"code", "message", "hint"}}`` with its status: 401 without a valid key, 404 for an
-unknown model, version or forecast, 422 for malformed times or a horizon too long, 503 (with ``Retry-After``) for a
+Every error is ``{"error": {"code", "message", "hint"}}`` with its status: 401 without a valid key (checked before a
+body is read), 404 for an unknown model, version, forecast or route, 411/413 for a body without its length or over
+64 KiB, 422 for malformed times, durations or versions and a horizon too long, 503 (with ``Retry-After``) for a
 model that cannot be loaded, 504 when a prediction takes too long.
 """
 
@@ -21,7 +22,7 @@ import contextlib
 import hmac
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scalar_ray.core.durations import fixed_duration
 from scalar_ray.forecasting.registry import VERSION_PATTERN
@@ -55,6 +57,15 @@ def _valid_duration(text: str | None) -> str | None:
     return text
 
 
+_SERVER_ERROR = 500
+# What a pattern in the OpenAPI document means, for the error message (the regex itself helps nobody).
+_PATTERN_MEANING = {
+    "horizon": "not an ISO-8601 duration of days and time (like PT4H or P1DT12H)",
+    "version": "not a version id (letters, digits, '_', '.' and '-', as /v1/models lists them)",
+}
+MAX_BODY_BYTES = 64 * 1024  # a predict body is a few hundred bytes
+_FRAMEWORK_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
 # Request times outside these are no forecast's (and the year 1 or 9999 overflows the window arithmetic).
 _EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -72,9 +83,16 @@ def _utc(moment: datetime | None) -> datetime | None:
     return utc
 
 
+# What the API accepts as a horizon: days and clock parts of ISO-8601 (months and years have no fixed length).
+_CLOCK = r"T(\d+H(\d+M)?(\d+S)?|\d+M(\d+S)?|\d+S)"
+DURATION_PATTERN = rf"^P(\d+D({_CLOCK})?|{_CLOCK})$"  # no look-ahead: pydantic's regex engine has none
 Horizon = Annotated[
     str | None,
-    Query(description="How far ahead, ISO-8601 (PT4H); default: the model's horizon.", examples=["PT4H"]),
+    Query(
+        description="How far ahead, ISO-8601 days and time (PT4H, P1DT12H); default: the model's horizon.",
+        examples=["PT4H"],
+        pattern=DURATION_PATTERN,
+    ),
 ]
 FormatQuery = Annotated[
     Format | None,
@@ -94,7 +112,9 @@ class PredictBody(BaseModel):
         None, description="Forecast from the data known at this time (ISO-8601, UTC unless an offset is given)."
     )
     horizon: Annotated[str | None, AfterValidator(_valid_duration)] = Field(
-        None, description="How far ahead (ISO-8601 duration); default: the model's horizon."
+        None,
+        pattern=DURATION_PATTERN,
+        description="How far ahead, ISO-8601 days and time (PT4H, P1DT12H); default: the model's horizon.",
     )
 
 
@@ -190,6 +210,14 @@ def build_api(
         lifespan=lifespan,
     )
     authenticate = _authenticator(api_keys)
+    keys = [key.get_secret_value().encode() for key in api_keys or ()]
+
+    def _admitted(header: str | None) -> bool:
+        if not keys:
+            return True
+        scheme, _, presented = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and any(hmac.compare_digest(presented.encode(), key) for key in keys)
+
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
 
@@ -211,11 +239,36 @@ def build_api(
             )
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(_: Request, exc: StarletteHTTPException) -> Response:
+        # The framework's own refusals (a body that is not JSON, an unknown route, a wrong method) in the API's shape.
+        code = _FRAMEWORK_CODES.get(
+            exc.status_code, "bad_request" if exc.status_code < _SERVER_ERROR else "internal_error"
+        )
+        return _problem(ProblemReport(exc.status_code, code, str(exc.detail), "see /docs for the routes and bodies"))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Before any body is read: the key (a stranger's body is never parsed) and the body's size.
+        if request.url.path.startswith(f"/{API_VERSION}/") and not _admitted(request.headers.get("Authorization")):
+            return _problem(
+                ProblemReport(401, "unauthorized", "an API key is required", "send Authorization: Bearer <key>")
+            )
+        if request.method in {"POST", "PUT", "PATCH"}:
+            length = request.headers.get("Content-Length", "")
+            if not length.isdigit():
+                return _problem(ProblemReport(411, "length_required", "a body needs its Content-Length", ""))
+            if int(length) > MAX_BODY_BYTES:
+                return _problem(
+                    ProblemReport(413, "body_too_large", f"a body of {length} bytes; at most {MAX_BODY_BYTES}", "")
+                )
+        return await call_next(request)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'] if part not in ('query', 'body', 'path'))}: "
-            f"{str(error['msg']).removeprefix('Value error, ')}"
+            f"{_meaning(error)}"
             for error in exc.errors()
         )
         return _problem(ProblemReport(422, "invalid_request", problems, "see /docs for the parameters"))
@@ -317,6 +370,13 @@ def build_api(
         return rendered.respond(backend, forecast, choose_format(fmt, accept))
 
     return app
+
+
+def _meaning(error: Any) -> str:
+    """A validation error's message; a pattern's mismatch says what the pattern stands for."""
+    if error["type"] == "string_pattern_mismatch":
+        return _PATTERN_MEANING.get(str(error["loc"][-1]), str(error["msg"]))
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _checked_duration(text: str | None) -> timedelta | None:

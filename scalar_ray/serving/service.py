@@ -156,7 +156,9 @@ class ForecastBackend:
                 cache.recent_many(["readiness/probe"], 1)  # the guard records a failure instead of raising
                 stats = getattr(cache, "stats", None)
                 healthy = getattr(cache, "enabled", True)
-                components["cache"] = "ok" if healthy else f"unreachable: {stats.last_error if stats else ''}"
+                if not healthy:  # the cause goes to the log; a public probe names no internals
+                    logger.warning("readiness: cache unreachable: %s", stats.last_error if stats else "")
+                components["cache"] = "ok" if healthy else "unreachable"
             return components
 
         components = await asyncio.to_thread(check)

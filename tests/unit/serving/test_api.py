@@ -323,3 +323,49 @@ def test_an_as_of_or_issue_time_at_the_ends_of_time_is_a_422_not_a_500(served: P
     for answer in (as_of, predict):
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["code"] == "invalid_request" and "outside 1970 to 2200" in answer.text
+
+
+def test_a_body_that_is_not_json_is_answered_in_the_error_shape(served: Platform) -> None:
+    answer = client(served).post(
+        "/v1/forecasts/test_demand/DK1/predict", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code in (400, 422)
+    assert set(answer.json()) == {"error"} and set(answer.json()["error"]) == {"code", "message", "hint"}
+
+
+def test_unknown_routes_and_methods_answer_in_the_error_shape(served: Platform) -> None:
+    api = client(served)
+
+    for answer, status in ((api.get("/v1/nothing-here"), 404), (api.delete("/v1/models"), 405)):
+        assert answer.status_code == status and set(answer.json()) == {"error"}
+
+
+def test_a_stranger_gets_401_before_the_body_is_read_and_a_large_body_413(served: Platform) -> None:
+    api = client(served, keys=[KEY])
+    huge = b'{"horizon": "' + b"P" * 100_000 + b'"}'
+
+    stranger = api.post("/v1/forecasts/test_demand/DK1/predict", content=huge)
+    member = api.post("/v1/forecasts/test_demand/DK1/predict", content=huge, headers={"Authorization": f"Bearer {KEY}"})
+
+    assert stranger.status_code == 401 and stranger.json()["error"]["code"] == "unauthorized"
+    assert member.status_code == 413 and member.json()["error"]["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize("horizon", ["P1M", "4H", "PT", "P1DT", "PT4H;drop"])
+def test_a_horizon_outside_the_documented_pattern_is_a_422_saying_what_is_accepted(
+    served: Platform, horizon: str
+) -> None:
+    answer = client(served).get(LATEST, params={"horizon": horizon})
+
+    assert answer.status_code == 422 and "ISO-8601 duration of days and time" in answer.json()["error"]["message"]
+
+
+def test_the_openapi_document_says_what_durations_and_versions_the_api_accepts(served: Platform) -> None:
+    document = client(served).get("/openapi.json").json()
+
+    latest = document["paths"]["/v1/forecasts/{family}/{zone}/latest"]["get"]
+    horizon = next(p for p in latest["parameters"] if p["name"] == "horizon")
+    body = document["components"]["schemas"]["PredictBody"]["properties"]
+    assert "pattern" in str(horizon["schema"]) and "pattern" in str(body["horizon"])
+    assert "pattern" in str(body["version"])
