@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 __all__ = ["Duration", "add_duration", "clock_step", "fixed_duration", "parse_duration"]
 
 _EXAMPLES = "such as PT15M, PT60M, PT30S or P1D"
+_LONGEST_YEARS = 1000  # no window, horizon or step is longer; date arithmetic past it overflows
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,15 @@ class Duration:
             clock = isodate.parse_duration(f"PT{time_part}") if separator else timedelta(0)
         except (isodate.ISO8601Error, ValueError, TypeError) as exc:
             raise ValueError(f"'{text}' is not an ISO-8601 duration {_EXAMPLES}") from exc
+        except OverflowError as exc:  # P1000000000D: past what a timedelta holds (a billion days)
+            raise ValueError(f"'{text[:40]}' is longer than any duration this platform uses") from exc
         if any(mark in date_part for mark in ".,") or upper.startswith("-"):
             raise ValueError(f"'{text}': years, months, weeks and days must be whole and positive ({_EXAMPLES})")
         months = int(calendar.years) * 12 + int(calendar.months) if calendar else 0
         days = calendar.tdelta.days if calendar else 0
         assert isinstance(clock, timedelta)  # noqa: S101 - a time-only duration is a timedelta in isodate
+        if months > _LONGEST_YEARS * 12 or days + clock.days > _LONGEST_YEARS * 366:
+            raise ValueError(f"'{text[:40]}' is longer than any duration this platform uses ({_LONGEST_YEARS} years)")
         duration = cls(upper, months, days, clock)
         if months == 0 and days == 0 and clock <= timedelta(0) and not (allow_zero and clock == timedelta(0)):
             raise ValueError(f"'{text}' is a zero duration; give a positive one {_EXAMPLES}")

@@ -91,3 +91,9 @@ def test_clock_durations_step_exactly(amount: int, unit: str, times: int) -> Non
     start = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert duration.fixed() == length
     assert duration.add_to(start, times, CET) == start + length * times
+
+
+@pytest.mark.parametrize("text", ["P1000000000D", "PT99999999999999999999H", "P9999999999Y"])
+def test_a_duration_past_what_a_timedelta_holds_is_a_value_error_not_an_overflow(text: str) -> None:
+    with pytest.raises(ValueError, match=r"longer than any duration|not an ISO-8601 duration"):
+        parse_duration(text)
