@@ -150,10 +150,11 @@ def acquisition_service(settings: Settings, provider: str, publisher: Publisher)
         publisher,
         acquisition_topic(settings.broker.tenant, provider),
         FileCursorStore(root / "cursors" / f"{provider}.json"),
-        DiskSpool(root / "spool" / provider),
+        DiskSpool(root / "spool" / provider, max_bytes=settings.acquisition.spool_max_bytes),
         initial_history=settings.acquisition.initial_history,
         max_catch_up=settings.acquisition.max_catch_up,
         max_rows_per_message=settings.acquisition.max_rows_per_message,
+        max_message_bytes=settings.acquisition.max_message_bytes,
     )
 
 

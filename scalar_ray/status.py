@@ -57,6 +57,11 @@ class AcquisitionStatus:
     retries: int
     throttled: int
     http_failures: int
+    spool_bytes: int = 0
+    # The alarm: the spool holds its limit and refuses more (the broker has been away long).
+    spool_full: bool = False
+    # Spooled messages that could never be sent (unreadable, or refused by the broker for good), kept aside on disk.
+    spool_set_aside: int = 0
 
     @property
     def failing(self) -> list[str]:

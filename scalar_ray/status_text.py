@@ -73,6 +73,10 @@ def _acquisition(detail: AcquisitionStatus) -> str:
         f"{len(detail.tasks)} tasks, {len(failing)} failing, {detail.requests} requests "
         f"({detail.retries} retried, {detail.throttled} throttled), spooled {detail.spooled}"
     )
+    if detail.spool_full:
+        text += f"; SPOOL FULL ({detail.spool_bytes:,} bytes): windows wait for the broker"
+    if detail.spool_set_aside:
+        text += f"; {detail.spool_set_aside} spooled message(s) set aside (see the spool folder)"
     return text + (f"; failing: {', '.join(failing[:3])}" if failing else "")
 
 

@@ -72,6 +72,7 @@ class AcquisitionService:
         initial_history: str | None = None,
         max_catch_up: str = "P7D",
         max_rows_per_message: int = 20_000,
+        max_message_bytes: int = 4 * 2**20,  # under Pulsar's default maxMessageSize (5 MB) with room for properties
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.provider = provider
@@ -84,6 +85,7 @@ class AcquisitionService:
         self._initial_history = parse_duration(initial_history) if initial_history else None
         self._max_catch_up = parse_duration(max_catch_up)
         self._max_rows = max_rows_per_message
+        self._max_message_bytes = max_message_bytes
         self._clock = clock
         now = clock()
         self.status: dict[str, TaskStatus] = {}
@@ -240,12 +242,18 @@ class AcquisitionService:
 
     def _messages(self, task: AcquisitionTask, window: Window, table: pa.Table, now: datetime) -> list[OutgoingMessage]:
         fetch_id = hashlib.sha256(f"{self.provider}|{task.name}|{window}|{now.isoformat()}".encode()).hexdigest()[:32]
-        messages = []
-        for part, offset in enumerate(range(0, table.num_rows, self._max_rows)):
-            envelope = Envelope(
-                self.provider, task.spec.key, window, f"{fetch_id}-{part}", table.slice(offset, self._max_rows)
-            )
+        messages: list[OutgoingMessage] = []
+        pieces = [table.slice(offset, self._max_rows) for offset in range(0, table.num_rows, self._max_rows)]
+        while pieces:
+            piece = pieces.pop(0)
+            envelope = Envelope(self.provider, task.spec.key, window, f"{fetch_id}-{len(messages)}", piece)
             payload, properties = envelope.encode()
+            if len(payload) > self._max_message_bytes and piece.num_rows > 1:
+                # Rows are counted, bytes are what the broker limits (long series ids, many units): halve until
+                # each message fits under the broker's maxMessageSize, in row order.
+                half = piece.num_rows // 2
+                pieces[:0] = [piece.slice(0, half), piece.slice(half)]
+                continue
             properties |= {"dataset_id": task.spec.id, "area": task.area}
             # KeyShared routes by key: one (dataset, area) stays in order on one ingestion replica.
             messages.append(OutgoingMessage(self._topic, payload, properties, f"{self.provider}/{task.name}"))
@@ -289,6 +297,9 @@ class AcquisitionService:
             retries=stats.retries,
             throttled=stats.throttled,
             http_failures=stats.failures,
+            spool_bytes=self._spool.bytes,
+            spool_full=self._spool.full,
+            spool_set_aside=self._spool.set_aside,
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pulsar
 from typing_extensions import override
 
-from scalar_ray.core.errors import BrokerUnavailableError
+from scalar_ray.core.errors import BrokerRejectedError, BrokerUnavailableError
 
 __all__ = [
     "InMemoryBroker",
@@ -61,7 +61,13 @@ class Publisher(ABC):
 
     @abstractmethod
     def send(self, message: OutgoingMessage) -> str:
-        """Persist ``message`` and return its message id; ``BrokerUnavailableError`` when the broker cannot."""
+        """Persist ``message`` and return its message id.
+
+        Raises:
+            BrokerUnavailableError: the broker cannot now (away, slow); the same send may work later.
+            BrokerRejectedError: the broker refuses this message for good (too big, not allowed, topic terminated).
+
+        """
 
     def close(self) -> None:  # noqa: B027 - fakes hold nothing to release
         """Release producers and connections."""
@@ -102,6 +108,20 @@ class SubscriptionOptions:
     release_delay_ms: int = 1000
 
 
+# The broker's answers that no retry can change: the message, the credentials or the topic are wrong for good. Every
+# other PulsarException (timeouts, lost connections, a broker restarting) is the broker being away.
+_PERMANENT_SEND_ERRORS = (
+    pulsar.MessageTooBig,
+    pulsar.AuthorizationError,
+    pulsar.AuthenticationError,
+    pulsar.TopicTerminated,
+    pulsar.InvalidTopicName,
+    pulsar.IncompatibleSchema,
+    pulsar.InvalidMessage,
+    pulsar.NotAllowedError,
+)
+
+
 class PulsarPublisher(Publisher):
     """Unbatched, persisted sends (one fetched window per message; batching gains nothing at that size)."""
 
@@ -116,6 +136,8 @@ class PulsarPublisher(Publisher):
         try:
             producer = self._producer(message.topic)
             message_id = producer.send(message.payload, properties=message.properties, partition_key=message.key)
+        except _PERMANENT_SEND_ERRORS as exc:
+            raise BrokerRejectedError("send", message.topic, f"{type(exc).__name__}: {exc}") from exc
         except pulsar.PulsarException as exc:
             # A producer that timed out may stay wedged; a new one reconnects cleanly.
             self._drop(message.topic)
@@ -212,15 +234,18 @@ class PulsarMessageSource(MessageSource):
 class InMemoryBroker(Publisher):
     """A fake broker for unit tests: topics are queues, ``source`` hands them out, unacked ones can come back."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_message_bytes: int = 5 * 2**20) -> None:
         self.topics: dict[str, list[OutgoingMessage]] = {}
         self.available = True
+        self.max_message_bytes = max_message_bytes  # Pulsar's default maxMessageSize: 5 MB
         self._pending: deque[ReceivedMessage] = deque()
         self._unacked: dict[str, ReceivedMessage] = {}
         self._sequence = 0
 
     @override
     def send(self, message: OutgoingMessage) -> str:
+        if len(message.payload) > self.max_message_bytes:
+            raise BrokerRejectedError("send", message.topic, f"MessageTooBig: {len(message.payload):,} bytes (fake)")
         if not self.available:
             raise BrokerUnavailableError("send", message.topic, "broker unavailable (fake)")
         self.topics.setdefault(message.topic, []).append(message)

@@ -166,7 +166,13 @@ class AcquisitionSettings(_Section):
     )
     max_catch_up: str = Field("P7D", description="Longest gap refilled after downtime (older gaps: run a backfill).")
     max_rows_per_message: int = Field(20_000, ge=1, description="Larger windows are split over several messages.")
+    max_message_bytes: int = Field(
+        4 * 2**20, ge=2**16, description="Largest message payload (bytes); keep it under the broker's maxMessageSize."
+    )
     poll_interval_s: float = Field(1.0, gt=0, description="How often an actor checks its schedules.")
+    spool_max_bytes: int = Field(
+        2 * 2**30, ge=2**20, description="Disk one provider's spool may hold while the broker is away (bytes)."
+    )
 
     _comma_separated = field_validator("datasets", "areas", mode="before")(staticmethod(split_commas))
 

@@ -209,6 +209,23 @@ class BrokerUnavailableError(ScalarError):
         super().__init__(f"Pulsar {operation} on {topic} failed: {detail}")
 
 
+class BrokerRejectedError(ScalarError):
+    """The broker refused this message for good (too big, not authorised, topic terminated): retrying cannot help."""
+
+    def __init__(self, operation: str, topic: str, detail: str) -> None:
+        self.operation = operation
+        self.topic = topic
+        super().__init__(f"Pulsar {operation} on {topic} refused: {detail}")
+
+
+class SpoolFullError(ScalarError):
+    """The disk spool holds its limit: nothing more is kept until the broker takes what waits."""
+
+    def __init__(self, directory: str, used_bytes: int, limit_bytes: int) -> None:
+        self.used_bytes, self.limit_bytes = used_bytes, limit_bytes
+        super().__init__(f"spool {directory} is full ({used_bytes:,} of {limit_bytes:,} bytes); the broker is away")
+
+
 class ForecastDataError(ScalarError):
     """A model cannot be trained or run on the data there is (no data, too little history, gaps)."""
 

@@ -9,6 +9,8 @@ import pulsar
 import pytest
 
 from scalar_ray.broker import PulsarAdmin, ensure_platform_namespaces
+from scalar_ray.broker.messaging import OutgoingMessage, PulsarPublisher
+from scalar_ray.core.errors import BrokerRejectedError
 from scalar_ray.local.process import wait_until
 
 pytestmark = pytest.mark.integration
@@ -229,3 +231,14 @@ def test_an_envelope_crosses_the_broker_intact(pulsar_client: pulsar.Client) -> 
     assert decoded.fetch_id == "fetch-1"
     producer.close()
     consumer.close()
+
+
+def test_a_message_over_the_brokers_limit_is_refused_for_good_not_taken_for_an_outage(
+    pulsar_client: pulsar.Client,
+) -> None:
+    publisher = PulsarPublisher(pulsar_client, send_timeout_ms=5_000)
+    topic = fresh_topic()
+
+    with pytest.raises(BrokerRejectedError, match="MessageTooBig"):
+        publisher.send(OutgoingMessage(topic, b"x" * (6 * 2**20), {}, "key"))  # Pulsar's maxMessageSize is 5 MB
+    assert publisher.send(OutgoingMessage(topic, b"fits", {}, "key"))  # the producer still works for the next
