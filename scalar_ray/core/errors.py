@@ -23,6 +23,8 @@ Each subclass takes structured fields and builds its own message: what failed, w
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "BrokerAdminError",
     "ConfigurationError",
@@ -46,6 +48,18 @@ __all__ = [
 
 class ScalarError(Exception):
     """Root of every error scalar-ray raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The errors take named arguments and keep them as attributes: rebuilt from those, not by calling
+        # ``__init__`` with the message, so an error crosses a Ray actor call (a pickle) as itself.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[ScalarError], args: tuple[Any, ...], state: dict[str, Any]) -> ScalarError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(ScalarError):
@@ -192,11 +206,17 @@ class ProviderAuthError(ProviderHTTPError):
 
 
 class WarehouseError(ScalarError):
-    """A warehouse operation failed; ``operation`` says which (write, query, schema)."""
+    """A warehouse operation failed; ``operation`` says which (write, query, schema).
 
-    def __init__(self, warehouse: str, operation: str, problem: str) -> None:
+    ``permanent``: the warehouse refused the data itself (a value it cannot hold, a row that breaks the schema), so
+    the same batch fails again however often it is retried; ingestion then looks for the messages that carry it.
+    Otherwise the failure is the warehouse's state (down, busy, a lost connection) and a retry may succeed.
+    """
+
+    def __init__(self, warehouse: str, operation: str, problem: str, *, permanent: bool = False) -> None:
         self.warehouse = warehouse
         self.operation = operation
+        self.permanent = permanent
         super().__init__(f"{warehouse} {operation}: {problem}")
 
 

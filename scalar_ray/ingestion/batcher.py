@@ -44,6 +44,23 @@ class PendingBatch:
     rows: int = 0
     nbytes: int = 0
     opened_at: float | None = None
+    # Each carrying message's own rows (observations, forecasts): what a poison batch is bisected by.
+    parts: dict[str, tuple[pa.Table | None, pa.Table | None]] = field(default_factory=dict)
+
+    def only(self, messages: list[ReceivedMessage]) -> PendingBatch:
+        """The batch of just these carrying messages (a half, when a batch the warehouse refuses is bisected)."""
+        part = PendingBatch(opened_at=self.opened_at)
+        for message in messages:
+            rows, forecast = self.parts[message.message_id]
+            part.messages.append(message)
+            part.carrying.append(message)
+            part.parts[message.message_id] = (rows, forecast)
+            for table, into in ((rows, part.tables), (forecast, part.forecasts)):
+                if table is not None and table.num_rows:
+                    into.append(table)
+                    part.rows += table.num_rows
+                    part.nbytes += table.nbytes
+        return part
 
     def batch_id(self) -> str:
         """A name for the batch that is the same on every retry: a digest of its message ids."""
@@ -98,6 +115,7 @@ class MicroBatcher:
                 carried = True
         if carried:
             batch.carrying.append(message)
+            batch.parts[message.message_id] = (rows, forecast)
 
     def due(self, now: float, source_idle: bool) -> bool:
         """Whether the batch should be written now."""

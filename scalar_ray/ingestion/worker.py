@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pyarrow as pa
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
@@ -201,6 +202,11 @@ class IngestionWorker:
         return span
 
     def _dead_letter(self, message: ReceivedMessage, reasons: list[str], error_type: str) -> None:
+        if self._send_dead_letter(message, reasons, error_type):
+            # Acknowledged in order with the rest of its batch, so a blocked write also holds this acknowledgement.
+            self._batcher.add(message, None, self._monotonic())
+
+    def _send_dead_letter(self, message: ReceivedMessage, reasons: list[str], error_type: str) -> bool:
         reason = "; ".join(reasons)
         properties = {
             **message.properties,
@@ -214,7 +220,7 @@ class IngestionWorker:
         except BrokerUnavailableError as exc:
             # Not acknowledged: the message comes back when this replica restarts, and is judged again.
             self._broker_failed(exc)
-            return
+            return False
         logger.warning(
             "dead-lettered %s from %s: %s", message.message_id, message.topic, reason, extra={"reason": reason}
         )
@@ -224,8 +230,7 @@ class IngestionWorker:
         if span is not None:
             span.set_status(Status(StatusCode.ERROR, reason))
             span.set_attribute("error.type", error_type)
-        # Acknowledged in order with the rest of its batch, so a blocked write also holds this acknowledgement back.
-        self._batcher.add(message, None, self._monotonic())
+        return True
 
     def _write(self, batch: PendingBatch) -> None:
         started = self._monotonic()
@@ -249,8 +254,15 @@ class IngestionWorker:
                     result = WriteResult(result.rows + issued.rows, result.series + issued.series)
             except WarehouseError as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
+                if exc.permanent and self._isolate_poison(batch, exc):
+                    return
                 self._write_failed(batch, exc)
                 return
+        self._committed(batch, table, forecasts, result, started)
+
+    def _committed(
+        self, batch: PendingBatch, table: pa.Table, forecasts: pa.Table, result: WriteResult, started: float
+    ) -> None:
         committed = self._wall_clock()
         self._blocked, self._failed_writes_in_row = None, 0
         self.stats.writing_blocked_since = None
@@ -278,6 +290,49 @@ class IngestionWorker:
             self._cache.update(table)
         if self._cache is not None and forecasts.num_rows:
             self._cache.update_forecasts(forecasts)
+
+    def _isolate_poison(self, batch: PendingBatch, refusal: WarehouseError) -> bool:
+        """Bisect a batch the warehouse refuses for its data: write the good halves, dead-letter the bad messages.
+
+        A refusal that follows the data (a value the warehouse cannot hold) fails the same way on every retry, and
+        retrying the whole batch forever would stall every key routed to this replica. Halves are written until each
+        refused part is one message, which goes to the dead-letter topic with the warehouse's reason; the rest is
+        committed and acknowledged as usual. False when the bisection met a failure that is not the data's (the
+        warehouse went away): the whole batch is then retried as any failed write, its committed halves rewritten to
+        the same keys.
+        """
+        culprits: list[tuple[ReceivedMessage, WarehouseError]] = []
+        pending = [(batch.carrying, refusal)]
+        while pending:
+            messages, error = pending.pop()
+            if len(messages) == 1:
+                culprits.append((messages[0], error))
+                continue
+            for half in (messages[: len(messages) // 2], messages[len(messages) // 2 :]):
+                part = batch.only(half)
+                try:
+                    self._write_part(part)
+                except WarehouseError as exc:
+                    if not exc.permanent:
+                        return False
+                    pending.append((half, exc))
+        for message, error in culprits:
+            logger.error("warehouse refuses message %s for its data: %s", message.message_id, error)
+            if not self._send_dead_letter(message, [f"the warehouse refuses its rows: {error}"], "WarehouseRefused"):
+                return False  # the dead letter could not be sent: retried later, nothing acknowledged
+        refused = {message.message_id for message, _ in culprits}
+        good = batch.only([m for m in batch.carrying if m.message_id not in refused])
+        good.messages = list(batch.messages)  # every message is done: committed, or dead-lettered with its reason
+        written = WriteResult(good.rows, 0)
+        self._committed(good, good.combined(), good.combined_forecasts(), written, self._monotonic())
+        return True
+
+    def _write_part(self, part: PendingBatch) -> None:
+        table, forecasts = part.combined(), part.combined_forecasts()
+        if table.num_rows:
+            self._warehouse.write(table, part.batch_id())
+        if forecasts.num_rows:
+            self._warehouse.write_forecasts(forecasts, f"{part.batch_id()}_forecasts")
 
     def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
         self._blocked = batch

@@ -136,11 +136,13 @@ def check_observations(warehouse: str, observations: pa.Table) -> pa.Table:
     """The batch with exactly the canonical columns and types, or a ``WarehouseError`` naming what is wrong."""
     missing = [name for name in OBSERVATION_SCHEMA.names if name not in observations.column_names]
     if missing:
-        raise WarehouseError(warehouse, "write", f"batch lacks column(s) {', '.join(missing)}")
+        raise WarehouseError(warehouse, "write", f"batch lacks column(s) {', '.join(missing)}", permanent=True)
     try:
         batch = observations.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-        raise WarehouseError(warehouse, "write", f"batch does not fit the observation schema: {exc}") from exc
+        raise WarehouseError(
+            warehouse, "write", f"batch does not fit the observation schema: {exc}", permanent=True
+        ) from exc
     return batch
 
 
@@ -152,7 +154,7 @@ def check_forecasts(warehouse: str, forecasts: pa.Table) -> pa.Table:
     required = [field.name for field in FORECAST_SCHEMA if not field.nullable]
     missing = [name for name in required if name not in forecasts.column_names]
     if missing:
-        raise WarehouseError(warehouse, "write", f"forecast batch lacks column(s) {', '.join(missing)}")
+        raise WarehouseError(warehouse, "write", f"forecast batch lacks column(s) {', '.join(missing)}", permanent=True)
     columns = [
         forecasts[field.name] if field.name in forecasts.column_names else pa.nulls(forecasts.num_rows, field.type)
         for field in FORECAST_SCHEMA
@@ -160,7 +162,9 @@ def check_forecasts(warehouse: str, forecasts: pa.Table) -> pa.Table:
     try:
         return pa.table(columns, names=FORECAST_SCHEMA.names).cast(FORECAST_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-        raise WarehouseError(warehouse, "write", f"batch does not fit the forecast schema: {exc}") from exc
+        raise WarehouseError(
+            warehouse, "write", f"batch does not fit the forecast schema: {exc}", permanent=True
+        ) from exc
 
 
 class InMemoryWarehouse(Warehouse):

@@ -50,6 +50,15 @@ _DDL = (
 )
 
 
+_DATA_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.ConstraintException,
+    duckdb.OutOfRangeException,
+    duckdb.InvalidInputException,
+    duckdb.TypeMismatchException,
+)
+
+
 class DuckDBWarehouse(Warehouse):
     """Observations and the series catalogue in one DuckDB file; one writer connection, guarded by a lock."""
 
@@ -104,7 +113,9 @@ class DuckDBWarehouse(Warehouse):
                 self._connection.commit()
             except duckdb.Error as exc:
                 self._connection.rollback()
-                raise WarehouseError(self.name, "write", str(exc)) from exc
+                # A value DuckDB cannot hold or a broken constraint fails again on retry; an I/O error may not.
+                refused = isinstance(exc, _DATA_ERRORS)
+                raise WarehouseError(self.name, "write", str(exc), permanent=refused) from exc
             finally:
                 self._connection.unregister("incoming")
 

@@ -318,7 +318,9 @@ def _csv(table: pa.Table) -> bytes:
     try:
         pa_csv.write_csv(text, sink, write_options=options)  # type: ignore[attr-defined]
     except pa.ArrowInvalid as exc:
-        raise WarehouseError("starrocks", "write", f"a value cannot be written as plain CSV: {exc}") from exc
+        raise WarehouseError(
+            "starrocks", "write", f"a value cannot be written as plain CSV: {exc}", permanent=True
+        ) from exc
     return sink.getvalue()
 
 

@@ -90,7 +90,9 @@ class StreamLoadClient:
                 if state == "ABORTED":
                     continue
                 raise WarehouseError("starrocks", "write", f"label {label} is still {state}; retry later")
-            raise WarehouseError("starrocks", "write", self._failure(table, label, answer))
+            raise WarehouseError(
+                "starrocks", "write", self._failure(table, label, answer), permanent=_refuses_data(answer)
+            )
         raise WarehouseError("starrocks", "write", f"label {label} was aborted twice")
 
     def load_state(self, label: str) -> str:
@@ -171,6 +173,20 @@ class StreamLoadClient:
                 log = f"(error log unreadable: {exc})"
             problem += f"; error log {error_url}: {log}"
         return problem
+
+
+# What StarRocks says when the rows themselves are wrong (too many filtered rows, a value too long, a bad column).
+_DATA_REFUSALS = ("filtered rows", "too long", "data quality", "column count", "parse", "invalid value")
+
+
+def _refuses_data(answer: dict[str, Any]) -> bool:
+    """Whether a failed load was refused for its rows (filtered rows, a log of bad lines), not the cluster's state.
+
+    Such a load fails the same way every time: ingestion then bisects its batch to find and dead-letter the messages.
+    """
+    filtered = int(answer.get("NumberFilteredRows", 0) or 0)
+    message = str(answer.get("Message", "")).lower()
+    return filtered > 0 or bool(answer.get("ErrorURL")) or any(mark in message for mark in _DATA_REFUSALS)
 
 
 def _result(label: str, answer: dict[str, Any], *, already_loaded: bool = False) -> StreamLoadResult:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
 
+from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.core.errors import WarehouseError
+from scalar_ray.ingestion.batcher import FlushPolicy
+from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.warehouse.starrocks import StarRocksWarehouse
 from scalar_ray.warehouse.stream_load import StreamLoadClient
 from tests.doubles.starrocks import StarRocksDouble
 from tests.integration.warehouse.conftest import double_settings
 from tests.integration.warehouse.test_contract import batch
+from tests.unit.spine_helpers import HOUR, NOW, envelope, observations
 
 pytestmark = pytest.mark.integration
 
 ISSUED = datetime(2025, 10, 25, 11, tzinfo=UTC)
+DEAD_LETTERS = "persistent://scalar/acquisition/dead-letter"
 
 
 @pytest.fixture
@@ -159,3 +164,26 @@ def test_a_label_whose_earlier_job_aborted_is_loaded_again(
 
     assert loads_of(starrocks_double, "observations_aborted") == ["Label Already Exists", "Success"]
     assert warehouse.count() == 2
+
+
+def test_a_poison_batch_on_stream_load_is_bisected_and_only_its_bad_message_dead_lettered(
+    warehouse: StarRocksWarehouse, starrocks_double: StarRocksDouble
+) -> None:
+    warehouse.ensure_schema()
+    broker = InMemoryBroker()
+    for number in range(4):
+        area = "DK\t1" if number == 2 else "DK1"  # a tab in the series id cannot travel in Stream Load's plain CSV
+        rows = observations([float(number)], HOUR + timedelta(hours=number), area=area)
+        payload, properties = envelope(rows, fetch_id=f"f{number}").encode()
+        broker.send(OutgoingMessage("persistent://scalar/acquisition/entsoe", payload, properties, "entsoe/A44/DK1"))
+    worker = IngestionWorker(
+        broker.source(), warehouse, None, broker, DEAD_LETTERS, FlushPolicy(max_rows=1000), wall_clock=lambda: NOW
+    )
+
+    worker.step()
+    worker.step()
+
+    assert warehouse.count() == 3
+    assert [m.properties["fetch_id"] for m in broker.topics[DEAD_LETTERS]] == ["f2"]
+    assert broker.backlog_of("persistent://scalar/acquisition/entsoe") == 0
+    assert worker.stats.writing_blocked_since is None

@@ -399,3 +399,53 @@ def test_an_old_form_forecast_that_cannot_be_converted_is_dead_lettered(
     worker.step()
 
     assert reason in broker.topics[DLQ][0].properties["dead_letter_reason"]
+
+
+class PickyWarehouse(InMemoryWarehouse):
+    """Refuses any batch holding a row with a tab in its unit (as StarRocks' plain CSV load does), for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+        self.away_after: int | None = None
+
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        self.attempts += 1
+        if self.away_after is not None and self.attempts > self.away_after:
+            raise WarehouseError("picky", "write", "connection refused")  # transient: the warehouse went away
+        if any("\t" in unit for unit in observations["unit"].to_pylist()):
+            raise WarehouseError("picky", "write", "a value cannot be written as plain CSV", permanent=True)
+        return super().write(observations, batch_id)
+
+
+def test_a_poison_message_is_found_by_bisection_and_dead_lettered_while_the_rest_lands() -> None:
+    broker, warehouse = InMemoryBroker(), PickyWarehouse()
+    for number in range(5):
+        unit = "EUR\tMWh" if number == 3 else "EUR/MWh"
+        publish(broker, observations([float(number)], HOUR + timedelta(hours=number), unit=unit), f"f{number}")
+    worker, _ = worker_for(broker, warehouse)
+
+    worker.step()
+    worker.step()  # nothing more waiting: the batch is written (it used to be retried forever, keys stalled behind)
+
+    assert warehouse.count() == 4 and broker.backlog_of(TOPIC) == 0
+    assert worker.stats.dead_lettered == 1 and worker.stats.writing_blocked_since is None
+    (dead,) = broker.topics[DLQ]
+    assert dead.properties["fetch_id"] == "f3"
+    assert "the warehouse refuses its rows" in dead.properties["dead_letter_reason"]
+    assert warehouse.attempts <= 1 + 2 * 3  # the batch, then halves down to the one message (log2 of 5 rounds up)
+
+
+def test_a_warehouse_that_goes_away_during_the_bisection_blocks_the_whole_batch_for_a_retry() -> None:
+    broker, warehouse = InMemoryBroker(), PickyWarehouse()
+    for number in range(4):
+        unit = "EUR\tMWh" if number == 0 else "EUR/MWh"
+        publish(broker, observations([float(number)], HOUR + timedelta(hours=number), unit=unit), f"f{number}")
+    warehouse.away_after = 1
+    worker, _ = worker_for(broker, warehouse)
+
+    worker.step()
+    worker.step()
+
+    assert worker.stats.writing_blocked_since is not None and broker.backlog_of(TOPIC) == 4  # nothing acked or lost
+    assert DLQ not in broker.topics and worker.stats.warehouse_errors == 1
