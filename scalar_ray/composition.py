@@ -13,8 +13,8 @@ import pulsar
 
 from scalar_ray.acquisition.cursors import FileCursorStore
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
-from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.messaging import Publisher
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.broker.topics import acquisition_topic, forecasts_topic
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.cache.redis import RedisCache
@@ -186,6 +186,7 @@ def forecast_service(settings: Settings, warehouse: Warehouse, publisher: Publis
         publisher,
         forecasts_topic(settings.broker.tenant),
         zones=settings.forecasting.zones,
+        spool=DiskSpool(state_dir(settings) / "spool" / "forecasts", max_bytes=settings.acquisition.spool_max_bytes),
     )
 
 

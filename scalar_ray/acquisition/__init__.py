@@ -1,17 +1,15 @@
-"""Acquisition: provider schedules, durable cursors and the disk spool used while the broker is away."""
+"""Acquisition: provider schedules and durable cursors (the disk spool it uses while the broker is away: broker)."""
 
 from __future__ import annotations
 
 from scalar_ray.acquisition.cursors import Cursor, CursorStore, FileCursorStore, InMemoryCursorStore
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
-from scalar_ray.acquisition.spool import DiskSpool
 
 __all__ = [
     "AcquisitionService",
     "AcquisitionTask",
     "Cursor",
     "CursorStore",
-    "DiskSpool",
     "FileCursorStore",
     "InMemoryCursorStore",
 ]

@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 from opentelemetry.trace import SpanKind
 
 from scalar_ray.acquisition.cursors import Cursor, CursorStore
-from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.durations import add_duration, clock_step, parse_duration
 from scalar_ray.core.errors import BrokerUnavailableError, ProviderError, RateLimitedError

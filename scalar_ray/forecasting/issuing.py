@@ -26,7 +26,14 @@ import pyarrow as pa
 
 from scalar_ray.broker.envelope import ForecastEnvelope
 from scalar_ray.broker.messaging import OutgoingMessage, Publisher
-from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, NoChampionError, ScalarError
+from scalar_ray.broker.spool import DiskSpool
+from scalar_ray.core.errors import (
+    BrokerUnavailableError,
+    ForecastDataError,
+    ModelRegistryError,
+    NoChampionError,
+    ScalarError,
+)
 from scalar_ray.core.forecasts import FORECAST_PROVIDER, FORECAST_SCHEMA, empty_forecasts, quantile_column
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.families import FamilySpec
@@ -285,6 +292,8 @@ class ForecastService:
     publisher: Publisher | None
     topic: str
     zones: list[str] | None = None
+    # Where an issued forecast waits while the broker is away (it used to be lost): sent first on the next round.
+    spool: DiskSpool | None = None
     _next: dict[str, datetime] = field(default_factory=dict)
     _states: dict[tuple[str, str], ModelState] = field(default_factory=dict)
     _predictors: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
@@ -301,6 +310,8 @@ class ForecastService:
         A model whose champion is not the one its last attempt used (a first champion, or one a training job just
         promoted) forecasts at the next poll instead of waiting for its family's schedule.
         """
+        if self.spool is not None and len(self.spool) and self.publisher is not None:
+            self.spool.drain(self.publisher)
         issued = []
         for spec in self.families:
             due = self._next.get(spec.name)
@@ -334,7 +345,7 @@ class ForecastService:
         try:
             forecast = self.predict(spec, zone, issue_time)
             if self.publisher is not None:
-                self.publisher.send(forecast_envelope(forecast, self.topic))
+                self._publish(forecast_envelope(forecast, self.topic))
         except NoChampionError:
             state.awaiting_model, state.last_error = True, None
             logger.info("forecast %s/%s waits for a first champion", spec.name, zone)
@@ -359,6 +370,19 @@ class ForecastService:
             forecast.window,
         )
         return forecast, "ok"
+
+    def _publish(self, message: OutgoingMessage) -> None:
+        assert self.publisher is not None  # noqa: S101 - called only with a publisher
+        if self.spool is not None and len(self.spool):
+            self.spool.append(message)  # behind the ones waiting: order kept
+            return
+        try:
+            self.publisher.send(message)
+        except BrokerUnavailableError:
+            if self.spool is None:
+                raise
+            logger.warning("broker unavailable: forecast spooled to %s", self.spool.directory)
+            self.spool.append(message)
 
     def predict(self, spec: FamilySpec, zone: str, issue_time: datetime) -> IssuedForecast:
         """The champion's forecast as known at ``issue_time``; ``NoChampionError`` or ``ForecastDataError`` without."""

@@ -13,9 +13,9 @@ import pytest
 
 from scalar_ray.acquisition.cursors import Cursor, FileCursorStore, InMemoryCursorStore
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
-from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.config import load_settings
 from scalar_ray.core.errors import ProviderHTTPError, RateLimitedError
 from scalar_ray.core.window import Window

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.core.errors import SpoolFullError
 from tests.unit.acquisition.test_acquisition import NOW, TOPIC, FakeClient, service
 

@@ -7,8 +7,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scalar_ray.broker.messaging import InMemoryBroker
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.core.errors import NoChampionError
-from scalar_ray.core.observations import empty_observations
+from scalar_ray.core.forecasts import empty_forecasts
 from scalar_ray.core.window import Window
 from scalar_ray.forecasting.issuing import ForecastService, IssuedForecast, ModelState
 from scalar_ray.forecasting.registry import ModelRegistry, new_version
@@ -33,7 +35,7 @@ class CountingService(ForecastService):
         if zone in self.broken:
             raise RuntimeError("the model's files are unreadable")
         return IssuedForecast(
-            spec.name, zone, entry.version, issue_time, Window(NOW, NOW + timedelta(hours=1)), empty_observations()
+            spec.name, zone, entry.version, issue_time, Window(NOW, NOW + timedelta(hours=1)), empty_forecasts()
         )
 
 
@@ -92,3 +94,27 @@ def test_no_champion_is_counted_as_its_own_outcome_not_as_a_failure(tmp_path: Pa
     assert (waiting.awaiting_model, waiting.failures, waiting.error) == (True, 0, None)
     assert states[f"{spec.name}/SE3"].failures == 1
     assert "unreadable" in (states[f"{spec.name}/SE3"].error or "")
+
+
+def test_a_forecast_issued_while_the_broker_is_away_waits_in_the_spool_and_goes_out_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    registry = ModelRegistry(str(tmp_path / "registry"), tmp_path / "cache")
+    spec = small_family(zones=["DK1"], schedule={"every": "PT1H"})
+    version = new_version(NOW)
+    registry.register(entry(version, "DK1"), model_files(tmp_path / "m"))
+    registry.promote("test_demand", "DK1", version, "first model")
+    broker, spool = InMemoryBroker(), DiskSpool(tmp_path / "spool")
+    service = CountingService([spec], InMemoryWarehouse(), registry, broker, "forecasts", spool=spool)
+    service.calls = []
+    broker.available = False
+    start = datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
+
+    issued = service.run_due(start)
+
+    assert [f.zone for f in issued] == ["DK1"] and len(spool) == 1  # it used to be lost
+    assert "forecasts" not in broker.topics
+    broker.available = True
+    service.run_due(start + timedelta(minutes=1))
+    (sent,) = broker.topics["forecasts"]
+    assert sent.key == "scalar/test_demand/DK1" and len(spool) == 0

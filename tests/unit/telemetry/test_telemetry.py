@@ -13,8 +13,8 @@ from opentelemetry.trace import SpanKind
 
 from scalar_ray.acquisition.cursors import InMemoryCursorStore
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
-from scalar_ray.acquisition.spool import DiskSpool
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
+from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.core.errors import RateLimitedError
 from scalar_ray.ingestion.batcher import FlushPolicy
 from scalar_ray.ingestion.worker import IngestionWorker
