@@ -54,6 +54,8 @@ class IngestionStats:
     rows_written: int = 0
     batches: int = 0
     dead_lettered: int = 0
+    # Messages handed back to the broker after a fault of ours while judging them.
+    released: int = 0
     duplicates_dropped: int = 0
     redelivered: int = 0
     warehouse_errors: int = 0
@@ -169,7 +171,15 @@ class IngestionWorker:
         messages_consumed.add(1, topic)
         # Current while the message is judged, so a dead-letter warning carries the message's trace id.
         with trace.use_span(self._open_span(message), end_on_exit=False):
-            self._judge(message, topic)
+            try:
+                self._judge(message, topic)
+            except Exception:
+                # A fault of ours, not the message's: handed back to the broker (redelivered after a delay, and
+                # dead-lettered by the subscription after its redelivery limit) rather than held unacknowledged
+                # in this replica's memory until it restarts.
+                logger.exception("judging message %s failed; released for redelivery", message.message_id)
+                self.stats.released += 1
+                self._source.release([message])
 
     def _judge(self, message: ReceivedMessage, topic: dict[str, str]) -> None:
         if message.redelivery_count:
@@ -257,6 +267,13 @@ class IngestionWorker:
                 if exc.permanent and self._isolate_poison(batch, exc):
                     return
                 self._write_failed(batch, exc)
+                return
+            except Exception as exc:
+                # An adapter's unforeseen error: the batch stays blocked and is retried like any failed write,
+                # instead of its messages being dropped from memory unacknowledged.
+                logger.exception("warehouse write raised %s", type(exc).__name__)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                self._write_failed(batch, WarehouseError(self._warehouse.name, "write", f"{type(exc).__name__}: {exc}"))
                 return
         self._committed(batch, table, forecasts, result, started)
 

@@ -449,3 +449,52 @@ def test_a_warehouse_that_goes_away_during_the_bisection_blocks_the_whole_batch_
 
     assert worker.stats.writing_blocked_since is not None and broker.backlog_of(TOPIC) == 4  # nothing acked or lost
     assert DLQ not in broker.topics and worker.stats.warehouse_errors == 1
+
+
+def test_a_fault_of_ours_while_judging_hands_the_message_back_instead_of_holding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish(broker, observations([1.0]))
+    worker, _ = worker_for(broker, warehouse)
+    calls = {"n": 0}
+    real = worker._judge  # the fault is injected into the worker's own step
+
+    def judge_once_broken(message, topic):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug")
+        return real(message, topic)
+
+    monkeypatch.setattr(worker, "_judge", judge_once_broken)
+
+    worker.step()  # the fault: released, redelivered at once by the fake
+    worker.step()
+    worker.step()
+
+    assert worker.stats.released == 1 and warehouse.count() == 1 and broker.backlog_of(TOPIC) == 0
+
+
+def test_an_unforeseen_error_from_the_warehouse_blocks_the_batch_for_a_retry_and_loses_nothing() -> None:
+    class Bugged(InMemoryWarehouse):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bugged = True
+
+        def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+            if self.bugged:
+                raise KeyError("an adapter's bug")
+            return super().write(observations, batch_id)
+
+    broker, warehouse = InMemoryBroker(), Bugged()
+    publish(broker, observations([1.0]))
+    worker, clock = worker_for(broker, warehouse)
+
+    worker.step()
+    worker.step()
+    assert worker.stats.warehouse_errors == 1 and broker.backlog_of(TOPIC) == 1
+
+    warehouse.bugged = False
+    clock.now += 30
+    worker.step()
+    assert warehouse.count() == 1 and broker.backlog_of(TOPIC) == 0
