@@ -215,6 +215,10 @@ class IngestionWorker:
         if self._send_dead_letter(message, reasons, error_type):
             # Acknowledged in order with the rest of its batch, so a blocked write also holds this acknowledgement.
             self._batcher.add(message, None, self._monotonic())
+        else:
+            # The dead-letter topic could not take it: handed back, judged again when it returns (not held here).
+            self.stats.released += 1
+            self._source.release([message])
 
     def _send_dead_letter(self, message: ReceivedMessage, reasons: list[str], error_type: str) -> bool:
         reason = "; ".join(reasons)
@@ -228,8 +232,7 @@ class IngestionWorker:
         try:
             self._dead_letters.send(OutgoingMessage(self._dead_letter_topic, message.payload, properties, message.key))
         except BrokerUnavailableError as exc:
-            # Not acknowledged: the message comes back when this replica restarts, and is judged again.
-            self._broker_failed(exc)
+            self._broker_failed(exc)  # not acknowledged: the caller hands it back or retries its batch
             return False
         logger.warning(
             "dead-lettered %s from %s: %s", message.message_id, message.topic, reason, extra={"reason": reason}

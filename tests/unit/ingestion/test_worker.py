@@ -498,3 +498,22 @@ def test_an_unforeseen_error_from_the_warehouse_blocks_the_batch_for_a_retry_and
     clock.now += 30
     worker.step()
     assert warehouse.count() == 1 and broker.backlog_of(TOPIC) == 0
+
+
+def test_a_dead_letter_that_cannot_be_sent_hands_the_message_back_instead_of_dropping_it() -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    broker.send(OutgoingMessage(TOPIC, b"garbage", {"provider": "entsoe"}, "k"))
+    dead_letters = InMemoryBroker()
+    dead_letters.available = False
+    clock = Clock()
+    worker = IngestionWorker(
+        broker.source(), warehouse, None, dead_letters, DLQ, FlushPolicy(), monotonic=clock, wall_clock=lambda: NOW
+    )
+
+    worker.step()  # judged bad, the dead-letter topic away: released, so the broker still holds it
+
+    assert worker.stats.released == 1 and worker.stats.dead_lettered == 0
+    assert broker.backlog_of(TOPIC) == 1
+    dead_letters.available = True
+    worker.step()
+    assert worker.stats.dead_lettered == 1 and [m.payload for m in dead_letters.topics[DLQ]] == [b"garbage"]
