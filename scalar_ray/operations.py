@@ -55,7 +55,7 @@ def prepare_topics(settings: Settings) -> None:
     """Namespaces, the ingestion subscription on every topic it reads, the dead-letter review subscription."""
     tenant = settings.broker.tenant
     with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
-        ensure_platform_namespaces(admin, tenant)
+        ensure_platform_namespaces(admin, tenant, settings.broker.retention_minutes, settings.broker.retention_size_mb)
         for topic in ingested_topics(settings):
             admin.ensure_subscription(topic, INGESTION_SUBSCRIPTION)
         admin.ensure_subscription(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)

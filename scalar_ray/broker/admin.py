@@ -120,6 +120,16 @@ class PulsarAdmin:
         """Create ``tenant/namespace`` unless it exists (the tenant must exist)."""
         self._request("PUT", f"/namespaces/{namespace}", "create namespace", allow=(409,))
 
+    def set_retention(self, namespace: str, minutes: int, size_mb: int) -> None:
+        """Keep acknowledged messages ``minutes`` long, up to ``size_mb`` per topic (replay after a restore)."""
+        body = {"retentionTimeInMinutes": minutes, "retentionSizeInMB": size_mb}
+        self._request("POST", f"/namespaces/{namespace}/retention", "set retention", json=body)
+
+    def retention(self, namespace: str) -> dict[str, int]:
+        """The namespace's retention policy (``retentionTimeInMinutes``, ``retentionSizeInMB``)."""
+        answer: dict[str, int] = self._request("GET", f"/namespaces/{namespace}/retention", "read retention").json()
+        return answer
+
     def topic_stats(self, topic: str) -> dict[str, Any]:
         """The broker's stats document for a non-partitioned topic."""
         name = TopicName.parse(topic)

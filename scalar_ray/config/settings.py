@@ -76,6 +76,21 @@ class BrokerSettings(_Section):
     auth_token: SecretStr | None = Field(None, description="JWT for token authentication; none locally.")
     tenant: str = Field("scalar", min_length=1, description="Pulsar tenant that holds the platform's namespaces.")
     operation_timeout_s: float = Field(30.0, gt=0, description="Client operation timeout in seconds.")
+    retention: str = Field(
+        "P7D", description="How long acknowledged messages are kept for a replay (ISO-8601, the namespaces' policy)."
+    )
+    retention_size_mb: int = Field(10_240, ge=0, description="Most acknowledged messages kept per topic, in MB.")
+
+    @field_validator("retention")
+    @classmethod
+    def _retention_is_a_duration(cls, value: str) -> str:
+        fixed_duration(value)
+        return value
+
+    @property
+    def retention_minutes(self) -> int:
+        """The retention in whole minutes, as Pulsar takes it."""
+        return int(fixed_duration(self.retention).total_seconds() // 60)
 
 
 class DuckDBSettings(_Section):

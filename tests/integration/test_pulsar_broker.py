@@ -209,6 +209,11 @@ def test_platform_namespaces_exist_after_ensuring_them_twice(pulsar_admin: Pulsa
 
     assert sorted(pulsar_admin.namespaces("scalar-it")) == ["scalar-it/acquisition", "scalar-it/insights"]
     assert pulsar_admin.namespaces("no-such-tenant") == []
+    # Acknowledged messages are kept (they used to go at once, leaving a replay after a restore nothing to read).
+    assert pulsar_admin.retention("scalar-it/acquisition") == {
+        "retentionTimeInMinutes": 10080,
+        "retentionSizeInMB": 10240,
+    }
 
 
 def test_an_envelope_crosses_the_broker_intact(pulsar_client: pulsar.Client) -> None:
