@@ -193,3 +193,14 @@ def test_the_ray_containers_run_serve_as_the_platform_does_and_send_telemetry_to
     assert environment["SCALAR_SERVE__HOST"] == ALL_INTERFACES
     collector = compose["services"]["otel-collector"]
     assert "./cluster/otel/collector.yaml:/etc/otelcol/collector.yaml:ro" in collector["volumes"]
+
+
+def test_the_broker_wants_a_token_from_every_client_and_the_platform_has_one(compose: dict[str, Any]) -> None:
+    broker = compose["services"]["broker"]["environment"]
+
+    assert broker["authenticationEnabled"] == "true" and broker["authorizationEnabled"] == "true"
+    assert broker["authenticationProviders"].endswith("AuthenticationProviderToken")
+    assert broker["tokenSecretKey"].startswith("data:;base64,${PULSAR_TOKEN_SECRET_KEY:?")  # from .env, never the file
+    assert "Authorization" in " ".join(compose["services"]["broker"]["healthcheck"]["test"])
+    for name in ("ray-head", "ray-worker"):
+        assert compose["services"][name]["environment"]["SCALAR_BROKER__AUTH_TOKEN"].startswith("${PULSAR_CLIENT_TOKEN")
