@@ -24,7 +24,7 @@ from scalar_ray.broker.messaging import OutgoingMessage, Publisher
 from scalar_ray.broker.spool import DiskSpool
 from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.durations import add_duration, clock_step, parse_duration
-from scalar_ray.core.errors import BrokerUnavailableError, ProviderError, RateLimitedError
+from scalar_ray.core.errors import BrokerUnavailableError, ProviderError, ProviderHTTPError, RateLimitedError
 from scalar_ray.core.utc import floor_to
 from scalar_ray.core.window import Window
 from scalar_ray.providers.catalogue import DatasetSpec
@@ -161,7 +161,7 @@ class AcquisitionService:
             status.throttled += 1
         backoff = Backoff(_FIRST_RETRY.total_seconds(), self._interval(task, now).total_seconds())
         status.next_run = now + timedelta(seconds=backoff.delay(status.consecutive_errors))
-        asked = getattr(exc, "retry_after_s", None)
+        asked = exc.retry_after_s if isinstance(exc, ProviderHTTPError) else None
         if asked:
             # The provider asked for a pause (a ban, maintenance): every task of this provider waits, not only the
             # one that heard it, and none longer than an hour (a "Retry-After: 86400" is not a day without data).

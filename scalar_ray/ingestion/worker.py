@@ -260,11 +260,7 @@ class IngestionWorker:
         attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": batch.rows}
         with tracer.start_as_current_span("ingest batch", context=parent, links=links, attributes=attributes) as span:
             try:
-                # Both writes are idempotent: a retry after the first one committed rewrites the same keys.
-                result = self._warehouse.write(table, batch.batch_id()) if table.num_rows else WriteResult(0, 0)
-                if forecasts.num_rows:
-                    issued = self._warehouse.write_forecasts(forecasts, f"{batch.batch_id()}_forecasts")
-                    result = WriteResult(result.rows + issued.rows, result.series + issued.series)
+                result = self._write_rows(batch, table, forecasts)
             except WarehouseError as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 if exc.permanent and self._isolate_poison(batch, exc):
@@ -331,7 +327,7 @@ class IngestionWorker:
             for half in (messages[: len(messages) // 2], messages[len(messages) // 2 :]):
                 part = batch.only(half)
                 try:
-                    self._write_part(part)
+                    self._write_rows(part, part.combined(), part.combined_forecasts())
                 except WarehouseError as exc:
                     if not exc.permanent:
                         return False
@@ -347,12 +343,13 @@ class IngestionWorker:
         self._committed(good, good.combined(), good.combined_forecasts(), written, self._monotonic())
         return True
 
-    def _write_part(self, part: PendingBatch) -> None:
-        table, forecasts = part.combined(), part.combined_forecasts()
-        if table.num_rows:
-            self._warehouse.write(table, part.batch_id())
+    def _write_rows(self, batch: PendingBatch, table: pa.Table, forecasts: pa.Table) -> WriteResult:
+        # Both writes are idempotent: a retry after the first one committed rewrites the same keys.
+        result = self._warehouse.write(table, batch.batch_id()) if table.num_rows else WriteResult(0, 0)
         if forecasts.num_rows:
-            self._warehouse.write_forecasts(forecasts, f"{part.batch_id()}_forecasts")
+            issued = self._warehouse.write_forecasts(forecasts, f"{batch.batch_id()}_forecasts")
+            result = WriteResult(result.rows + issued.rows, result.series + issued.series)
+        return result
 
     def _write_failed(self, batch: PendingBatch, exc: WarehouseError) -> None:
         self._blocked = batch

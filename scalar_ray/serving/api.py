@@ -209,15 +209,8 @@ def build_api(
         description=__doc__,
         lifespan=lifespan,
     )
-    authenticate = _authenticator(api_keys)
+    authenticate = _authenticator()
     keys = [key.get_secret_value().encode() for key in api_keys or ()]
-
-    def _admitted(header: str | None) -> bool:
-        if not keys:
-            return True
-        scheme, _, presented = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and any(hmac.compare_digest(presented.encode(), key) for key in keys)
-
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
 
@@ -250,10 +243,9 @@ def build_api(
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Before any body is read: the key (a stranger's body is never parsed) and the body's size.
-        if request.url.path.startswith(f"/{API_VERSION}/") and not _admitted(request.headers.get("Authorization")):
-            return _problem(
-                ProblemReport(401, "unauthorized", "an API key is required", "send Authorization: Bearer <key>")
-            )
+        refusal = _key_refusal(keys, request.headers.get("Authorization"))
+        if request.url.path.startswith(f"/{API_VERSION}/") and refusal is not None:
+            return _problem(refusal.report())
         if request.method in {"POST", "PUT", "PATCH"}:
             length = request.headers.get("Content-Length", "")
             if not length.isdigit():
@@ -424,24 +416,33 @@ class _UnauthorizedError(ApiError):
     status, code = 401, "unauthorized"
 
 
-def _authenticator(api_keys: Sequence[SecretStr] | None) -> Any:
-    """A dependency that admits a request whose bearer token is one of the keys (every request when there are none).
+def _key_refusal(keys: Sequence[bytes], header: str | None) -> _UnauthorizedError | None:
+    """Why a request's ``Authorization`` header is refused, or None (always None without keys).
 
     Keys are compared in constant time; neither the presented token nor a key is ever logged.
     """
-    keys = [key.get_secret_value().encode() for key in api_keys or ()]
+    if not keys:
+        return None
+    scheme, _, presented = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return _UnauthorizedError("an API key is required", "send Authorization: Bearer <key>")
+    if not any(hmac.compare_digest(presented.encode(), key) for key in keys):
+        return _UnauthorizedError("the API key is not valid", "ask the platform's operators for a key")
+    return None
+
+
+def _authenticator() -> Any:
+    """The bearer scheme as a route dependency, so the OpenAPI document declares it.
+
+    The check itself runs in the API's middleware (``_key_refusal``), before any body is read; by the time a
+    route's dependencies run, its request was admitted.
+    """
     scheme = HTTPBearer(auto_error=False, description="API key from the platform's secret (SCALAR_SERVE__API_KEYS)")
 
     # The dependency is a default, not an ``Annotated`` hint: FastAPI cannot resolve a postponed annotation that
     # names the local ``scheme``.
     async def authenticate(credentials: HTTPAuthorizationCredentials | None = Depends(scheme)) -> None:  # noqa: B008
-        if not keys:
-            return
-        if credentials is None:
-            raise _UnauthorizedError("an API key is required", "send Authorization: Bearer <key>")
-        presented = credentials.credentials.encode()
-        if not any(hmac.compare_digest(presented, key) for key in keys):
-            raise _UnauthorizedError("the API key is not valid", "ask the platform's operators for a key")
+        del credentials  # checked by the middleware
 
     return authenticate
 
