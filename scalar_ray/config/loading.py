@@ -15,13 +15,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from scalar_ray.config.reference import ENV_PREFIX, env_var_name, setting_env_vars
+from scalar_ray.config.secrets import SECRETS_DIR_VARIABLE
 from scalar_ray.config.settings import MISSING_SECRET, Settings
 from scalar_ray.config.sources import environment_mapping
 from scalar_ray.core.errors import ConfigurationError, InvalidConfigurationError
 
 __all__ = ["SECRETS_DIR_VARIABLE", "load_settings"]
-
-SECRETS_DIR_VARIABLE = f"{ENV_PREFIX}SECRETS_DIR"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, secrets_dir: Path | None = None) -> Settings:
@@ -38,12 +37,13 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets_dir: Path | 
     known = setting_env_vars()
     problems = _unknown_variables(env, known)
     folder = secrets_dir or (Path(env[SECRETS_DIR_VARIABLE]) if env.get(SECRETS_DIR_VARIABLE) else None)
+    mounted: dict[str, Path] = {}
     if folder is not None:
-        problems += _merge_secret_files(env, folder, known)
+        problems += _merge_secret_files(env, folder, known, mounted)
     env = {k: v for k, v in env.items() if k.upper() != SECRETS_DIR_VARIABLE}
     settings: Settings | None = None
     try:
-        with environment_mapping(env):
+        with environment_mapping(env, mounted):
             settings = Settings()
     except ValidationError as exc:
         # An unknown nested variable also fails pydantic's extra="forbid": report each variable once.
@@ -70,7 +70,9 @@ def _unknown_variables(env: Mapping[str, str], known: set[str]) -> list[Configur
     return problems
 
 
-def _merge_secret_files(env: dict[str, str], folder: Path, known: set[str]) -> list[ConfigurationError]:
+def _merge_secret_files(
+    env: dict[str, str], folder: Path, known: set[str], mounted: dict[str, Path]
+) -> list[ConfigurationError]:
     if not folder.is_dir():
         return [
             ConfigurationError(
@@ -96,6 +98,7 @@ def _merge_secret_files(env: dict[str, str], folder: Path, known: set[str]) -> l
             )
         elif name not in present:
             env[name] = file.read_text(encoding="utf-8").strip()
+            mounted[name] = file.absolute()  # not resolved: Kubernetes swaps the ..data link on rotation
     return problems
 
 

@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, fi
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from scalar_ray.config.sources import MappingEnvSource
+from scalar_ray.config.secrets import Secret, name_secrets
+from scalar_ray.config.sources import MappingEnvSource, mounted_secret_files
 from scalar_ray.config.urls import is_loopback_url, url_with_schemes
 from scalar_ray.core.durations import fixed_duration
 
@@ -73,7 +74,7 @@ class BrokerSettings(_Section):
     admin_url: HttpUrl = Field(
         "http://127.0.0.1:8080", description="Pulsar admin REST base URL (backlog, health, topic admin)."
     )
-    auth_token: SecretStr | None = Field(None, description="JWT for token authentication; none locally.")
+    auth_token: Secret | None = Field(None, description="JWT for token authentication; none locally.")
     tenant: str = Field("scalar", min_length=1, description="Pulsar tenant that holds the platform's namespaces.")
     operation_timeout_s: float = Field(30.0, gt=0, description="Client operation timeout in seconds.")
     retention: str = Field(
@@ -107,7 +108,7 @@ class StarRocksSettings(_Section):
     mysql_host: str = Field("127.0.0.1", min_length=1, description="StarRocks FE host for the MySQL protocol.")
     mysql_port: Port = Field(9030, description="StarRocks FE MySQL-protocol port.")
     user: str = Field("root", min_length=1, description="StarRocks user.")
-    password: SecretStr | None = Field(
+    password: Secret | None = Field(
         None, description="StarRocks password; required when the warehouse kind is starrocks."
     )
     database: str = Field("scalar", min_length=1, description="StarRocks database of the platform's tables.")
@@ -139,7 +140,7 @@ class CacheSettings(_Section):
 
     enabled: bool = Field(True, description="Keep real-time values in Redis; ingestion never depends on it.")
     url: RedisUrl = Field("redis://127.0.0.1:6379/0", description="Redis URL (redis:// or rediss:// for TLS).")
-    password: SecretStr | None = Field(None, description="Redis password (Azure Cache for Redis access key).")
+    password: Secret | None = Field(None, description="Redis password (Azure Cache for Redis access key).")
     socket_timeout_s: float = Field(
         2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion."
     )
@@ -225,7 +226,7 @@ class ServeSettings(_Section):
         "127.0.0.1", min_length=1, description="HTTP bind address of the Serve proxy (0.0.0.0 on a cluster)."
     )
     port: Port = Field(8000, description="HTTP port of the forecast API.")
-    api_keys: list[SecretStr] | None = Field(
+    api_keys: list[Secret] | None = Field(
         None,
         description="Bearer API keys (comma-separated, from a secret); none: no authentication, loopback only.",
     )
@@ -290,9 +291,9 @@ class ProviderSettings(_Section):
     requests_per_minute: int = Field(
         120, ge=1, description="Request budget per minute, kept below the provider's ban threshold."
     )
-    token: SecretStr | None = Field(None, description="API token or key (ENTSO-E securityToken, JAO AUTH_API_KEY).")
+    token: Secret | None = Field(None, description="API token or key (ENTSO-E securityToken, JAO AUTH_API_KEY).")
     client_id: str | None = Field(None, description="OAuth client id or login user (Nord Pool, Volue, Meteologica).")
-    client_secret: SecretStr | None = Field(
+    client_secret: Secret | None = Field(
         None, description="OAuth client secret or login password (Nord Pool, Volue, Meteologica)."
     )
 
@@ -403,7 +404,7 @@ class TelemetrySettings(_Section):
         description="OpenTelemetry collector's OTLP/HTTP endpoint (`http://otel-collector:4318`); none locally "
         "(nothing exported).",
     )
-    otlp_headers: SecretStr | None = Field(
+    otlp_headers: Secret | None = Field(
         None, description="Headers for the OTLP exporter (`key=value,key2=value2`, e.g. a backend's API key)."
     )
     metric_export_interval_s: float = Field(15.0, gt=0, description="Seconds between metric exports to the collector.")
@@ -426,7 +427,7 @@ class RaySettings(_Section):
     haproxy_metrics_port: Port = Field(9101, description="Local head port of the forecast API's HAProxy metrics.")
     haproxy_stats_port: Port = Field(8404, description="Local head port of the forecast API's HAProxy stats page.")
     num_cpus: int | None = Field(None, ge=1, description="CPUs the local head offers; default: all.")
-    auth_token: SecretStr | None = Field(
+    auth_token: Secret | None = Field(
         None,
         description="Ray token-authentication token; default: Ray's own `~/.ray/auth_token`, made on first `local up`.",
     )
@@ -499,6 +500,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read keyword arguments first, then the environment mapping the loader hands over."""
         return init_settings, MappingEnvSource(settings_cls)
+
+    @model_validator(mode="after")
+    def _secrets_travel_as_references(self) -> Self:
+        # Each secret learns its variable (and mounted file), so pickled for a Ray worker it is a reference.
+        name_secrets(self, mounted_secret_files())
+        return self
 
     @property
     def data_dir(self) -> Path:
