@@ -30,6 +30,7 @@ from scalar_ray.providers.clients import build_client
 from scalar_ray.serving.forecasts import StoredForecasts
 from scalar_ray.serving.model_catalogue import ModelCatalogue
 from scalar_ray.serving.model_host import ModelHost
+from scalar_ray.telemetry.spool import observe_spool
 from scalar_ray.warehouse.base import Warehouse
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse
 from scalar_ray.warehouse.instrumented import InstrumentedWarehouse
@@ -143,6 +144,8 @@ def acquisition_tasks(settings: Settings, provider: str) -> list[AcquisitionTask
 def acquisition_service(settings: Settings, provider: str, publisher: Publisher) -> AcquisitionService:
     """One provider's acquisition service with its client, cursors and spool."""
     root = state_dir(settings)
+    spool = DiskSpool(root / "spool" / provider, max_bytes=settings.acquisition.spool_max_bytes)
+    observe_spool(provider, lambda: spool.fill)
     return AcquisitionService(
         provider,
         acquisition_tasks(settings, provider),
@@ -150,7 +153,7 @@ def acquisition_service(settings: Settings, provider: str, publisher: Publisher)
         publisher,
         acquisition_topic(settings.broker.tenant, provider),
         FileCursorStore(root / "cursors" / f"{provider}.json"),
-        DiskSpool(root / "spool" / provider, max_bytes=settings.acquisition.spool_max_bytes),
+        spool,
         initial_history=settings.acquisition.initial_history,
         max_catch_up=settings.acquisition.max_catch_up,
         max_rows_per_message=settings.acquisition.max_rows_per_message,

@@ -219,8 +219,11 @@ class PulsarMessageSource(MessageSource):
 
     @override
     def release(self, messages: Sequence[ReceivedMessage]) -> None:
-        for message in messages:
-            self._consumer.negative_acknowledge(message.handle)
+        try:
+            for message in messages:
+                self._consumer.negative_acknowledge(message.handle)
+        except pulsar.PulsarException as exc:
+            raise BrokerUnavailableError("release", self._consumer.topic(), str(exc)) from exc
 
     @override
     def close(self) -> None:

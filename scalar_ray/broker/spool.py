@@ -62,6 +62,11 @@ class DiskSpool:
         """Whether the spool refused a message since it last drained, or holds its limit (an alarm in status)."""
         return self._refused_since_drain or self._bytes >= self.max_bytes
 
+    @property
+    def fill(self) -> float:
+        """The share of ``max_bytes`` in use, 1.0 while ``full`` (the operator checklist's spool fill)."""
+        return 1.0 if self.full else self._bytes / self.max_bytes
+
     def append(self, message: OutgoingMessage) -> None:
         """Keep ``message`` durably for a later ``drain``; ``SpoolFullError`` past ``max_bytes``."""
         header = json.dumps({"topic": message.topic, "key": message.key, "properties": message.properties})

@@ -285,7 +285,11 @@ class IngestionWorker:
         try:
             self._source.acknowledge(batch.messages)
         except BrokerUnavailableError as exc:
-            # The rows are committed; the messages will be redelivered and rewritten to the same keys.
+            # The rows are committed. Handed back, the messages come again and are rewritten to the same keys; kept
+            # unacknowledged by a consumer that stays connected, they would wait until the replica restarts. (No
+            # broker ack timeout: it would count a long warehouse outage's held batch as redeliveries and
+            # dead-letter good data. Every path that lets go of a message acknowledges or releases it instead.)
+            self._release_quietly(batch.messages)
             self._broker_failed(exc)
         committed_s = committed.timestamp()
         for message in batch.messages:
@@ -366,6 +370,14 @@ class IngestionWorker:
             pause,
             exc,
         )
+
+    def _release_quietly(self, messages: list[ReceivedMessage]) -> None:
+        try:
+            self._source.release(messages)
+        except BrokerUnavailableError as exc:  # gone with the connection: the broker redelivers them on reconnect
+            logger.debug("release after a failed acknowledgement: %s", exc)
+            return
+        self.stats.released += len(messages)
 
     def _broker_failed(self, exc: BrokerUnavailableError) -> None:
         self.stats.broker_errors += 1

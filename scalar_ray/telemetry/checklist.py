@@ -29,6 +29,8 @@ class ChecklistItem:
     where: dict[str, str] = field(default_factory=dict)
     # The attribute a breakdown groups by (a panel's legend, a status line's detail).
     by: str = ""
+    # How a gauge's points combine: summed (a backlog), or the lowest or highest that counts (uptime, fill).
+    reads: Literal["sum", "min", "max"] = "sum"
 
 
 CHECKLIST: tuple[ChecklistItem, ...] = (
@@ -89,6 +91,7 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "s",
         "seconds since each long-lived actor started (a drop is a restart)",
         by="scalar.worker",
+        reads="min",
     ),
     ChecklistItem(
         "Forecast completion",
@@ -106,6 +109,15 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "time of the warehouse's reads (forecast inputs, the API's stored forecasts)",
         where={"db.operation.name": "SELECT"},
         by="db.system.name",
+    ),
+    ChecklistItem(
+        "Spool fill",
+        "scalar.acquisition.spool.fill",
+        "gauge",
+        "1",
+        "share of each provider's spool cap in use while the broker is away; 1 is full: new windows wait, an alarm",
+        by="scalar.provider",
+        reads="max",
     ),
 )
 

@@ -44,9 +44,8 @@ def checklist_query(item: ChecklistItem) -> list[tuple[str, str]]:
         ]
     if item.kind == "counter":
         return [(f"sum by ({by}) (increase({name}{_selector(item)}[{_WINDOW}]))", legend)]
-    if item.metric == "process.uptime":  # shortest per worker: a drop to zero is a restart
-        return [(f"min by ({by}) ({name}{_selector(item)})", legend)]
-    return [(f"sum by ({by}) ({name}{_selector(item)})", legend)]
+    # Gauges as the item reads them: uptime's shortest per worker (a drop is a restart), the fullest spool.
+    return [(f"{item.reads} by ({by}) ({name}{_selector(item)})", legend)]
 
 
 def _panel(
@@ -134,11 +133,18 @@ _PLATFORM_PANELS: list[tuple[str, str, list[tuple[str, str]], str]] = [
     ),
 ]
 
-_UNITS = {"s": "s", "{message}": "short", "{response}": "short", "{error}": "short", "{forecast}": "short"}
+_UNITS = {
+    "s": "s",
+    "1": "percentunit",
+    "{message}": "short",
+    "{response}": "short",
+    "{error}": "short",
+    "{forecast}": "short",
+}
 
 
 def dashboard() -> dict[str, Any]:
-    """The dashboard model: the checklist's nine panels first, in its order, then Ray and the API."""
+    """The dashboard model: the checklist's panels first, in its order, then Ray and the API."""
     panels: list[dict[str, Any]] = [_row(1, "Operator checklist", 0)]
     next_id = 2
     for index, item in enumerate(CHECKLIST):

@@ -103,12 +103,20 @@ def _line(item: ChecklistItem, points: Sequence[MetricPoint]) -> ChecklistLine:
     if item.kind == "histogram":
         breakdown = {key: _distribution(group) for key, group in sorted(groups.items())}
         return ChecklistLine(item.title, _distribution(points), breakdown)
-    if item.title == "Worker uptime":
+    if item.reads == "min":
         # Uptime reads as its shortest: a worker that restarted a minute ago is what the operator must see.
         breakdown = {key: _seconds(min(p.value for p in group)) for key, group in sorted(groups.items())}
         return ChecklistLine(item.title, f"shortest {_seconds(min(p.value for p in points))}", breakdown)
+    if item.reads == "max":
+        # A fill reads as its fullest: one provider's full spool is the alarm, whatever the others hold.
+        breakdown = {key: _share(max(p.value for p in group)) for key, group in sorted(groups.items())}
+        return ChecklistLine(item.title, f"fullest {_share(max(p.value for p in points))}", breakdown)
     breakdown = {key: _number(sum(p.value for p in group)) for key, group in sorted(groups.items())}
     return ChecklistLine(item.title, _number(sum(p.value for p in points)), breakdown)
+
+
+def _share(fill: float) -> str:
+    return "FULL" if fill >= 1 else f"{fill * 100:.0f} %"
 
 
 def _distribution(points: Sequence[MetricPoint]) -> str:

@@ -10,7 +10,11 @@ import pytest
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.broker.spool import DiskSpool
+from scalar_ray.composition import acquisition_service
+from scalar_ray.config import load_settings
 from scalar_ray.core.errors import SpoolFullError
+from scalar_ray.telemetry.snapshot import ChecklistLine, checklist_lines
+from tests.conftest import Captured
 from tests.unit.acquisition.test_acquisition import NOW, TOPIC, FakeClient, service
 
 
@@ -90,3 +94,28 @@ def test_a_window_too_big_for_one_message_is_split_by_bytes_under_the_brokers_li
     assert sum(table.num_rows for table in sent) == fetched  # every row once, in order
     starts = [table["ts"][0].as_py() for table in sent]
     assert starts == sorted(starts)
+
+
+def test_the_spool_fill_is_an_operator_checklist_metric_that_reads_full_as_the_alarm(
+    tmp_path: Path, captured: Captured
+) -> None:
+    cap = {"SCALAR_ACQUISITION__SPOOL_MAX_BYTES": str(2**20)}
+    settings = load_settings({"SCALAR_LOCAL__DATA_DIR": str(tmp_path), **cap})
+    broker = InMemoryBroker()
+    broker.available = False
+    acquisition = acquisition_service(settings, "energinet", broker)  # the composition root registers the gauge
+
+    def spool_line() -> ChecklistLine:
+        return next(line for line in checklist_lines(captured.telemetry.points()) if line.title == "Spool fill")
+
+    assert spool_line().breakdown["energinet"] == "0 %"
+    for number in range(3):
+        acquisition._spool.append(message(number, size=300_000))
+    assert spool_line().breakdown["energinet"] == "86 %"  # 3 records of 300 kB and their headers, of 1 MiB
+    with pytest.raises(SpoolFullError):
+        acquisition._spool.append(message(3, size=300_000))
+    assert spool_line().breakdown["energinet"] == "FULL"  # a refusal raises the alarm before the cap is reached
+    assert spool_line().value == "fullest FULL"
+    broker.available = True
+    acquisition._spool.drain(broker)
+    assert spool_line().breakdown["energinet"] == "0 %"  # drained: the alarm clears

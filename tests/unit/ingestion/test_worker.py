@@ -10,7 +10,7 @@ import pytest
 from scalar_ray.broker.envelope import Envelope, ForecastEnvelope
 from scalar_ray.broker.messaging import InMemoryBroker, OutgoingMessage
 from scalar_ray.cache.base import BestEffortCache, InMemoryCache
-from scalar_ray.core.errors import WarehouseError
+from scalar_ray.core.errors import BrokerUnavailableError, WarehouseError
 from scalar_ray.core.forecasts import FORECAST_PROVIDER
 from scalar_ray.core.window import Window
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
@@ -517,3 +517,29 @@ def test_a_dead_letter_that_cannot_be_sent_hands_the_message_back_instead_of_dro
     dead_letters.available = True
     worker.step()
     assert worker.stats.dead_lettered == 1 and [m.payload for m in dead_letters.topics[DLQ]] == [b"garbage"]
+
+
+def test_a_failed_acknowledgement_hands_the_committed_messages_back_instead_of_holding_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    publish(broker, observations([1.0, 2.0]))
+    worker, _ = worker_for(broker, warehouse)
+    source = worker._source
+    real = source.acknowledge
+    failures = iter([BrokerUnavailableError("acknowledge", TOPIC, "connection reset")])
+
+    def acknowledge_once_broken(messages):  # type: ignore[no-untyped-def]
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        return real(messages)
+
+    monkeypatch.setattr(source, "acknowledge", acknowledge_once_broken)
+
+    worker.step()
+    worker.step()  # committed, the acknowledgement fails: released, so the broker delivers them again
+    assert worker.stats.released == 1 and broker.backlog_of(TOPIC) == 1
+    worker.step()
+    worker.step()  # rewritten to the same keys and acknowledged this time
+
+    assert broker.backlog_of(TOPIC) == 0 and warehouse.count() == 2

@@ -43,6 +43,7 @@ OPERATORS_CHECKLIST = [
     "worker uptime",
     "forecast completion",
     "query latency",
+    "spool fill",  # added: a full spool is the alarm of a broker outage that lasts too long
 ]
 
 
