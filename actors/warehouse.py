@@ -47,6 +47,18 @@ class WarehouseActor:
         """Values as known shortly after (or before) each interval: training frames."""
         return self._warehouse.read_known(series_ids, window, known_within, earliest_if_unknown)
 
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        """Every vintage in the window: the read model's first values, revisions and instances."""
+        return self._warehouse.read_vintages(series_ids, window, issued)
+
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        """The issue times of each series."""
+        return self._warehouse.issues(series_ids, issued)
+
+    def catalogue(self) -> pa.Table:
+        """Every series with what the warehouse holds of it."""
+        return self._warehouse.catalogue()
+
     def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
         """Upsert forecast rows."""
         result = self._warehouse.write_forecasts(forecasts, batch_id)

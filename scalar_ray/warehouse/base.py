@@ -26,6 +26,8 @@ from scalar_ray.core.observations import OBSERVATION_SCHEMA
 from scalar_ray.core.window import Window
 
 __all__ = [
+    "CATALOGUE_SCHEMA",
+    "ISSUE_SCHEMA",
     "READ_SCHEMA",
     "InMemoryWarehouse",
     "Warehouse",
@@ -35,6 +37,8 @@ __all__ = [
     "content_digest",
 ]
 
+_METADATA_FIELDS = ("provider", "dataset", "area", "variable", "unit", "resolution")
+
 # What a read returns: one row per (series, interval) — the chosen vintage — in series and time order.
 READ_SCHEMA = pa.schema(
     [
@@ -42,6 +46,31 @@ READ_SCHEMA = pa.schema(
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("value", pa.float64(), nullable=False),
         pa.field("issued_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+# The catalogue: every series with its metadata and what the warehouse holds of it (nulls: no rows any more).
+CATALOGUE_SCHEMA = pa.schema(
+    [
+        pa.field("series_id", pa.string(), nullable=False),
+        *(pa.field(name, pa.string(), nullable=False) for name in _METADATA_FIELDS),
+        pa.field("first_ts", pa.timestamp("us", tz="UTC")),
+        pa.field("last_ts", pa.timestamp("us", tz="UTC")),
+        pa.field("last_issued_at", pa.timestamp("us", tz="UTC")),
+        pa.field("vintages", pa.int64(), nullable=False),
+        pa.field("rows", pa.int64(), nullable=False),
+    ]
+)
+
+# The issues (vintages) of a series: one row per issue time, with the intervals it covers.
+ISSUE_SCHEMA = pa.schema(
+    [
+        pa.field("series_id", pa.string(), nullable=False),
+        pa.field("issued_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("first_ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("last_ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("values", pa.int64(), nullable=False),
     ]
 )
 
@@ -81,6 +110,25 @@ class Warehouse(ABC):
         interval — a forecast with a lead). With ``earliest_if_unknown``, an interval with no such vintage gets its
         earliest one: a backfill stamps history with the fetch time, and its first value is what was published then.
         Training frames use this so that no row sees a value from after the moment it would have been used.
+        """
+
+    @abstractmethod
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        """Every vintage of each series' intervals in ``window`` (issued in ``issued``, if given).
+
+        ``READ_SCHEMA`` rows ordered by series, interval and issue time: what the read model derives the first
+        values, revisions, instances and lead-time views from.
+        """
+
+    @abstractmethod
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        """The issue times of each series within ``issued``, with the intervals each covers (``ISSUE_SCHEMA``)."""
+
+    @abstractmethod
+    def catalogue(self) -> pa.Table:
+        """Every known series with its metadata, first and last interval, last issue and vintage count.
+
+        ``CATALOGUE_SCHEMA`` rows ordered by series id.
         """
 
     @abstractmethod
@@ -182,7 +230,7 @@ class InMemoryWarehouse(Warehouse):
         batch = check_observations(self.name, observations)
         for row in batch.to_pylist():
             self._values[(row["series_id"], row["ts"], row["issued_at"])] = row["value"]
-            self._series[row["series_id"]] = {key: row[key] for key in _METADATA}
+            self._series[row["series_id"]] = {key: row[key] for key in _METADATA_FIELDS}
         return WriteResult(batch.num_rows, len(set(batch["series_id"].to_pylist())))
 
     @override
@@ -219,6 +267,52 @@ class InMemoryWarehouse(Warehouse):
                 continue
             rows.append((series_id, ts, value, issued_at))
         return _read_table(rows)
+
+    @override
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        wanted = set(series_ids)
+        kept = sorted(
+            (key, value)
+            for key, value in self._values.items()
+            if key[0] in wanted
+            and window.start <= key[1] < window.end
+            and (issued is None or issued.start <= key[2] < issued.end)
+        )
+        return _read_table([(series_id, ts, value, issued_at) for (series_id, ts, issued_at), value in kept])
+
+    @override
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        covered: dict[tuple[str, datetime], list[datetime]] = {}
+        wanted = set(series_ids)
+        for series_id, ts, issued_at in self._values:
+            if series_id in wanted and issued.start <= issued_at < issued.end:
+                covered.setdefault((series_id, issued_at), []).append(ts)
+        rows = [
+            {"series_id": s, "issued_at": at, "first_ts": min(ts), "last_ts": max(ts), "values": len(ts)}
+            for (s, at), ts in sorted(covered.items())
+        ]
+        return pa.Table.from_pylist(rows, schema=ISSUE_SCHEMA)
+
+    @override
+    def catalogue(self) -> pa.Table:
+        held: dict[str, list[tuple[datetime, datetime]]] = {}
+        for series_id, ts, issued_at in self._values:
+            held.setdefault(series_id, []).append((ts, issued_at))
+        rows = []
+        for series_id, metadata in sorted(self._series.items()):
+            keys = held.get(series_id, [])
+            rows.append(
+                {
+                    "series_id": series_id,
+                    **metadata,
+                    "first_ts": min((ts for ts, _ in keys), default=None),
+                    "last_ts": max((ts for ts, _ in keys), default=None),
+                    "last_issued_at": max((at for _, at in keys), default=None),
+                    "vintages": len({at for _, at in keys}),
+                    "rows": len(keys),
+                }
+            )
+        return pa.Table.from_pylist(rows, schema=CATALOGUE_SCHEMA)
 
     @override
     def count(self) -> int:
@@ -264,9 +358,6 @@ def _read_table(rows: Sequence[tuple[str, datetime, float, datetime]]) -> pa.Tab
         },
         schema=READ_SCHEMA,
     )
-
-
-_METADATA = ("provider", "dataset", "area", "variable", "unit", "resolution")
 
 
 def utc(moment: datetime) -> datetime:

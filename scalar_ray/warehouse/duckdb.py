@@ -21,7 +21,15 @@ from typing_extensions import override
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
-from scalar_ray.warehouse.base import READ_SCHEMA, Warehouse, WriteResult, check_forecasts, check_observations
+from scalar_ray.warehouse.base import (
+    CATALOGUE_SCHEMA,
+    ISSUE_SCHEMA,
+    READ_SCHEMA,
+    Warehouse,
+    WriteResult,
+    check_forecasts,
+    check_observations,
+)
 from scalar_ray.warehouse.forecast_migration import migrate_forecast_series
 
 __all__ = ["DuckDBWarehouse"]
@@ -173,6 +181,39 @@ class DuckDBWarehouse(Warehouse):
             order by series_id, ts"""
         micros = int(known_within.total_seconds() * 1_000_000)
         return self._read_rows(query, [micros, list(series_ids), window.start, window.end, earliest_if_unknown])
+
+    @override
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        query = """
+            select series_id, ts, value, issued_at from observations
+            where series_id in (select unnest(?::varchar[])) and ts >= ? and ts < ?
+              and (?::timestamptz is null or (issued_at >= ?::timestamptz and issued_at < ?::timestamptz))
+            order by series_id, ts, issued_at"""
+        since, until = (issued.start, issued.end) if issued is not None else (None, None)
+        return self._read_rows(query, [list(series_ids), window.start, window.end, since, since, until])
+
+    @override
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        query = """
+            select series_id, issued_at, min(ts) as first_ts, max(ts) as last_ts, count(*) as "values"
+            from observations
+            where series_id in (select unnest(?::varchar[])) and issued_at >= ? and issued_at < ?
+            group by series_id, issued_at order by series_id, issued_at"""
+        return self._read_rows(query, [list(series_ids), issued.start, issued.end], ISSUE_SCHEMA)
+
+    @override
+    def catalogue(self) -> pa.Table:
+        query = """
+            select s.series_id, s.provider, s.dataset, s.area, s.variable, s.unit, s.resolution,
+                   o.first_ts, o.last_ts, o.last_issued_at,
+                   coalesce(o.vintages, 0) as vintages, coalesce(o."rows", 0) as "rows"
+            from series s left join (
+                select series_id, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
+                       count(distinct issued_at) as vintages, count(*) as "rows"
+                from observations group by series_id
+            ) o using (series_id)
+            order by s.series_id"""
+        return self._read_rows(query, [], CATALOGUE_SCHEMA)
 
     def _read_rows(
         self, query: str, params: list[object] | dict[str, object], schema: pa.Schema = READ_SCHEMA

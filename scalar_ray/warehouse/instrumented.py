@@ -62,6 +62,21 @@ class InstrumentedWarehouse(Warehouse):
             return self.inner.latest_forecast(family, zone, as_of, lookback)
 
     @override
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        with db_operation(self._system, "SELECT", _TABLE):
+            return self.inner.read_vintages(series_ids, window, issued)
+
+    @override
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        with db_operation(self._system, "SELECT", _TABLE):
+            return self.inner.issues(series_ids, issued)
+
+    @override
+    def catalogue(self) -> pa.Table:
+        with db_operation(self._system, "SELECT", "series"):
+            return self.inner.catalogue()
+
+    @override
     def count(self) -> int:
         return self.inner.count()
 

@@ -89,6 +89,24 @@ class RemoteWarehouse(Warehouse):
         return table
 
     @override
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        table = self._call("query", "read_vintages", list(series_ids), window, issued)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        table = self._call("query", "issues", list(series_ids), issued)
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
+    def catalogue(self) -> pa.Table:
+        table = self._call("query", "catalogue")
+        assert isinstance(table, pa.Table)  # noqa: S101
+        return table
+
+    @override
     def count(self) -> int:
         return int(cast("int", self._call("query", "count")))
 

@@ -28,6 +28,8 @@ from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import (
+    CATALOGUE_SCHEMA,
+    ISSUE_SCHEMA,
     READ_SCHEMA,
     Warehouse,
     WriteResult,
@@ -234,6 +236,51 @@ class StarRocksWarehouse(Warehouse):
         params: list[Any] = [seconds, *series_ids, _naive(window.start), _naive(window.end), int(earliest_if_unknown)]
         return self._read_rows(sql, params)
 
+    @override
+    def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
+        if not series_ids:
+            return READ_SCHEMA.empty_table()
+        self.ensure_schema()
+        placeholders = ", ".join(["%s"] * len(series_ids))
+        issued_in = "and issued_at >= %s and issued_at < %s" if issued is not None else ""
+        sql = f"""
+            select series_id, ts, value, issued_at from {self._settings.database}.observations
+            where series_id in ({placeholders}) and ts >= %s and ts < %s {issued_in}
+            order by series_id, ts, issued_at"""  # noqa: S608 - identifiers from settings, values bound
+        params: list[Any] = [*series_ids, _naive(window.start), _naive(window.end)]
+        if issued is not None:
+            params += [_naive(issued.start), _naive(issued.end)]
+        return self._read_rows(sql, params)
+
+    @override
+    def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
+        if not series_ids:
+            return ISSUE_SCHEMA.empty_table()
+        self.ensure_schema()
+        placeholders = ", ".join(["%s"] * len(series_ids))
+        sql = f"""
+            select series_id, issued_at, min(ts) as first_ts, max(ts) as last_ts, count(*) as n
+            from {self._settings.database}.observations
+            where series_id in ({placeholders}) and issued_at >= %s and issued_at < %s
+            group by series_id, issued_at order by series_id, issued_at"""  # noqa: S608 - bound values
+        return self._rows_as(sql, [*series_ids, _naive(issued.start), _naive(issued.end)], ISSUE_SCHEMA)
+
+    @override
+    def catalogue(self) -> pa.Table:
+        self.ensure_schema()
+        database = self._settings.database
+        sql = f"""
+            select s.series_id, s.provider, s.dataset, s.area, s.variable, s.unit, s.resolution,
+                   o.first_ts, o.last_ts, o.last_issued_at,
+                   coalesce(o.vintages, 0) as vintages, coalesce(o.n, 0) as n
+            from {database}.series s left join (
+                select series_id, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
+                       count(distinct issued_at) as vintages, count(*) as n
+                from {database}.observations group by series_id
+            ) o on o.series_id = s.series_id
+            order by s.series_id"""  # noqa: S608 - identifiers from settings
+        return self._rows_as(sql, [], CATALOGUE_SCHEMA)
+
     def _read_rows(self, sql: str, params: list[Any]) -> pa.Table:
         with self._cursor("query") as cursor:
             cursor.execute(sql, params)
@@ -247,6 +294,13 @@ class StarRocksWarehouse(Warehouse):
             },
             schema=READ_SCHEMA,
         )
+
+    def _rows_as(self, sql: str, params: list[Any], schema: pa.Schema) -> pa.Table:
+        """Rows in ``schema``'s column order (DATETIME read back as UTC)."""
+        with self._cursor("query") as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return pa.table({name: [_aware(row[i]) for row in rows] for i, name in enumerate(schema.names)}, schema=schema)
 
     @override
     def count(self) -> int:

@@ -130,6 +130,72 @@ def test_reads_keep_to_the_window_and_the_series_asked_for(warehouse: Warehouse)
     assert warehouse.read(["entsoe/A44/DK2/price", SERIES], DAY).num_rows == 2 + 4
 
 
+def test_read_vintages_gives_every_vintage_in_key_order_and_keeps_to_the_issue_window(warehouse: Warehouse) -> None:
+    first, second, third = (datetime(2025, 10, 24, 11, tzinfo=UTC) + timedelta(days=n) for n in range(3))
+    warehouse.write(batch([1.0, 2.0], second))
+    warehouse.write(batch([0.5, 1.5], first))
+    warehouse.write(batch([3.0], third))
+    warehouse.write(batch([9.0], first, series="DK2"))
+
+    every = warehouse.read_vintages([SERIES], DAY)
+    middle = warehouse.read_vintages([SERIES], DAY, issued=Window(second, third))
+
+    rows = [(row["ts"], row["issued_at"], row["value"]) for row in every.to_pylist()]
+    assert rows == [
+        (DAY.start, first, 0.5),
+        (DAY.start, second, 1.0),
+        (DAY.start, third, 3.0),
+        (DAY.start + timedelta(minutes=15), first, 1.5),
+        (DAY.start + timedelta(minutes=15), second, 2.0),
+    ]
+    assert middle["value"].to_pylist() == [1.0, 2.0]  # the issue window is [start, end)
+    assert set(every["series_id"].to_pylist()) == {SERIES}
+
+
+def test_issues_list_each_issue_time_with_the_intervals_it_covers(warehouse: Warehouse) -> None:
+    early, late = datetime(2025, 10, 24, 11, tzinfo=UTC), datetime(2025, 10, 25, 11, tzinfo=UTC)
+    warehouse.write(batch([1.0] * 96, early))  # the whole UTC day
+    warehouse.write(batch([2.0] * 4, late, start=DAY.start + timedelta(hours=2)))
+
+    issues = warehouse.issues([SERIES], Window(early - timedelta(days=1), late + timedelta(days=1)))
+    only_late = warehouse.issues([SERIES], Window(late, late + timedelta(seconds=1)))
+
+    assert issues.to_pylist() == [
+        {"series_id": SERIES, "issued_at": early, "first_ts": DAY.start, "last_ts": DAY.end - timedelta(minutes=15),
+         "values": 96},
+        {"series_id": SERIES, "issued_at": late, "first_ts": DAY.start + timedelta(hours=2),
+         "last_ts": DAY.start + timedelta(hours=2, minutes=45), "values": 4},
+    ]  # fmt: skip
+    assert only_late["issued_at"].to_pylist() == [late]
+    assert warehouse.issues([], Window(early, late)).num_rows == 0
+
+
+def test_the_catalogue_lists_every_series_with_what_is_held_of_it(warehouse: Warehouse) -> None:
+    early, late = datetime(2025, 10, 24, 11, tzinfo=UTC), datetime(2025, 10, 25, 11, tzinfo=UTC)
+    warehouse.write(batch([1.0, 2.0, 3.0], early))
+    warehouse.write(batch([2.5], late, start=DAY.start + timedelta(minutes=15)))
+    warehouse.write(batch([7.0], late, series="DK2"))
+
+    catalogue = warehouse.catalogue().to_pylist()
+
+    assert [row["series_id"] for row in catalogue] == ["entsoe/A44/DK1/price", "entsoe/A44/DK2/price"]
+    assert catalogue[0] == {
+        "series_id": SERIES,
+        "provider": "entsoe",
+        "dataset": "A44",
+        "area": "DK1",
+        "variable": "price",
+        "unit": "EUR/MWh",
+        "resolution": "PT15M",
+        "first_ts": DAY.start,
+        "last_ts": DAY.start + timedelta(minutes=30),
+        "last_issued_at": late,
+        "vintages": 2,
+        "rows": 4,
+    }
+    assert (catalogue[1]["vintages"], catalogue[1]["rows"]) == (1, 1)
+
+
 def test_series_metadata_is_kept(warehouse: Warehouse) -> None:
     warehouse.write(batch([1.0], datetime(2025, 10, 25, 11, tzinfo=UTC)))
 
