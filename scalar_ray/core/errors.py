@@ -39,8 +39,10 @@ __all__ = [
     "ProviderError",
     "ProviderHTTPError",
     "RateLimitedError",
+    "ReadRequestError",
     "ScalarError",
     "ServiceStartTimeoutError",
+    "UnknownSeriesError",
     "WarehouseError",
     "WindowTooLargeError",
 ]
@@ -261,6 +263,29 @@ class NoChampionError(ForecastDataError):
 
     def __init__(self, family: str, zone: str) -> None:
         super().__init__(family, zone, "no champion model yet (run `scalar-ray train`)")
+
+
+class ReadRequestError(ScalarError):
+    """A market-data read cannot be answered as asked: a bad parameter, an unknown series, too much at once.
+
+    Attributes:
+        parameter: the request parameter at fault (``frequency``, ``series``, ``window``).
+        problem: what is wrong, in the user's terms.
+
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        self.parameter = parameter
+        self.problem = problem
+        super().__init__(f"{parameter}: {problem}")
+
+
+class UnknownSeriesError(ReadRequestError):
+    """The read named series the warehouse has never held."""
+
+    def __init__(self, series_ids: list[str]) -> None:
+        self.series_ids = series_ids
+        super().__init__("series", f"unknown series {', '.join(series_ids[:10])}; search the catalogue for their ids")
 
 
 class ModelRegistryError(ScalarError):

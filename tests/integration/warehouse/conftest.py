@@ -8,13 +8,17 @@ A real cluster is used when ``SCALAR_TEST_STARROCKS_HTTP_URL`` (FE HTTP, e.g. ht
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
 
 from scalar_ray.config.settings import StarRocksSettings
+from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
+from scalar_ray.warehouse.starrocks import StarRocksWarehouse
 from tests.doubles.starrocks import StarRocksDouble
 
 
@@ -50,3 +54,20 @@ def real_starrocks_settings(database: str) -> StarRocksSettings:
         database=database,
         replication_num=1,
     )
+
+
+@pytest.fixture(params=["memory", "duckdb", "starrocks-double", "starrocks"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    """Each adapter in turn: the fake, a real DuckDB file, the StarRocks double, a real StarRocks if configured."""
+    adapter: Warehouse
+    if request.param == "memory":
+        adapter = InMemoryWarehouse()
+    elif request.param == "duckdb":
+        adapter = DuckDBWarehouse(tmp_path / "w.duckdb")
+    elif request.param == "starrocks-double":
+        double = request.getfixturevalue("starrocks_double")
+        adapter = StarRocksWarehouse(double_settings(double, database=f"c{uuid.uuid4().hex[:8]}"))
+    else:
+        adapter = StarRocksWarehouse(real_starrocks_settings(f"scalar_test_{uuid.uuid4().hex[:8]}"))
+    yield adapter
+    adapter.close()

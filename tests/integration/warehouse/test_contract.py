@@ -3,8 +3,6 @@ double (Stream Load + MySQL protocol) and, when ``SCALAR_TEST_STARROCKS_HTTP_URL
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +13,7 @@ from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
-from scalar_ray.warehouse.starrocks import StarRocksWarehouse
-from tests.integration.warehouse.conftest import double_settings, real_starrocks_settings
+from scalar_ray.warehouse import DuckDBWarehouse, Warehouse
 from tests.unit.spine_helpers import forecast_issue
 
 pytestmark = pytest.mark.integration
@@ -39,22 +35,6 @@ def batch(values: list[float], issued_at: datetime, start: datetime = DAY.start,
             resolution="PT15M",
         )
     return builder.build()
-
-
-@pytest.fixture(params=["memory", "duckdb", "starrocks-double", "starrocks"])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    adapter: Warehouse
-    if request.param == "memory":
-        adapter = InMemoryWarehouse()
-    elif request.param == "duckdb":
-        adapter = DuckDBWarehouse(tmp_path / "w.duckdb")
-    elif request.param == "starrocks-double":
-        double = request.getfixturevalue("starrocks_double")
-        adapter = StarRocksWarehouse(double_settings(double, database=f"c{uuid.uuid4().hex[:8]}"))
-    else:
-        adapter = StarRocksWarehouse(real_starrocks_settings(f"scalar_test_{uuid.uuid4().hex[:8]}"))
-    yield adapter
-    adapter.close()
 
 
 def test_a_redelivered_batch_changes_nothing(warehouse: Warehouse) -> None:
