@@ -23,6 +23,7 @@ from ray.serve.handle import DeploymentHandle
 
 from scalar_ray.composition import model_catalogue, model_host, stored_forecasts, worker_warehouse
 from scalar_ray.config import Settings, load_settings
+from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.api import build_api
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
@@ -74,8 +75,10 @@ class ForecastIngress:
         logging.basicConfig(level=settings.telemetry.log_level)
         configure(settings.telemetry, "serve-ingress")
         self._serving = settings.serve
-        stored = stored_forecasts(settings, worker_warehouse(settings))
+        warehouse = worker_warehouse(settings)
+        stored = stored_forecasts(settings, warehouse)
         self._backend = ForecastBackend(model_catalogue(settings), stored, ServeModelPort(models))
+        self._market = MarketData(warehouse)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         serving = self._serving
@@ -84,6 +87,7 @@ class ForecastIngress:
             serving.api_keys,
             champion_poll_s=serving.champion_poll_s,
             predict_timeout_s=serving.predict_timeout_s,
+            market=self._market,
         )
 
 

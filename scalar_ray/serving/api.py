@@ -1,4 +1,4 @@
-"""The forecast API's HTTP surface (FastAPI): versioned routes, bearer authentication, JSON errors, formats.
+"""The platform's HTTP API (FastAPI), forecasts and market data: versioned routes, bearer keys, JSON errors.
 
 Routes (OpenAPI at ``/openapi.json``, browsable at ``/docs``):
 
@@ -7,6 +7,8 @@ Routes (OpenAPI at ``/openapi.json``, browsable at ``/docs``):
     GET  /v1/forecasts/{family}/{zone}/latest         the newest stored issue (Redis, then the warehouse)
     GET  /v1/forecasts/{family}/{zone}?as_of=…        the issue in force at an earlier time
     POST /v1/forecasts/{family}/{zone}/predict        forecast on request with the champion or a named version
+    GET  /v1/series, /v1/series/values, /v1/instances…, /v1/revisions
+                                                      market data: catalogue, series and instances (market_api)
     GET  /healthz  /readyz                            liveness and readiness (no authentication)
 
 Every error is ``{"error": {"code", "message", "hint"}}`` with its status: 401 without a valid key (checked before a
@@ -35,9 +37,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scalar_ray.core.durations import fixed_duration
 from scalar_ray.forecasting.registry import VERSION_PATTERN
+from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.errors import ApiError, ProblemReport
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
+from scalar_ray.serving.market_api import market_router
 from scalar_ray.serving.service import ForecastBackend
 
 __all__ = ["PredictBody", "build_api"]
@@ -190,8 +194,9 @@ def build_api(
     *,
     champion_poll_s: float = 10.0,
     predict_timeout_s: float = 60.0,
+    market: MarketData | None = None,
 ) -> FastAPI:
-    """The FastAPI application over ``backend``; authentication is on when ``api_keys`` are given."""
+    """The FastAPI application over ``backend`` (and ``market``'s reads); authentication is on with ``api_keys``."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -213,6 +218,8 @@ def build_api(
     keys = [key.get_secret_value().encode() for key in api_keys or ()]
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
+    if market is not None:
+        app.include_router(market_router(market, auth))
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:

@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from pydantic import SecretStr
 
+from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.api import build_api
 from tests.unit.serving.fixtures import platform
 
 KEY = "s" * 24
 ERROR_FIELDS = {"code", "message", "hint"}  # the hint is optional (ErrorDetail)
-EXAMPLES = 50  # per operation, mode and key setting: 6 operations x 2 modes x 2 settings x 50 = 1,200 cases
+EXAMPLES = 30  # per operation, mode and key setting: 14 operations x 2 modes x 2 settings x 30 = 1,680 cases
 CALLS = {"count": 0}
 
 
@@ -30,10 +31,12 @@ CALLS = {"count": 0}
 def test_no_request_gets_a_5xx_and_every_4xx_is_in_the_error_shape(
     tmp_path: Path, keys: bool, mode: schemathesis.GenerationMode
 ) -> None:
-    app = build_api(platform(tmp_path).backend, [SecretStr(KEY)] if keys else None, champion_poll_s=3600)
+    served = platform(tmp_path)
+    market = MarketData(served.warehouse)  # the market-data routes too, over the same warehouse
+    app = build_api(served.backend, [SecretStr(KEY)] if keys else None, champion_poll_s=3600, market=market)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 6
+    assert len(operations) >= 14  # the forecast routes and the eight market-data ones
     for operation in operations:
 
         @seed(20261202)

@@ -1,0 +1,322 @@
+"""The market-data routes of the API: the read model (``scalar_ray.marketdata``) over HTTP.
+
+    GET /v1/series                      search the catalogue (provider, dataset, area, variable, unit, q; paged)
+    GET /v1/series/values               values of one or more series over [start, end): as_of, vintage, tz,
+                                        frequency, aggregation, hours, layout=long|wide
+    GET /v1/instances                   the issue times of a series
+    GET /v1/instances/values            the values of one issue
+    GET /v1/instances/relative          per local day, the issue made days_ahead before by time_of_day
+    GET /v1/instances/staircase         per interval, the newest value issued at least lead before it
+    GET /v1/instances/absolute          one delivery interval across issues
+    GET /v1/revisions                   what changed between two knowledge times
+
+Series ids hold slashes, so they travel as ``id`` query parameters (repeat it for several). Times are ISO-8601
+with an offset (``Z`` or ``+01:00``); a time without one is refused rather than guessed. Answers come as JSON, CSV,
+Arrow IPC or Parquet (``format`` or ``Accept``). An unknown series is 404 ``unknown_series``; a request the read
+model cannot answer as asked (a bad frequency, too many values at once) is 422 naming the parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any, Literal, TypeVar
+
+import pyarrow as pa
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+
+from scalar_ray.core.durations import fixed_duration
+from scalar_ray.core.errors import ReadRequestError, UnknownSeriesError
+from scalar_ray.core.window import Window
+from scalar_ray.marketdata import AGGREGATIONS, HOURS, CatalogueQuery, MarketData, SeriesFrame, SeriesRequest
+from scalar_ray.marketdata.catalogue import MAX_PAGE_SIZE
+from scalar_ray.marketdata.series import time_zone
+from scalar_ray.serving.errors import ApiError
+from scalar_ray.serving.tables import TableFormat, choose_table_format, render_table
+
+__all__ = ["market_router"]
+
+_T = TypeVar("_T")
+_EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+Ids = Annotated[list[str], Query(alias="id", min_length=1, max_length=200, description="Series id; repeat for more.")]
+OneId = Annotated[str, Query(alias="id", max_length=512, description="Series id (search /v1/series for them).")]
+Start = Annotated[datetime, Query(description="Window start, inclusive (ISO-8601 with offset).")]
+End = Annotated[datetime, Query(description="Window end, exclusive (ISO-8601 with offset).")]
+AsOf = Annotated[datetime | None, Query(description="Read the values known at this moment (default: now).")]
+Zone = Annotated[str, Query(alias="tz", max_length=64, description="Output time zone (IANA), also the buckets'.")]
+Fmt = Annotated[TableFormat | None, Query(alias="format", description="json (default), csv, arrow or parquet.")]
+Accept = Annotated[str | None, Header()]
+_TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {},
+            "text/csv": {},
+            "application/vnd.apache.arrow.stream": {},
+            "application/vnd.apache.parquet": {},
+        },
+        "description": "a long table (columnar JSON, CSV, Arrow IPC stream or Parquet) and what it means",
+    },
+    404: {"description": "unknown series"},
+    422: {"description": "a parameter the read model cannot answer as given"},
+}
+
+
+class _UnknownSeriesApiError(ApiError):
+    status, code = 404, "unknown_series"
+
+
+class _InvalidReadError(ApiError):
+    status, code = 422, "invalid_request"
+
+
+def _moment(value: datetime | None, name: str) -> datetime | None:
+    """An aware UTC time within the platform's range, or a 422 naming the parameter."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise _InvalidReadError(f"{name} has no offset", "give Z or an offset such as +01:00")
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset: before the first representable UTC time
+        moment = _EARLIEST - timedelta(days=1)
+    if not _EARLIEST <= moment < _LATEST:
+        raise _InvalidReadError(f"{name} is outside 1970-2200", "give a time within the data's range")
+    return moment
+
+
+def _window(start: datetime, end: datetime) -> Window:
+    first, last = _moment(start, "start"), _moment(end, "end")
+    assert first is not None and last is not None  # noqa: S101 - required parameters
+    if last <= first:
+        raise _InvalidReadError("end is not after start", "windows are [start, end)")
+    return Window(first, last)
+
+
+def _lead(text: str, name: str) -> timedelta:
+    try:
+        return fixed_duration(text, allow_zero=True)
+    except ValueError as exc:
+        raise _InvalidReadError(f"{name}: {exc}", "an ISO-8601 duration such as PT6H or P1D") from exc
+
+
+async def _read(call: Callable[[], _T]) -> _T:
+    """Run a blocking read off the event loop; the read model's errors become the API's."""
+    try:
+        return await asyncio.to_thread(call)
+    except UnknownSeriesError as exc:
+        raise _UnknownSeriesApiError(exc.problem, "GET /v1/series searches the catalogue") from exc
+    except ReadRequestError as exc:
+        raise _InvalidReadError(str(exc), f"check the {exc.parameter} parameter") from exc
+
+
+def _respond(table: pa.Table, meta: dict[str, Any], fmt: TableFormat | None, accept: str | None) -> Response:
+    body, media_type = render_table(table, meta, choose_table_format(fmt, accept))
+    return Response(body, media_type=media_type)
+
+
+def _in_zone(table: pa.Table, zone: str) -> pa.Table:
+    for position, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            typed = table[field.name].cast(pa.timestamp("us", tz=zone))
+            table = table.set_column(position, pa.field(field.name, typed.type, field.nullable), typed)
+    return table
+
+
+def _frame_meta(frame: SeriesFrame) -> dict[str, Any]:
+    return {
+        "series": [
+            {"id": s.series_id, "resolution": s.resolution, "unit": s.unit, "aggregation": s.aggregation}
+            for s in frame.series
+        ],
+        "time_zone": frame.time_zone,
+        "frequency": frame.frequency,
+        "hours": {"name": frame.hours.name, "definition": frame.hours.description},
+        "as_of": frame.as_of,
+        "vintage": frame.vintage,
+    }
+
+
+def market_router(market: MarketData, dependencies: list[Any]) -> APIRouter:
+    """The market-data routes over ``market``, behind ``dependencies`` (the API's authentication)."""
+    router = APIRouter(prefix="/v1", dependencies=dependencies)
+
+    async def read(call: Callable[[], _T], series_ids: Sequence[str] = ()) -> _T:
+        def checked() -> _T:
+            _known(market, series_ids)  # a view of an unknown series would answer empty: say so instead
+            return call()
+
+        return await _read(checked)
+
+    @router.get("/series", tags=["market data"], summary="Search the series catalogue", responses=_TABLE_RESPONSES)
+    async def search(
+        provider: Annotated[str | None, Query(max_length=64)] = None,
+        dataset: Annotated[str | None, Query(max_length=128)] = None,
+        area: Annotated[str | None, Query(max_length=64)] = None,
+        variable: Annotated[str | None, Query(max_length=128)] = None,
+        unit: Annotated[str | None, Query(max_length=32)] = None,
+        resolution: Annotated[str | None, Query(max_length=16)] = None,
+        q: Annotated[str | None, Query(max_length=200, description="Words found anywhere in id or metadata.")] = None,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        query = CatalogueQuery(provider, dataset, area, variable, unit, resolution, q, page, page_size)
+        found = await _read(lambda: market.search(query))
+        meta = {"total": found.total, "page": found.page, "page_size": found.page_size, "pages": found.pages}
+        return _respond(found.series, meta, fmt, accept)
+
+    @router.get(
+        "/series/values",
+        tags=["market data"],
+        summary="Values of series over [start, end) as known at a moment, in a time zone and frequency",
+        responses=_TABLE_RESPONSES,
+    )
+    async def values(
+        ids: Ids,
+        start: Start,
+        end: End,
+        as_of: AsOf = None,
+        vintage: Annotated[Literal["latest", "first", "all"], Query()] = "latest",
+        tz: Zone = "UTC",
+        frequency: Annotated[str | None, Query(max_length=8, description="PT15M, PT1H, P1D, P1W, P1M, P1Y …")] = None,
+        aggregation: Annotated[
+            Literal["mean", "sum", "min", "max", "first", "last"] | None,
+            Query(description=f"One of {', '.join(AGGREGATIONS)}; default: mean, or sum for energy."),
+        ] = None,
+        hours: Annotated[Literal["base", "peak", "offpeak"], Query(description=", ".join(HOURS))] = "base",
+        layout: Annotated[Literal["long", "wide"], Query()] = "long",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        request = SeriesRequest(
+            tuple(ids), _window(start, end), _moment(as_of, "as_of"), vintage, tz, frequency, aggregation, hours
+        )
+        frame = await _read(lambda: market.series(request))
+        return _respond(frame.wide() if layout == "wide" else frame.table, _frame_meta(frame), fmt, accept)
+
+    @router.get("/instances", tags=["market data"], summary="The issue times of a series", responses=_TABLE_RESPONSES)
+    async def instances(
+        series_id: OneId,
+        issued_from: AsOf = None,
+        issued_to: AsOf = None,
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        issued = _window(issued_from or _EARLIEST, issued_to or _LATEST - timedelta(days=1))
+        table = await read(lambda: market.issues([series_id], issued), [series_id])
+        return _respond(table, {"series": series_id}, fmt, accept)
+
+    @router.get(
+        "/instances/values", tags=["market data"], summary="The values of one issue", responses=_TABLE_RESPONSES
+    )
+    async def instance(
+        series_id: OneId,
+        issued_at: Annotated[datetime, Query(description="The issue time, exactly (from /v1/instances).")],
+        tz: Zone = "UTC",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        moment = _moment(issued_at, "issued_at")
+        assert moment is not None  # noqa: S101 - required
+        zone = await _read(lambda: time_zone(tz).key)
+        table = await read(lambda: market.instance(series_id, moment), [series_id])
+        return _respond(
+            _in_zone(table, zone), {"series": series_id, "issued_at": moment, "time_zone": zone}, fmt, accept
+        )
+
+    @router.get(
+        "/instances/relative",
+        tags=["market data"],
+        summary="Per local delivery day, the newest issue made days_ahead days before, by a local time of day",
+        responses=_TABLE_RESPONSES,
+    )
+    async def relative(
+        ids: Ids,
+        start: Start,
+        end: End,
+        days_ahead: Annotated[int, Query(ge=0, le=366)] = 1,
+        time_of_day: Annotated[time, Query(description="Local time of day the issue must be made by (12:00).")] = time(
+            12, 0
+        ),
+        tz: Zone = "Europe/Copenhagen",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        window = _window(start, end)
+        local_time = time_of_day.replace(tzinfo=None)
+        table = await read(lambda: market.relative(ids, window, days_ahead, local_time, tz), ids)
+        meta = {"series": ids, "days_ahead": days_ahead, "time_of_day": time_of_day.isoformat(), "time_zone": tz}
+        return _respond(_in_zone(table, time_zone(tz).key), meta, fmt, accept)
+
+    @router.get(
+        "/instances/staircase",
+        tags=["market data"],
+        summary="Per interval, the newest value issued at least a lead time before it",
+        responses=_TABLE_RESPONSES,
+    )
+    async def staircase(
+        ids: Ids,
+        start: Start,
+        end: End,
+        lead: Annotated[str, Query(max_length=16, description="ISO-8601 lead time (PT6H, P1D).")] = "P1D",
+        tz: Zone = "UTC",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        window, ahead = _window(start, end), _lead(lead, "lead")
+        zone = await _read(lambda: time_zone(tz).key)
+        table = await read(lambda: market.staircase(ids, window, ahead), ids)
+        return _respond(_in_zone(table, zone), {"series": ids, "lead": lead, "time_zone": zone}, fmt, accept)
+
+    @router.get(
+        "/instances/absolute",
+        tags=["market data"],
+        summary="How the value of one delivery interval evolved across issues",
+        responses=_TABLE_RESPONSES,
+    )
+    async def absolute(
+        series_id: OneId,
+        delivery: Annotated[datetime, Query(description="The interval's start (ISO-8601 with offset).")],
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        moment = _moment(delivery, "delivery")
+        assert moment is not None  # noqa: S101 - required
+        table = await read(lambda: market.absolute(series_id, moment), [series_id])
+        return _respond(table, {"series": series_id, "delivery": moment}, fmt, accept)
+
+    @router.get(
+        "/revisions",
+        tags=["market data"],
+        summary="The intervals whose value changed between two knowledge times",
+        responses=_TABLE_RESPONSES,
+    )
+    async def revisions(
+        ids: Ids,
+        start: Start,
+        end: End,
+        since: Annotated[datetime, Query(description="The earlier knowledge time.")],
+        until: Annotated[datetime | None, Query(description="The later knowledge time (default: now).")] = None,
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        window = _window(start, end)
+        earlier = _moment(since, "since")
+        later = _moment(until, "until") or datetime.now(UTC)
+        assert earlier is not None  # noqa: S101 - required
+        table = await read(lambda: market.revisions(ids, window, earlier, later), ids)
+        return _respond(table, {"series": ids, "since": earlier, "until": later}, fmt, accept)
+
+    return router
+
+
+def _known(market: MarketData, series_ids: Sequence[str]) -> None:
+    """``UnknownSeriesError`` for series the warehouse never held."""
+    metadata = market.warehouse.series_metadata
+    unknown = [series_id for series_id in dict.fromkeys(series_ids) if metadata(series_id) is None]
+    if unknown:
+        raise UnknownSeriesError(unknown)
