@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from commands.api import add_serve_command
 from commands.forecasting import add_forecasting_commands
 from commands.platform import add_platform_commands
+from commands.series import add_series_commands
 from scalar_ray import __version__
 from scalar_ray.config import Settings, load_settings, markdown_table
 from scalar_ray.core.errors import ConfigurationError, LocalServiceError, ScalarError
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     add_platform_commands(commands)
     add_forecasting_commands(commands)
     add_serve_command(commands)
+    add_series_commands(commands)
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="ACTION")

@@ -13,9 +13,10 @@ import os
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -38,6 +39,8 @@ DEMO_HISTORY = (
     "DK1,DK2",
     "P7D",
 )
+# What the demo's last step reads through the client.
+DEMO_PRICE = "entsoe/A44/DK1/price"
 # What `demo` trains and forecasts: the Danish families (four models), so training takes a minute, not ten.
 DEMO_FAMILIES = "dk_demand,dk_dayahead"
 
@@ -127,7 +130,7 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     logs = settings.data_dir / "logs"
     _keep_the_terminal_for_the_steps(logs / "demo.log")
-    print("1/7 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
+    print("1/8 local stack: Pulsar, Redis, Ray head, DuckDB, provider simulator", flush=True)
     statuses = LocalStack(settings).up()
     if not all(status.healthy for status in statuses):
         return EXIT_UNHEALTHY
@@ -142,22 +145,22 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         forecasting = demo_settings.forecasting.model_copy(update={"families": DEMO_FAMILIES.split(",")})
         demo_settings = demo_settings.model_copy(update={"forecasting": forecasting})
     connect(demo_settings)
-    print("2/7 actors: warehouse, ingestion replicas, one acquisition actor per provider, forecasting", flush=True)
+    print("2/8 actors: warehouse, ingestion replicas, one acquisition actor per provider, forecasting", flush=True)
     actors = start_platform(demo_settings)
     print(f"    {len(actors.acquisition)} acquisition, {len(actors.ingestion)} ingestion actors", flush=True)
     datasets, areas, _ = DEMO_HISTORY
-    print(f"3/7 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
+    print(f"3/8 backfill {args.history} of {datasets} ({areas}) with `ray job submit`", flush=True)
     backfill = submit_job(
         demo_settings, "jobs.backfill", "--datasets", datasets, "--areas", areas, "--last", args.history, indent="    "
     )
     if backfill != 0:
         print("    the backfill reported failed windows (see above); live ingestion goes on", flush=True)
-    print(f"4/7 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
+    print(f"4/8 train the Danish models ({DEMO_FAMILIES}) with `ray job submit`", flush=True)
     families = ",".join(demo_settings.forecasting.families or DEMO_FAMILIES.split(","))
     training = ("--families", families, "--zones", "DK1,DK2", "--time-limit", "30")
     if submit_job(demo_settings, "jobs.train", *training, indent="    ") != 0:
         print("    some models failed (see the summary above); the others forecast", flush=True)
-    print(f"5/7 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
+    print(f"5/8 live: acquisition on schedule, ingestion into the warehouse ({args.live:.0f} s)", flush=True)
     warehouse = RemoteWarehouse(demo_settings.ray.namespace)
     deadline = time.monotonic() + args.live
     while time.monotonic() < deadline:
@@ -172,12 +175,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             f"backlog {backlog}, p99 freshness (last 5 min) {p99:.0f} ms",
             flush=True,
         )
-    print("6/7 what is in the warehouse", flush=True)
+    print("6/8 what is in the warehouse", flush=True)
     for title, sql in SAMPLE_QUERIES:
         print(f"\n-- {title}\n{sql.strip()}")
         print(warehouse.query(sql).to_pandas().to_string(index=False))
-    print("\n7/7 the forecast API (Ray Serve): `scalar-ray serve`", flush=True)
+    print("\n7/8 the forecast API (Ray Serve): `scalar-ray serve`", flush=True)
     url = show_forecast_api(demo_settings)
+    print("\n8/8 market data through the client (scalar_ray.client): DK1 prices and the price forecast's staircase")
+    show_market_data(demo_settings, url)
     print(
         f"\nThe actors and the API keep running: watch them at {_dashboard(settings)} (Actors, Serve), "
         f"`scalar-ray status` for the checklist, {url}/docs for the API, `scalar-ray platform stop` or `make down` "
@@ -188,6 +193,33 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"the services' in {logs}, Ray's own in {settings.ray.temp_dir}/session_latest/logs."
     )
     return EXIT_OK
+
+
+def show_market_data(settings: Settings, url: str) -> None:
+    """DK1 day-ahead prices hourly in Copenhagen time, and the DK1 price forecast as it stood an hour ahead."""
+    from scalar_ray.client import ClientError, MarketDataClient
+
+    copenhagen = ZoneInfo("Europe/Copenhagen")
+    today = datetime.now(copenhagen).replace(hour=0, minute=0, second=0, microsecond=0)
+    key = settings.serve.api_keys[0].get_secret_value() if settings.serve.api_keys else None
+    with MarketDataClient(url, key) as client:
+        try:
+            prices = client.series(
+                [DEMO_PRICE], today - timedelta(days=1), today + timedelta(days=2), tz="Europe/Copenhagen",
+                frequency="PT1H",
+            )  # fmt: skip
+            unit = prices.meta["series"][0]["unit"]
+            print(f"    {DEMO_PRICE}, hourly mean in {unit}, Copenhagen time (last 6 of {prices.table.num_rows}):")
+            print(textwrap.indent(prices.to_pandas()[["value", "count", "expected"]].tail(6).to_string(), "      "))
+            stairs = client.forecast_staircase(
+                "dk_dayahead", "DK1", today, today + timedelta(days=2), lead="PT1H", tz="Europe/Copenhagen"
+            )
+            frame = stairs.to_pandas()
+            print(f"    dk_dayahead/DK1 staircase, lead 1 h ({len(frame)} values; first 6):")
+            columns = [name for name in ("target", "model_version", "issued_at", "mean", "q10", "q90") if name in frame]
+            print(textwrap.indent(frame[columns].head(6).to_string(), "      "))
+        except ClientError as exc:
+            print(f"    the read API answered {exc}")
 
 
 def _keep_the_terminal_for_the_steps(path: Path) -> None:

@@ -88,6 +88,10 @@ class _Requests:
         return _Request("/v1/instances/absolute", _params(id=series_id, delivery=delivery))
 
     @staticmethod
+    def forecast_staircase(family: str, zone: str, start: datetime, end: datetime, **options: Any) -> _Request:
+        return _Request(f"/v1/forecasts/{family}/{zone}/staircase", _params(start=start, end=end, **options))
+
+    @staticmethod
     def revisions(ids: Sequence[str], start: datetime, end: datetime, since: datetime, **options: Any) -> _Request:
         return _Request("/v1/revisions", _params(id=list(ids), start=start, end=end, since=since, **options))
 
@@ -214,6 +218,10 @@ class MarketDataClient:
         """What changed between ``since`` and ``until`` (default now)."""
         return self._get(_Requests.revisions(ids, start, end, since, **options))
 
+    def forecast_staircase(self, family: str, zone: str, start: datetime, end: datetime, **options: Any) -> Answer:
+        """A model's stored forecasts, per interval the newest issued at least ``lead`` before it (lead, tz)."""
+        return self._get(_Requests.forecast_staircase(family, zone, start, end, **options))
+
 
 class AsyncMarketDataClient:
     """The read API for asyncio code (``async with AsyncMarketDataClient(url) as client: ...``)."""
@@ -300,3 +308,9 @@ class AsyncMarketDataClient:
     ) -> Answer:
         """What changed between two knowledge times."""
         return await self._get(_Requests.revisions(ids, start, end, since, **options))
+
+    async def forecast_staircase(
+        self, family: str, zone: str, start: datetime, end: datetime, **options: Any
+    ) -> Answer:
+        """A model's stored forecasts as a staircase."""
+        return await self._get(_Requests.forecast_staircase(family, zone, start, end, **options))

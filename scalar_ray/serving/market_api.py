@@ -9,6 +9,7 @@
     GET /v1/instances/staircase         per interval, the newest value issued at least lead before it
     GET /v1/instances/absolute          one delivery interval across issues
     GET /v1/revisions                   what changed between two knowledge times
+    GET /v1/forecasts/{family}/{zone}/staircase   the platform's stored forecasts as a staircase (lead)
 
 Series ids hold slashes, so they travel as ``id`` query parameters (repeat it for several). Times are ISO-8601
 with an offset (``Z`` or ``+01:00``); a time without one is refused rather than guessed. Answers come as JSON, CSV,
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import pyarrow as pa
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
 from scalar_ray.core.durations import fixed_duration
@@ -310,6 +311,28 @@ def market_router(market: MarketData, dependencies: list[Any]) -> APIRouter:
         assert earlier is not None  # noqa: S101 - required
         table = await read(lambda: market.revisions(ids, window, earlier, later), ids)
         return _respond(table, {"series": ids, "since": earlier, "until": later}, fmt, accept)
+
+    @router.get(
+        "/forecasts/{family}/{zone}/staircase",
+        tags=["forecasts"],
+        summary="Per target and interval, the newest stored forecast issued at least a lead time before it",
+        responses=_TABLE_RESPONSES,
+    )
+    async def forecast_staircase(
+        family: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9_]+$")],
+        zone: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+        start: Start,
+        end: End,
+        lead: Annotated[str, Query(max_length=16, description="ISO-8601 lead time (PT6H, P1D).")] = "PT0S",
+        tz: Zone = "UTC",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        window, ahead = _window(start, end), _lead(lead, "lead")
+        zone_name = await _read(lambda: time_zone(tz).key)
+        table = await _read(lambda: market.forecast_staircase(family, zone, window, ahead))
+        meta = {"family": family, "zone": zone, "lead": lead, "time_zone": zone_name}
+        return _respond(_in_zone(table, zone_name), meta, fmt, accept)
 
     return router
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
+from scalar_ray.client import MarketDataClient
 from scalar_ray.composition import model_registry
 from scalar_ray.config import load_settings
 from scalar_ray.forecasting.families import input_areas, input_datasets, load_families
@@ -521,6 +522,25 @@ def test_a_promoted_champion_is_picked_up_without_a_failed_request(api: Api) -> 
     assert promoted in versions, f"still serving {set(versions)}"
     assert set(statuses) == {200}, statuses
     assert versions.index(promoted) > 0  # the old champion answered until the switch
+
+
+def test_market_data_reads_through_the_client_in_copenhagen_time(api: Api) -> None:
+    with MarketDataClient(api.url, KEY) as client:
+        catalogue = client.search(area="DK1", page_size=500).table.to_pylist()
+        held = [row for row in catalogue if row["rows"] and row["resolution"] in ("PT15M", "PT60M")]
+        assert held, catalogue
+        series = held[0]
+        end = series["last_ts"] + timedelta(hours=1)
+        hourly = client.series(
+            [series["series_id"]], end - timedelta(days=2), end, tz="Europe/Copenhagen", frequency="PT1H"
+        )
+        issued = api.issues["dk_demand/DK1"][-1]
+        stairs = client.forecast_staircase("dk_demand", "DK1", issued, issued + timedelta(days=2), lead="PT0S")
+
+    frame = hourly.to_pandas()
+    assert str(frame.index.tz) == "Europe/Copenhagen" and frame["count"].sum() > 0
+    assert (frame["count"] <= frame["expected"]).all()
+    assert stairs.table.num_rows > 0 and all(stairs.table["model_version"].to_pylist())
 
 
 def test_no_key_reaches_the_logs(api: Api, stack: Stack) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,10 +23,13 @@ from scalar_ray.serving.api import build_api
 from scalar_ray.warehouse import DuckDBWarehouse
 from tests.conftest import FIXTURES
 from tests.unit.serving.fixtures import platform
+from tests.unit.spine_helpers import forecast_issue
 
 KEY = "market-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 PRICE = "jao/auctions/IF1-FR-GB/auction_price"
+FORECAST_ISSUED = datetime(2026, 1, 14, 9, tzinfo=UTC)
+FORECAST_DELIVERY = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LONG_DAY = {"start": "2025-10-26T00:00:00+02:00", "end": "2025-10-27T00:00:00+01:00"}
 
 
@@ -36,6 +39,11 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
     raw = (FIXTURES / "providers" / "jao" / "auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json").read_bytes()
     asked = Window(datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC))
     warehouse.write(parse_jao(raw, FetchContext("jao", "auctions", asked, datetime(2025, 10, 25, 10, tzinfo=UTC), "")))
+    for day, version in ((0, "v1"), (1, "v2")):  # two daily issues of dk_dayahead/DK1, each for the next 8 quarters
+        issued = FORECAST_ISSUED + timedelta(days=day)
+        warehouse.write_forecasts(
+            forecast_issue(issued, version, 50.0, family="dk_dayahead", start=FORECAST_DELIVERY, steps=8)
+        )
     app = build_api(platform(tmp_path).backend, [SecretStr(KEY)], champion_poll_s=3600, market=MarketData(warehouse))
     with TestClient(app) as client:
         yield client
@@ -142,3 +150,13 @@ def test_the_staircase_and_relative_views_answer_over_http(api: TestClient) -> N
     # Issued 25 Oct 10:00 UTC: 12 h or more before every hour of the 26th, and before noon (Paris) the day before.
     assert staircase["rows"] == 25 and relative["rows"] == 25
     assert relative["columns"]["ts"][0] == "2025-10-26T00:00:00+02:00"
+
+
+def test_the_forecast_staircase_keeps_versions_and_quantiles(api: TestClient) -> None:
+    window = {"start": "2026-01-15T12:00:00Z", "end": "2026-01-15T14:00:00Z", "tz": "Europe/Copenhagen"}
+    late = api.get("/v1/forecasts/dk_dayahead/DK1/staircase", params={**window, "lead": "PT1H"}, headers=AUTH).json()
+    early = api.get("/v1/forecasts/dk_dayahead/DK1/staircase", params={**window, "lead": "PT12H"}, headers=AUTH).json()
+
+    # The second issue (15 Jan 09:00 UTC) is 3 h before delivery: in the 1-hour staircase, not in the 12-hour one.
+    assert set(late["columns"]["model_version"]) == {"v2"} and set(early["columns"]["model_version"]) == {"v1"}
+    assert late["columns"]["ts"][0] == "2026-01-15T13:00:00+01:00" and late["columns"]["q90"][0] is not None
