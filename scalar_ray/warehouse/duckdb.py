@@ -58,6 +58,16 @@ _DDL = (
 )
 
 
+# SQL users' and Grafana's views: each interval's newest and first vintage, with the series' metadata.
+_VIEWS = tuple(
+    f"""create or replace view observations_{name} as
+        select o.series_id, o.ts, o.value, o.issued_at,
+               s.provider, s.dataset, s.area, s.variable, s.unit, s.resolution
+        from observations o join series s on s.series_id = o.series_id
+        qualify row_number() over (partition by o.series_id, o.ts order by o.issued_at {order}) = 1"""  # noqa: S608 - constants
+    for name, order in (("latest", "desc"), ("first", "asc"))
+)
+
 _DATA_ERRORS = (
     duckdb.ConversionException,
     duckdb.ConstraintException,
@@ -87,7 +97,7 @@ class DuckDBWarehouse(Warehouse):
             self._connection.execute("set TimeZone = 'UTC'")
             if threads:
                 self._connection.execute(f"set threads = {int(threads)}")
-            for statement in _DDL:
+            for statement in (*_DDL, *_VIEWS):
                 self._connection.execute(statement)
             migrate_forecast_series(self._connection, forecast_targets or {})
         except duckdb.Error as exc:

@@ -73,6 +73,17 @@ def schema_statements(database: str, replication_num: int | None) -> list[str]:
             ingested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
         ) PRIMARY KEY (family, zone, target, issued_at, ts) PARTITION BY date_trunc('day', issued_at)
         DISTRIBUTED BY HASH(family, zone){properties}""",
+        # SQL users' and Grafana's views (StarRocks has no ASOF join and no QUALIFY: a window function).
+        *(
+            f"""CREATE VIEW IF NOT EXISTS {database}.observations_{name} AS
+            SELECT series_id, ts, value, issued_at, provider, dataset, area, variable, unit, resolution FROM (
+                SELECT o.series_id, o.ts, o.value, o.issued_at, s.provider, s.dataset, s.area, s.variable, s.unit,
+                       s.resolution,
+                       ROW_NUMBER() OVER (PARTITION BY o.series_id, o.ts ORDER BY o.issued_at {order}) AS vintage_rank
+                FROM {database}.observations o JOIN {database}.series s ON s.series_id = o.series_id
+            ) ranked WHERE vintage_rank = 1"""  # noqa: S608 - the database from settings, the rest constants
+            for name, order in (("latest", "DESC"), ("first", "ASC"))
+        ),
     ]
 
 

@@ -297,6 +297,11 @@ class StarRocksDouble:
                 with self.lock:
                     self.db.execute(f"create schema if not exists {expression.this.name}")
                 return [], []
+            if expression.kind == "VIEW":  # parsed as StarRocks SQL above; DuckDB runs the same query
+                with self.lock:
+                    self.db.execute(f"set search_path = '{database or 'main'}'")
+                    self.db.execute(expression.sql("duckdb"))
+                return [], []
             return self._create_table(expression, database)
         with self.lock:
             self.db.execute(f"set search_path = '{database or 'main'}'")

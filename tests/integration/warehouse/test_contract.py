@@ -13,7 +13,7 @@ from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
-from scalar_ray.warehouse import DuckDBWarehouse, Warehouse
+from scalar_ray.warehouse import DuckDBWarehouse, InMemoryWarehouse, Warehouse
 from tests.unit.spine_helpers import forecast_issue
 
 pytestmark = pytest.mark.integration
@@ -339,3 +339,18 @@ def test_a_duckdb_file_with_forecasts_stored_as_observations_moves_them_on_open(
         16.0,
     )
     assert remaining == [SERIES, "scalar/retired_family/DK1/x_mean"]
+
+
+def test_the_sql_views_give_each_intervals_latest_and_first_vintage(warehouse: Warehouse) -> None:
+    if isinstance(warehouse, InMemoryWarehouse):
+        pytest.skip("the fake takes no SQL")
+    original, revised = datetime(2025, 10, 25, 11, tzinfo=UTC), datetime(2025, 10, 26, 9, tzinfo=UTC)
+    warehouse.write(batch([10.0, 11.0], original))
+    warehouse.write(batch([10.5], revised))
+
+    latest = warehouse.query("select ts, value, issued_at, unit from observations_latest order by ts").to_pylist()
+    first = warehouse.query("select ts, value from observations_first order by ts").to_pylist()
+
+    assert [(row["value"], row["issued_at"]) for row in latest] == [(10.5, revised), (11.0, original)]
+    assert {row["unit"] for row in latest} == {"EUR/MWh"}
+    assert [row["value"] for row in first] == [10.0, 11.0]
