@@ -15,6 +15,7 @@ from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, Su
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
 from scalar_ray.composition import (
     build_cache,
+    change_feed,
     flush_policy,
     forecast_targets,
     ingested_topics,
@@ -67,6 +68,7 @@ class IngestionActor:
             flush_policy(settings),
             retry_max_s=settings.ingestion.retry_max_s,
             forecast_targets=forecast_targets(),
+            feed=change_feed(settings),
         )
         self._loop = ServiceLoop(self._name, self._step, idle_s=1.0)
 

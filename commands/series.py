@@ -1,4 +1,4 @@
-"""`scalar-ray series search|get|instances|staircase`: market data from the shell, through the read API's client.
+"""`scalar-ray series search|get|instances|staircase|stream`: market data from the shell, through the read API's client.
 
 The parameters are the API's (and the client's). Times may be dates or ISO-8601 times; without an offset they are
 read in ``--tz``, so ``--start 2026-01-16 --tz Europe/Copenhagen`` is that local day. The API is the running
@@ -60,6 +60,33 @@ def add_series_commands(commands: Any) -> None:
     stairs.add_argument("--lead", default="P1D", help="ISO-8601 lead time (PT6H, P1D)")
     _common(stairs)
     stairs.set_defaults(handler=_staircase)
+
+    _add_stream(actions)
+
+
+def _add_stream(actions: Any) -> None:
+    follow = actions.add_parser("stream", help="follow committed changes live (JSON lines; resumes after a drop)")
+    follow.add_argument("--id", action="append", dest="ids", metavar="ID", help="a series to follow (repeat)")
+    for name in ("provider", "area", "variable"):
+        follow.add_argument(f"--{name}", help=f"follow every series of this {name}")
+    follow.add_argument("--last-id", help="resume after this event id")
+    follow.add_argument("--max-events", type=int, help="stop after this many changes")
+    _common(follow)
+    follow.set_defaults(handler=_stream)
+
+
+def _stream(settings: Settings, args: argparse.Namespace) -> int:
+    filters = {"id": args.ids, "provider": args.provider, "area": args.area, "variable": args.variable}
+    try:
+        with _client(settings, args) as client:
+            for change in client.stream(last_id=args.last_id, max_events=args.max_events, **filters):
+                print(json.dumps(change), flush=True)
+    except ClientError as exc:
+        print(f"scalar-ray: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,8 @@ from scalar_ray.cache.redis import RedisCache
 from scalar_ray.config.settings import Settings
 from scalar_ray.core.durations import fixed_duration
 from scalar_ray.core.errors import ConfigurationError
+from scalar_ray.feed import BestEffortFeed, ChangeFeed
+from scalar_ray.feed.redis import RedisChangeFeed
 from scalar_ray.forecasting.families import FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.forecasting.registry import ModelRegistry
@@ -90,6 +92,15 @@ def build_cache(settings: Settings) -> Cache | None:
     if not settings.cache.enabled:
         return None
     return BestEffortCache(RedisCache.from_settings(settings.cache))
+
+
+def change_feed(settings: Settings) -> ChangeFeed | None:
+    """The change feed (a Redis stream beside the cache), publishing best effort; None when the cache is off."""
+    if not settings.cache.enabled:
+        return None
+    cache = settings.cache
+    password = cache.password.get_secret_value() if cache.password else None
+    return BestEffortFeed(RedisChangeFeed(str(cache.url), password, fixed_duration(cache.feed_retention)))
 
 
 def ingested_topics(settings: Settings) -> list[str]:

@@ -21,7 +21,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from scalar_ray.composition import model_catalogue, model_host, stored_forecasts, worker_warehouse
+from scalar_ray.composition import change_feed, model_catalogue, model_host, stored_forecasts, worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.api import build_api
@@ -79,6 +79,7 @@ class ForecastIngress:
         stored = stored_forecasts(settings, warehouse)
         self._backend = ForecastBackend(model_catalogue(settings), stored, ServeModelPort(models))
         self._market = MarketData(warehouse)
+        self._feed = change_feed(settings)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         serving = self._serving
@@ -88,6 +89,7 @@ class ForecastIngress:
             champion_poll_s=serving.champion_poll_s,
             predict_timeout_s=serving.predict_timeout_s,
             market=self._market,
+            feed=self._feed,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -221,6 +222,58 @@ class MarketDataClient:
     def forecast_staircase(self, family: str, zone: str, start: datetime, end: datetime, **options: Any) -> Answer:
         """A model's stored forecasts, per interval the newest issued at least ``lead`` before it (lead, tz)."""
         return self._get(_Requests.forecast_staircase(family, zone, start, end, **options))
+
+    def stream(
+        self, last_id: str | None = None, max_events: int | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Committed changes as they happen (filters: id, provider, area, variable), reconnecting after a drop.
+
+        Each change is a dict (id, series_id, issued_at, begin, end, n_values, values). A reconnect resumes after the
+        last id seen, so nothing is missed within the feed's retention; a ``{"event": "gap"}`` dict says some was.
+        """
+        settings, delivered, failures = self._settings, 0, 0
+        while max_events is None or delivered < max_events:
+            params = _params(
+                **filters, last_id=last_id, max_events=None if max_events is None else max_events - delivered
+            )
+            try:
+                with self._http.stream(
+                    "GET",
+                    settings.base_url + "/v1/stream",
+                    params=[*params],
+                    headers=settings.headers,
+                    timeout=None,
+                ) as response:
+                    if response.status_code >= 400:  # noqa: PLR2004 - HTTP's error range
+                        response.read()
+                        _answer(response)  # raises the API's error
+                    failures = 0
+                    for event, event_id, data in _sse_events(response.iter_lines()):
+                        if event == "change":
+                            last_id, delivered = event_id, delivered + 1
+                            yield json.loads(data)
+                        elif event == "gap":
+                            yield {"event": "gap", **json.loads(data)}
+                if max_events is not None and delivered >= max_events:
+                    return
+            except httpx.TransportError:
+                failures += 1
+                if failures > settings.retries:
+                    raise
+            time.sleep(settings.backoff.delay(max(failures, 1)))
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
+    """(event, id, data) of each Server-Sent Event in ``lines``; comments and retry hints are skipped."""
+    current: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in current:
+                yield current.get("event", "message"), current.get("id", ""), current["data"]
+            current = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            current[name] = value.removeprefix(" ")
 
 
 class AsyncMarketDataClient:

@@ -145,6 +145,15 @@ class CacheSettings(_Section):
         2.0, gt=0, description="Per-command timeout; a slow cache must not stall ingestion."
     )
     points_per_series: int = Field(192, ge=1, description="Latest intervals kept per series (192 = 2 days of 15 min).")
+    feed_retention: str = Field(
+        "PT6H", description="How long the change feed (/v1/stream) keeps committed changes to resume from (ISO-8601)."
+    )
+
+    @field_validator("feed_retention")
+    @classmethod
+    def _retention_is_a_duration(cls, value: str) -> str:
+        fixed_duration(value)
+        return value
 
 
 class IngestionSettings(_Section):

@@ -1,4 +1,4 @@
-"""One ingestion replica's loop: receive → decode → validate → micro-batch → write → acknowledge → cache.
+"""One ingestion replica's loop: receive → decode → validate → micro-batch → write → acknowledge → feed and cache.
 
 Delivery is at-least-once and writes are idempotent upserts, so the warehouse ends up with every row exactly once:
 a message is acknowledged only after the batch holding it is committed; a replica killed before that leaves the
@@ -24,6 +24,7 @@ from scalar_ray.broker.messaging import MessageSource, OutgoingMessage, Publishe
 from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.errors import BrokerUnavailableError, WarehouseError
+from scalar_ray.feed import ChangeFeed, change_events
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.judging import ForecastTargets, judge_message
 from scalar_ray.status import IngestionStatus
@@ -90,12 +91,14 @@ class IngestionWorker:
         *,
         retry_max_s: float = 10.0,
         forecast_targets: ForecastTargets | None = None,
+        feed: ChangeFeed | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._source = source
         self._warehouse = warehouse
         self._cache = cache
+        self._feed = feed
         self._dead_letters = dead_letters
         self._dead_letter_topic = dead_letter_topic
         self._batcher = MicroBatcher(policy)
@@ -306,6 +309,9 @@ class IngestionWorker:
         self.stats.last_batch_rows = result.rows
         self.stats.last_batch_ms = (self._monotonic() - started) * 1000
         self.stats.last_commit_at = committed
+        if self._feed is not None and table.num_rows:
+            # Pushed as soon as the rows are committed: /v1/stream subscribers see them within the second.
+            self._feed.publish(change_events(table))
         if self._cache is not None and table.num_rows:
             self._cache.update(table)
         if self._cache is not None and forecasts.num_rows:

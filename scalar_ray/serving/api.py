@@ -36,6 +36,7 @@ from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scalar_ray.core.durations import fixed_duration
+from scalar_ray.feed import ChangeFeed
 from scalar_ray.forecasting.registry import VERSION_PATTERN
 from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.errors import ApiError, ProblemReport
@@ -195,6 +196,7 @@ def build_api(
     champion_poll_s: float = 10.0,
     predict_timeout_s: float = 60.0,
     market: MarketData | None = None,
+    feed: ChangeFeed | None = None,
 ) -> FastAPI:
     """The FastAPI application over ``backend`` (and ``market``'s reads); authentication is on with ``api_keys``."""
 
@@ -219,7 +221,7 @@ def build_api(
     rendered = _RenderedForecasts()
     auth = [Depends(authenticate)]
     if market is not None:
-        app.include_router(market_router(market, auth))
+        app.include_router(market_router(market, auth, feed))
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:

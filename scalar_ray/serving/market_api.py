@@ -10,6 +10,7 @@
     GET /v1/instances/absolute          one delivery interval across issues
     GET /v1/revisions                   what changed between two knowledge times
     GET /v1/forecasts/{family}/{zone}/staircase   the platform's stored forecasts as a staircase (lead)
+    GET /v1/stream                      committed changes as Server-Sent Events (filters; resume by Last-Event-ID)
 
 Series ids hold slashes, so they travel as ``id`` query parameters (repeat it for several). Times are ISO-8601
 with an offset (``Z`` or ``+01:00``); a time without one is refused rather than guessed. Answers come as JSON, CSV,
@@ -20,17 +21,22 @@ model cannot answer as asked (a bad frequency, too many values at once) is 422 n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from typing import Annotated, Any, Literal, TypeVar
 
 import pyarrow as pa
-from fastapi import APIRouter, Header, Path, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
 
 from scalar_ray.core.durations import fixed_duration
 from scalar_ray.core.errors import ReadRequestError, UnknownSeriesError
 from scalar_ray.core.window import Window
+from scalar_ray.feed import ChangeFeed
 from scalar_ray.marketdata import AGGREGATIONS, HOURS, CatalogueQuery, MarketData, SeriesFrame, SeriesRequest
 from scalar_ray.marketdata.catalogue import MAX_PAGE_SIZE
 from scalar_ray.marketdata.series import time_zone
@@ -38,6 +44,8 @@ from scalar_ray.serving.errors import ApiError
 from scalar_ray.serving.tables import TableFormat, choose_table_format, render_table
 
 __all__ = ["market_router"]
+
+logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -140,7 +148,7 @@ def _frame_meta(frame: SeriesFrame) -> dict[str, Any]:
     }
 
 
-def market_router(market: MarketData, dependencies: list[Any]) -> APIRouter:
+def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed | None = None) -> APIRouter:
     """The market-data routes over ``market``, behind ``dependencies`` (the API's authentication)."""
     router = APIRouter(prefix="/v1", dependencies=dependencies)
 
@@ -334,7 +342,89 @@ def market_router(market: MarketData, dependencies: list[Any]) -> APIRouter:
         meta = {"family": family, "zone": zone, "lead": lead, "time_zone": zone_name}
         return _respond(_in_zone(table, zone_name), meta, fmt, accept)
 
+    if feed is not None:
+        _add_stream(router, feed)
     return router
+
+
+_HEARTBEAT_S = 15.0
+
+
+def _add_stream(router: APIRouter, feed: ChangeFeed) -> None:
+    """``GET /v1/stream``: committed changes as Server-Sent Events, resumable by ``Last-Event-ID``."""
+
+    @router.get(
+        "/stream",
+        tags=["market data"],
+        summary="Committed changes as Server-Sent Events (resume with Last-Event-ID)",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "change, gap and keep-alive events"}},
+    )
+    async def stream(
+        request: Request,
+        ids: Annotated[list[str] | None, Query(alias="id", max_length=200, description="Series ids to follow.")] = None,
+        provider: Annotated[str | None, Query(max_length=64)] = None,
+        area: Annotated[str | None, Query(max_length=64)] = None,
+        variable: Annotated[str | None, Query(max_length=128)] = None,
+        last_id: Annotated[
+            str | None, Query(pattern=r"^\d{1,16}(-\d{1,16})?$", description="Resume after this event id.")
+        ] = None,
+        last_event_id: Annotated[str | None, Header(pattern=r"^\d{1,16}(-\d{1,16})?$")] = None,
+        max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="Close after this many.")] = None,
+    ) -> StreamingResponse:
+        wanted = _ChangeFilter(frozenset(ids or ()), provider, area, variable)
+
+        async def events() -> AsyncIterator[str]:
+            after = last_event_id or last_id or await feed.last_id()
+            sent, quiet_since, gap_told = 0, monotonic(), False
+            yield "retry: 2000\n\n"  # how long a client waits before it reconnects
+            while not await request.is_disconnected():
+                try:
+                    read = await feed.read(after, count=500, block_ms=1000)
+                except Exception as exc:  # the feed's store is away: say so; the client reconnects and resumes
+                    logger.warning("change feed read failed: %s", type(exc).__name__)
+                    yield f"event: error\ndata: {json.dumps({'message': 'the change feed is unavailable'})}\n\n"
+                    return
+                if read.gap and not gap_told:
+                    gap_told = True
+                    body = {"after": after, "message": "events after this id were past the retention: re-read them"}
+                    yield f"event: gap\ndata: {json.dumps(body)}\n\n"
+                for event in read.events:
+                    after, gap_told = event.event_id, False
+                    if wanted.matches(event.series_id):
+                        yield f"id: {event.event_id}\nevent: change\ndata: {json.dumps(event.as_json())}\n\n"
+                        sent, quiet_since = sent + 1, monotonic()
+                        if max_events is not None and sent >= max_events:
+                            return
+                if monotonic() - quiet_since > _HEARTBEAT_S:
+                    yield ": keep-alive\n\n"  # proxies close idle connections
+                    quiet_since = monotonic()
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@dataclass(frozen=True)
+class _ChangeFilter:
+    """Series ids, or attributes of the id (``provider/dataset/area/variable``), all of which must match."""
+
+    ids: frozenset[str]
+    provider: str | None
+    area: str | None
+    variable: str | None
+
+    def matches(self, series_id: str) -> bool:
+        if series_id in self.ids:
+            return True
+        attributes = (self.provider, self.area, self.variable)
+        if self.ids and not any(attributes):
+            return False
+        parts = series_id.split("/")
+        provider, area, variable = (parts[0], parts[2], parts[3]) if len(parts) == 4 else (None, None, None)  # noqa: PLR2004
+        return all(
+            wanted is None or (have is not None and wanted.lower() == have.lower())
+            for wanted, have in zip(attributes, (provider, area, variable), strict=True)
+        )
 
 
 def _known(market: MarketData, series_ids: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+from scalar_ray.feed import InMemoryChangeFeed
 from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.api import build_api
 from scalar_ray.serving.service import ForecastBackend
@@ -24,7 +25,8 @@ OPENAPI_PATH = Path("docs/openapi.json")
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every route (forecasts and market data)."""
     # FastAPI builds the document from the routes alone: the forecast backend is not reached, so none is made.
-    app = build_api(cast("ForecastBackend", None), None, market=MarketData(InMemoryWarehouse()))
+    market, feed = MarketData(InMemoryWarehouse()), InMemoryChangeFeed()
+    app = build_api(cast("ForecastBackend", None), None, market=market, feed=feed)
     return app.openapi()
 
 

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from scalar_ray.client import AsyncMarketDataClient, ClientError, MarketDataClient
 from scalar_ray.core.backoff import Backoff
 from scalar_ray.core.window import Window
+from scalar_ray.feed import InMemoryChangeFeed, change_events
 from scalar_ray.marketdata import MarketData
 from scalar_ray.providers.jao_parser import parse_jao
 from scalar_ray.providers.parsing import FetchContext
@@ -27,12 +28,14 @@ from scalar_ray.warehouse import DuckDBWarehouse
 from tests.conftest import FIXTURES
 from tests.integration.conftest import free_port
 from tests.unit.serving.fixtures import platform
+from tests.unit.spine_helpers import NOW, observations
 
 KEY = "client-key-0123456789abcdef"
 PRICE = "jao/auctions/IF1-FR-GB/auction_price"
 OFFERED = "jao/auctions/IF1-FR-GB/offered_capacity"
 START, END = datetime(2025, 10, 25, 22, tzinfo=UTC), datetime(2025, 10, 26, 23, tzinfo=UTC)  # 26 Oct in Paris
 FAST = Backoff(0.01, 0.05)
+FEED = InMemoryChangeFeed()
 
 
 class Flaky:
@@ -58,7 +61,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flak
     raw = (FIXTURES / "providers" / "jao" / "auctionapi_getauctions_IF1-FR-GB_dst_long_2025-10-26.json").read_bytes()
     asked = Window(datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC))
     warehouse.write(parse_jao(raw, FetchContext("jao", "auctions", asked, datetime(2025, 10, 25, 10, tzinfo=UTC), "")))
-    api = build_api(platform(folder).backend, [SecretStr(KEY)], champion_poll_s=3600, market=MarketData(warehouse))
+    market = MarketData(warehouse)
+    api = build_api(platform(folder).backend, [SecretStr(KEY)], champion_poll_s=3600, market=market, feed=FEED)
     flaky = Flaky(api, failures=0)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(flaky, host="127.0.0.1", port=port, log_level="warning"))
@@ -145,3 +149,18 @@ def test_the_async_client_reads_the_same(served: tuple[str, Flaky]) -> None:
             return issues.table.num_rows, one.table.num_rows, stairs.table.num_rows
 
     assert asyncio.run(read()) == (1, 25, 25)
+
+
+def test_the_client_follows_the_change_feed_and_resumes_after_its_last_id(served: tuple[str, Flaky]) -> None:
+    url, _ = served
+    start = FEED.publish(change_events(observations([0.0])))[0]
+    ids = [
+        FEED.publish(change_events(observations([float(n)], issued_at=NOW + timedelta(hours=n))))[0] for n in (1, 2, 3)
+    ]
+
+    with MarketDataClient(url, KEY, backoff=FAST) as client:
+        first = list(client.stream(last_id=start, max_events=2))
+        rest = list(client.stream(last_id=first[-1]["id"], max_events=1, area="DK1"))
+
+    assert [change["id"] for change in first + rest] == ids
+    assert [change["values"][0][1] for change in first] == [1.0, 2.0]

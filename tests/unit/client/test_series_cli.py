@@ -7,7 +7,9 @@ import json
 import pytest
 
 from commands.main import main
-from tests.unit.client.test_client import KEY, OFFERED, PRICE, Flaky, served
+from scalar_ray.feed import change_events
+from tests.unit.client.test_client import FEED, KEY, OFFERED, PRICE, Flaky, served
+from tests.unit.spine_helpers import observations
 
 __all__ = ["served"]  # the module-scoped server fixture, shared with the client tests
 
@@ -51,3 +53,15 @@ def test_a_refused_request_exits_2_with_the_apis_reason(
     code, _, err = run(capsys, url, "get", "jao/auctions/XX/price", "--last", "P1D")
 
     assert code == 2 and "404 unknown_series" in err
+
+
+def test_stream_prints_each_change_as_a_json_line(
+    served: tuple[str, Flaky], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = served
+    before = FEED.publish(change_events(observations([5.0])))[0]
+    after = FEED.publish(change_events(observations([6.0], area="DK2")))[0]
+
+    code, out, _ = run(capsys, url, "stream", "--last-id", before, "--area", "DK2", "--max-events", "1")
+
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [after]

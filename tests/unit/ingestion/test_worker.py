@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ from scalar_ray.cache.base import BestEffortCache, InMemoryCache
 from scalar_ray.core.errors import BrokerUnavailableError, WarehouseError
 from scalar_ray.core.forecasts import FORECAST_PROVIDER
 from scalar_ray.core.window import Window
+from scalar_ray.feed import BestEffortFeed, InMemoryChangeFeed
 from scalar_ray.ingestion.batcher import FlushPolicy, MicroBatcher, PendingBatch
 from scalar_ray.ingestion.worker import IngestionWorker
 from scalar_ray.providers.parsing import FetchContext, ObservationBuilder
@@ -543,3 +545,30 @@ def test_a_failed_acknowledgement_hands_the_committed_messages_back_instead_of_h
     worker.step()  # rewritten to the same keys and acknowledged this time
 
     assert broker.backlog_of(TOPIC) == 0 and warehouse.count() == 2
+
+
+def test_each_commit_is_pushed_to_the_change_feed_and_a_broken_feed_stops_nothing() -> None:
+    class DownFeed(InMemoryChangeFeed):
+        def publish(self, events):  # type: ignore[no-untyped-def]
+            raise ConnectionError("redis is down")
+
+    for feed, pushed in ((InMemoryChangeFeed(), 1), (BestEffortFeed(DownFeed()), 0)):
+        broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+        publish(broker, observations([1.0, 2.0]))
+        clock = Clock()
+        worker = IngestionWorker(
+            broker.source(), warehouse, None, broker, DLQ, FlushPolicy(max_rows=1000, max_age_s=1.0),
+            feed=feed, monotonic=clock, wall_clock=lambda: NOW,
+        )  # fmt: skip
+
+        worker.step()
+        worker.step()
+
+        assert warehouse.count() == 2 and broker.backlog_of(TOPIC) == 0  # committed and acknowledged either way
+        inner = feed.inner if isinstance(feed, BestEffortFeed) else feed
+        events = asyncio.run(inner.read("0", block_ms=0)).events if pushed else []
+        assert len(events) == pushed
+        if pushed:
+            assert [value for _, value in events[0].values] == [1.0, 2.0]
+        else:
+            assert isinstance(feed, BestEffortFeed) and feed.failures == 1
