@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from typing_extensions import override
 
 __all__ = [
@@ -101,16 +100,16 @@ def change_events(observations: pa.Table) -> list[ChangeEvent]:
     ordered = observations.select(["series_id", "issued_at", "ts", "value"]).sort_by(
         [("series_id", "ascending"), ("issued_at", "ascending"), ("ts", "ascending")]
     )
+    # One pass over the sorted rows (this runs on every commit): a group starts where series or issue time changes.
+    series = ordered["series_id"].to_pylist()
+    issued = ordered["issued_at"].to_pylist()
+    pairs = list(zip(ordered["ts"].to_pylist(), ordered["value"].to_pylist(), strict=True))
+    starts = [0, *(i for i in range(1, len(pairs)) if (series[i], issued[i]) != (series[i - 1], issued[i - 1]))]
     events: list[ChangeEvent] = []
-    groups = ordered.group_by(["series_id", "issued_at"], use_threads=False).aggregate([])
-    for series_id, issued_at in zip(groups["series_id"].to_pylist(), groups["issued_at"].to_pylist(), strict=True):
-        rows = ordered.filter(
-            pc.and_(pc.equal(ordered["series_id"], series_id), pc.equal(ordered["issued_at"], pa.scalar(issued_at)))
-        )
-        pairs = list(zip(rows["ts"].to_pylist(), rows["value"].to_pylist(), strict=True))
-        for start in range(0, len(pairs), MAX_VALUES_PER_EVENT):
-            piece = tuple(pairs[start : start + MAX_VALUES_PER_EVENT])
-            events.append(ChangeEvent(series_id, issued_at, piece[0][0], piece[-1][0], piece))
+    for first, stop in zip(starts, [*starts[1:], len(pairs)], strict=True):
+        for begin in range(first, stop, MAX_VALUES_PER_EVENT):
+            piece = tuple(pairs[begin : min(begin + MAX_VALUES_PER_EVENT, stop)])
+            events.append(ChangeEvent(series[first], issued[first], piece[0][0], piece[-1][0], piece))
     return events
 
 

@@ -10,7 +10,7 @@ filter, and every bucket says how many native intervals it holds (``count``) aga
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +33,7 @@ __all__ = [
     "SeriesInfo",
     "SeriesRequest",
     "Vintage",
+    "in_zone",
     "read_series",
     "time_zone",
 ]
@@ -83,7 +84,6 @@ class SeriesFrame:
     hours: HoursDefinition
     as_of: datetime | None = None
     vintage: Vintage = "latest"
-    notes: tuple[str, ...] = field(default=())
 
     def wide(self) -> pa.Table:
         """One row per time, one value column per series (named by its id), in the order asked."""
@@ -136,7 +136,7 @@ def read_series(warehouse: Warehouse, request: SeriesRequest) -> SeriesFrame:
     if frequency is None:
         for series_id, meta in metadata.items():
             infos.append(SeriesInfo(series_id, meta["resolution"], meta["unit"], None))
-        table = _in_zone(rows, zone, ("ts", "issued_at"))
+        table = in_zone(rows, zone, ("ts", "issued_at"))
         return SeriesFrame(table, tuple(infos), zone.key, None, hours, request.as_of, request.vintage)
     edges = bucket_edges(request.window, frequency, zone)
     pieces = []
@@ -146,7 +146,7 @@ def read_series(warehouse: Warehouse, request: SeriesRequest) -> SeriesFrame:
         own = rows.filter(pc.equal(rows["series_id"], series_id))
         pieces.append(_aggregate(series_id, own, request.window, edges, steps[series_id], how, hours, zone))
     table = pa.concat_tables(pieces) if pieces else _AGGREGATED.empty_table()
-    frame_table = _in_zone(table, zone, ("ts",))
+    frame_table = in_zone(table, zone, ("ts",))
     return SeriesFrame(frame_table, tuple(infos), zone.key, frequency.text, hours, request.as_of, request.vintage)
 
 
@@ -286,11 +286,10 @@ def _expected(
     return np.bincount(bucket_index(grid, edges), minlength=buckets)[:buckets].astype(np.int64)
 
 
-def _in_zone(table: pa.Table, zone: ZoneInfo, columns: tuple[str, ...]) -> pa.Table:
-    """``table`` with ``columns`` typed in ``zone`` (the same instants: Arrow keeps UTC and names the zone)."""
-    for name in columns:
-        if name in table.column_names:
-            position = table.column_names.index(name)
-            typed = table[name].cast(pa.timestamp("us", tz=zone.key))
-            table = table.set_column(position, pa.field(name, typed.type, nullable=False), typed)
+def in_zone(table: pa.Table, zone: ZoneInfo, columns: tuple[str, ...] | None = None) -> pa.Table:
+    """``table`` with ``columns`` (default: every timestamp) typed in ``zone``: the same instants, Arrow keeps UTC."""
+    for position, field_ in enumerate(table.schema):
+        if pa.types.is_timestamp(field_.type) and (columns is None or field_.name in columns):
+            typed = table[field_.name].cast(pa.timestamp("us", tz=zone.key))
+            table = table.set_column(position, pa.field(field_.name, typed.type, field_.nullable), typed)
     return table

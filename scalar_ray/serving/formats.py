@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +20,10 @@ from pyarrow import csv as pacsv
 from scalar_ray.core.arrow_ipc import to_ipc
 from scalar_ray.serving.forecasts import Forecast
 
-__all__ = ["ARROW_MEDIA_TYPE", "CSV_MEDIA_TYPE", "JSON_MEDIA_TYPE", "Format", "choose_format", "render"]
+__all__ = ["ARROW_MEDIA_TYPE", "CSV_MEDIA_TYPE", "JSON_MEDIA_TYPE", "Format", "choose_format", "negotiate", "render"]
 
 Format = Literal["json", "csv", "arrow"]
+_F = TypeVar("_F", bound=str)
 
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
@@ -31,13 +33,18 @@ _MEDIA_TYPES: dict[str, Format] = {JSON_MEDIA_TYPE: "json", CSV_MEDIA_TYPE: "csv
 
 def choose_format(requested: Format | None, accept: str | None) -> Format:
     """The query parameter wins; else the first media type of ``Accept`` that we serve; else JSON."""
+    return negotiate(requested, accept, _MEDIA_TYPES, "json")
+
+
+def negotiate(requested: _F | None, accept: str | None, served: Mapping[str, _F], default: _F) -> _F:
+    """``requested`` if given, else the first media type of ``Accept`` in ``served``, else ``default``."""
     if requested is not None:
         return requested
     for part in (accept or "").split(","):
         media_type = part.split(";")[0].strip().lower()
-        if media_type in _MEDIA_TYPES:
-            return _MEDIA_TYPES[media_type]
-    return "json"
+        if media_type in served:
+            return served[media_type]
+    return default
 
 
 def render(forecast: Forecast, step: timedelta, fmt: Format) -> tuple[bytes, str]:

@@ -39,7 +39,7 @@ from scalar_ray.core.window import Window
 from scalar_ray.feed import ChangeFeed
 from scalar_ray.marketdata import AGGREGATIONS, HOURS, CatalogueQuery, MarketData, SeriesFrame, SeriesRequest
 from scalar_ray.marketdata.catalogue import MAX_PAGE_SIZE
-from scalar_ray.marketdata.series import time_zone
+from scalar_ray.marketdata.series import in_zone, time_zone
 from scalar_ray.serving.errors import ApiError
 from scalar_ray.serving.tables import TableFormat, choose_table_format, render_table
 
@@ -124,14 +124,6 @@ async def _read(call: Callable[[], _T]) -> _T:
 def _respond(table: pa.Table, meta: dict[str, Any], fmt: TableFormat | None, accept: str | None) -> Response:
     body, media_type = render_table(table, meta, choose_table_format(fmt, accept))
     return Response(body, media_type=media_type)
-
-
-def _in_zone(table: pa.Table, zone: str) -> pa.Table:
-    for position, field in enumerate(table.schema):
-        if pa.types.is_timestamp(field.type):
-            typed = table[field.name].cast(pa.timestamp("us", tz=zone))
-            table = table.set_column(position, pa.field(field.name, typed.type, field.nullable), typed)
-    return table
 
 
 def _frame_meta(frame: SeriesFrame) -> dict[str, Any]:
@@ -234,7 +226,7 @@ def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed 
         zone = await _read(lambda: time_zone(tz).key)
         table = await read(lambda: market.instance(series_id, moment), [series_id])
         return _respond(
-            _in_zone(table, zone), {"series": series_id, "issued_at": moment, "time_zone": zone}, fmt, accept
+            in_zone(table, time_zone(zone)), {"series": series_id, "issued_at": moment, "time_zone": zone}, fmt, accept
         )
 
     @router.get(
@@ -259,7 +251,7 @@ def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed 
         local_time = time_of_day.replace(tzinfo=None)
         table = await read(lambda: market.relative(ids, window, days_ahead, local_time, tz), ids)
         meta = {"series": ids, "days_ahead": days_ahead, "time_of_day": time_of_day.isoformat(), "time_zone": tz}
-        return _respond(_in_zone(table, time_zone(tz).key), meta, fmt, accept)
+        return _respond(in_zone(table, time_zone(tz)), meta, fmt, accept)
 
     @router.get(
         "/instances/staircase",
@@ -279,7 +271,7 @@ def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed 
         window, ahead = _window(start, end), _lead(lead, "lead")
         zone = await _read(lambda: time_zone(tz).key)
         table = await read(lambda: market.staircase(ids, window, ahead), ids)
-        return _respond(_in_zone(table, zone), {"series": ids, "lead": lead, "time_zone": zone}, fmt, accept)
+        return _respond(in_zone(table, time_zone(zone)), {"series": ids, "lead": lead, "time_zone": zone}, fmt, accept)
 
     @router.get(
         "/instances/absolute",
@@ -340,7 +332,7 @@ def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed 
         zone_name = await _read(lambda: time_zone(tz).key)
         table = await _read(lambda: market.forecast_staircase(family, zone, window, ahead))
         meta = {"family": family, "zone": zone, "lead": lead, "time_zone": zone_name}
-        return _respond(_in_zone(table, zone_name), meta, fmt, accept)
+        return _respond(in_zone(table, time_zone(zone_name)), meta, fmt, accept)
 
     if feed is not None:
         _add_stream(router, feed)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from pyarrow import csv as pacsv
 
 from scalar_ray.core.arrow_ipc import to_ipc
+from scalar_ray.serving.formats import negotiate
 
 __all__ = ["PARQUET_MEDIA_TYPE", "TableFormat", "choose_table_format", "render_table"]
 
@@ -36,13 +37,7 @@ _MEDIA_TYPES: dict[str, TableFormat] = {
 
 def choose_table_format(requested: TableFormat | None, accept: str | None) -> TableFormat:
     """The query parameter wins; else the first media type of ``Accept`` that is served; else JSON."""
-    if requested is not None:
-        return requested
-    for part in (accept or "").split(","):
-        media_type = part.split(";")[0].strip().lower()
-        if media_type in _MEDIA_TYPES:
-            return _MEDIA_TYPES[media_type]
-    return "json"
+    return negotiate(requested, accept, _MEDIA_TYPES, "json")
 
 
 def render_table(table: pa.Table, meta: Mapping[str, Any], fmt: TableFormat) -> tuple[bytes, str]:
