@@ -309,13 +309,13 @@ class IngestionWorker:
         self.stats.last_batch_rows = result.rows
         self.stats.last_batch_ms = (self._monotonic() - started) * 1000
         self.stats.last_commit_at = committed
-        if self._feed is not None and table.num_rows:
-            # Pushed as soon as the rows are committed: /v1/stream subscribers see them within the second.
-            self._feed.publish(change_events(table))
         if self._cache is not None and table.num_rows:
             self._cache.update(table)
         if self._cache is not None and forecasts.num_rows:
             self._cache.update_forecasts(forecasts)
+        if self._feed is not None and table.num_rows:
+            # After the cache: a feed that is down waits out its socket timeout, which must not delay the cache.
+            self._feed.publish(change_events(table))
 
     def _isolate_poison(self, batch: PendingBatch, refusal: WarehouseError) -> bool:
         """Bisect a batch the warehouse refuses for its data: write the good halves, dead-letter the bad messages.
