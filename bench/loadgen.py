@@ -7,6 +7,9 @@ Two shapes:
   answered, and latency counts from the scheduled start, so a server that falls behind shows it (no coordinated
   omission).
 
+With ``--vary N``, request ``i`` asks for the URL with ``{n}`` replaced by ``i mod N`` (say, a different series each
+time, so no cache of one answer flatters the figures).
+
 Prints one JSON object: requests, errors (non-2xx or failed), requests/s, p50/p90/p99/max in milliseconds.
 """
 
@@ -61,17 +64,17 @@ async def closed_loop(
 
 
 async def open_loop(
-    method: str, url: str, body: str | None, rate: float, duration_s: float, headers: dict[str, str]
+    method: str, url: str, body: str | None, rate: float, duration_s: float, headers: dict[str, str], vary: int = 0
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
-        async def one(scheduled: float) -> None:
+        async def one(scheduled: float, target: str) -> None:
             nonlocal errors
             try:
-                ok = await _request(session, method, url, body)
+                ok = await _request(session, method, target, body)
             except aiohttp.ClientError:
                 ok = False
             latencies.append(time.perf_counter() - scheduled)
@@ -84,7 +87,8 @@ async def open_loop(
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
+            target = url.replace("{n}", str(index % vary)) if vary else url
+            tasks.append(asyncio.create_task(one(scheduled, target)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     return summary(latencies, errors, elapsed)
@@ -111,6 +115,7 @@ def main() -> None:
     parser.add_argument("--body", help="JSON body")
     parser.add_argument("--token", help="bearer API key")
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--vary", type=int, default=0, help="open loop: {n} in the URL cycles through 0..N-1")
     shape = parser.add_mutually_exclusive_group(required=True)
     shape.add_argument("--concurrency", type=int)
     shape.add_argument("--rate", type=float)
@@ -119,7 +124,7 @@ def main() -> None:
     if args.concurrency:
         result = closed_loop(args.method, args.url, args.body, args.concurrency, args.duration, headers)
     else:
-        result = open_loop(args.method, args.url, args.body, args.rate, args.duration, headers)
+        result = open_loop(args.method, args.url, args.body, args.rate, args.duration, headers, args.vary)
     print(json.dumps(asyncio.run(result)))
 
 

@@ -64,7 +64,8 @@ def build_warehouse(settings: Settings) -> Warehouse:
         from scalar_ray.warehouse.starrocks import StarRocksWarehouse  # noqa: PLC0415 - only production needs it
 
         return StarRocksWarehouse.from_settings(settings.warehouse.starrocks)
-    return DuckDBWarehouse(settings.duckdb_path, settings.warehouse.duckdb.threads, forecast_targets())
+    duckdb = settings.warehouse.duckdb
+    return DuckDBWarehouse(settings.duckdb_path, duckdb.threads, forecast_targets(), duckdb.memory_limit)
 
 
 def forecast_targets() -> dict[tuple[str, str, str], str]:

@@ -29,7 +29,7 @@ class Answer:
         table = from_ipc(body)
         metadata = table.schema.metadata or {}
         meta = json.loads(metadata.get(b"scalar_ray", b"{}"))
-        return cls(table.replace_schema_metadata(None), meta)
+        return cls(_plain(table.replace_schema_metadata(None)), meta)
 
     @classmethod
     def concat(cls, answers: list[Answer]) -> Answer:
@@ -63,3 +63,11 @@ class Answer:
         except ImportError as exc:
             raise ImportError("to_polars needs polars: pip install 'scalar-ray[polars]'") from exc
         return polars.from_arrow(self.table)
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns (the API encodes repeated series ids so) as their plain values: strings stay strings."""
+    for position, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(position, field.name, table[field.name].cast(field.type.value_type))
+    return table

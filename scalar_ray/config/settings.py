@@ -99,6 +99,11 @@ class DuckDBSettings(_Section):
 
     path: Path | None = Field(None, description="DuckDB database file; default `<data_dir>/warehouse.duckdb`.")
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads; default: DuckDB's own choice.")
+    memory_limit: str = Field(
+        "4GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Bound on DuckDB's buffers (it spills to disk beyond it), e.g. 4GB or 512MiB.",
+    )
 
 
 class StarRocksSettings(_Section):

@@ -1,13 +1,16 @@
-"""The embedded warehouse: a DuckDB file, written by Arrow upserts on the primary key.
+"""The embedded warehouse: a DuckDB file, written by Arrow batches, read on a cursor per thread.
 
-Observations and forecasts have a table each. Writes register the Arrow batch and ``INSERT OR REPLACE`` it in one
-transaction (measured here: primary-key upserts from large Arrow batches run at ~300k rows/s; row-by-row parameter
-lists at ~270), so a re-delivered batch leaves the table as it was. The session time zone is UTC, so timestamps
-read back exactly as written.
+Observations and forecasts have a table each. Observations have no primary-key index: a write deletes the rows with
+its batch's keys and inserts the batch, in one transaction, so a re-delivered batch leaves the table as it was; their
+rows carry an integer series key and are clustered month by month (``duckdb_layout`` says why, with the figures).
+Forecasts (far fewer rows) keep their primary key and ``INSERT OR REPLACE``. Reads run on a cursor of their own
+thread, beside a write in progress (DuckDB's MVCC shows them the last commit). The session time zone is UTC, so
+timestamps read back exactly as written; ``memory_limit`` bounds DuckDB's buffers (it spills beyond them).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -20,6 +23,7 @@ from typing_extensions import override
 
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
+from scalar_ray.core.observations import unique_keys
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import (
     CATALOGUE_SCHEMA,
@@ -30,7 +34,9 @@ from scalar_ray.warehouse.base import (
     check_forecasts,
     check_observations,
 )
+from scalar_ray.warehouse.duckdb_layout import cluster, ensure_observations
 from scalar_ray.warehouse.forecast_migration import migrate_forecast_series
+from scalar_ray.warehouse.series_keys import SeriesSelection, series_keys_column
 
 __all__ = ["DuckDBWarehouse"]
 
@@ -44,11 +50,7 @@ _FORECAST_UPSERT = (
 _DDL = (
     """create table if not exists series (
         series_id varchar primary key, provider varchar not null, dataset varchar not null, area varchar not null,
-        variable varchar not null, unit varchar not null, resolution varchar not null)""",
-    """create table if not exists observations (
-        series_id varchar not null, ts timestamptz not null, issued_at timestamptz not null, value double not null,
-        ingested_at timestamptz not null default current_timestamp,
-        primary key (series_id, ts, issued_at))""",
+        variable varchar not null, unit varchar not null, resolution varchar not null, series_key bigint)""",
     f"""create table if not exists forecasts (
         family varchar not null, zone varchar not null, model_version varchar not null, target varchar not null,
         issued_at timestamptz not null, ts timestamptz not null, mean double not null,
@@ -68,6 +70,17 @@ _VIEWS = tuple(
     for name, order in (("latest", "desc"), ("first", "asc"))
 )
 
+# Reads know a series by its key alone, so two ids must never share one (see series_keys): the write fails, whole.
+_REFUSE_KEY_COLLISIONS = """
+    select case when count(*) > 0 then error('series key collision: ' || string_agg(pair, ', ')) end from (
+        select distinct i.series_id || ' has the key of ' || coalesce(s.series_id, o.series_id) as pair
+        from incoming i
+        left join series s on s.series_key = i.series_key and s.series_id <> i.series_id
+        left join incoming o on o.series_key = i.series_key and o.series_id <> i.series_id
+        where s.series_id is not null or o.series_id is not null)"""
+
+_METADATA_MEMO = 100_000  # series whose metadata is remembered; beyond it the memo starts again
+
 _DATA_ERRORS = (
     duckdb.ConversionException,
     duckdb.ConstraintException,
@@ -83,12 +96,17 @@ class DuckDBWarehouse(Warehouse):
     name = "duckdb"
 
     def __init__(
-        self, path: Path, threads: int | None = None, forecast_targets: Mapping[tuple[str, str, str], str] | None = None
+        self,
+        path: Path,
+        threads: int | None = None,
+        forecast_targets: Mapping[tuple[str, str, str], str] | None = None,
+        memory_limit: str | None = None,
     ) -> None:
-        """Open (or create) the file and move forecasts of the old layout into the forecasts table.
+        """Open (or create) the file, bringing tables of earlier layouts up to date.
 
-        ``forecast_targets`` resolves them: (family, zone, target variable) → the target's series id (see
-        ``forecast_migration``).
+        Forecasts once stored as observations move to the forecasts table (``forecast_targets`` resolves them:
+        (family, zone, target variable) → the target's series id, see ``forecast_migration``); observations of the
+        primary-key layout are keyed and clustered (``duckdb_layout``).
         """
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,28 +115,53 @@ class DuckDBWarehouse(Warehouse):
             self._connection.execute("set TimeZone = 'UTC'")
             if threads:
                 self._connection.execute(f"set threads = {int(threads)}")
-            for statement in (*_DDL, *_VIEWS):
+            if memory_limit:
+                self._connection.execute(f"set memory_limit = '{_checked_size(memory_limit)}'")
+            for statement in _DDL:
+                self._connection.execute(statement)
+            ensure_observations(self._connection)
+            for statement in _VIEWS:
                 self._connection.execute(statement)
             migrate_forecast_series(self._connection, forecast_targets or {})
         except duckdb.Error as exc:
             raise WarehouseError(self.name, "open", f"{path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self.clustered: list[datetime] = []  # the months the last compaction rewrote
+        # Every read asks for its series' metadata first; this process is the file's only writer, so a write
+        # dropping its series' entries keeps the memo true.
+        self._metadata: dict[str, dict[str, str]] = {}
+        self._writes = 0
 
     @override
     def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         batch = check_observations(self.name, observations)
         if batch.num_rows == 0:
             return WriteResult(0, 0)
+        # One row per key, the last winning (as a primary-key upsert would, and as the batcher combines messages).
+        batch = unique_keys(batch, "last")
+        batch = batch.append_column("series_key", series_keys_column(batch["series_id"]))
         self._upsert(
             batch,
+            _REFUSE_KEY_COLLISIONS,
             """insert or replace into series
-               select distinct on (series_id) series_id, provider, dataset, area, variable, unit, resolution
+                   (series_id, provider, dataset, area, variable, unit, resolution, series_key)
+               select distinct on (series_id)
+                   series_id, provider, dataset, area, variable, unit, resolution, series_key
                from incoming""",
-            """insert or replace into observations (series_id, ts, issued_at, value)
-               select series_id, ts, issued_at, value from incoming""",
+            # The keys' ranges prune the delete's scan to the row groups that can hold them.
+            """delete from observations o using incoming i
+               where o.series_key = i.series_key and o.ts = i.ts and o.issued_at = i.issued_at
+                 and o.series_id = i.series_id""",
+            """insert into observations (series_key, series_id, ts, issued_at, value)
+               select series_key, series_id, ts, issued_at, value from incoming""",
         )
-        # Counted in Arrow: this runs on every ingestion batch (up to 100,000 rows).
-        return WriteResult(batch.num_rows, pc.count_distinct(batch["series_id"]).as_py())
+        written = pc.unique(batch["series_id"]).to_pylist()
+        self._writes += 1
+        for series_id in written:
+            self._metadata.pop(series_id, None)
+        return WriteResult(batch.num_rows, len(written))
 
     def _upsert(self, batch: pa.Table, *statements: str) -> None:
         """Run ``statements`` over ``batch`` (registered as ``incoming``) in one transaction."""
@@ -168,48 +211,59 @@ class DuckDBWarehouse(Warehouse):
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
         query = """
-            select series_id, ts, value, issued_at from observations
-            where series_id in (select unnest(?::varchar[])) and ts >= ? and ts < ?
-              and (?::timestamptz is null or issued_at <= ?::timestamptz)
-            qualify row_number() over (partition by series_id, ts order by issued_at desc) = 1
-            order by series_id, ts"""
-        return self._read_rows(query, [list(series_ids), window.start, window.end, as_of, as_of])
+            select series_key, ts, arg_max(value, issued_at) as value, max(issued_at) as issued_at from observations
+            where {series} and ts >= ? and ts < ? {known}
+            group by series_key, ts order by {rank}, ts"""
+        params: list[object] = [window.start, window.end]
+        if as_of is not None:
+            params.append(as_of)
+        known = "and issued_at <= ?" if as_of is not None else ""
+        return self._read_keyed(query.replace("{known}", known), series_ids, params)
 
     @override
     def read_known(
         self, series_ids: Sequence[str], window: Window, known_within: timedelta, earliest_if_unknown: bool = False
     ) -> pa.Table:
+        micros = int(known_within.total_seconds() * 1_000_000)
+        if not earliest_if_unknown:  # the latest vintage in time: one aggregate, no window over every vintage
+            query = """
+                select series_key, ts, arg_max(value, issued_at) as value, max(issued_at) as issued_at
+                from observations
+                where {series} and ts >= ? and ts < ? and issued_at <= ts + to_microseconds(?::bigint)
+                group by series_key, ts order by {rank}, ts"""
+            return self._read_keyed(query, series_ids, [window.start, window.end, micros])
         # In time = issued at or before ts + known_within; those first (latest of them), else the earliest vintage.
         query = """
-            select series_id, ts, value, issued_at from (
+            select series_key, ts, value, issued_at from (
                 select *, issued_at <= ts + to_microseconds(?::bigint) as in_time from observations
-                where series_id in (select unnest(?::varchar[])) and ts >= ? and ts < ?
-            ) where in_time or ?::boolean
+                where {series} and ts >= ? and ts < ?
+            )
             qualify row_number() over (
-                partition by series_id, ts
+                partition by series_key, ts
                 order by in_time desc, case when in_time then issued_at else ts end desc, issued_at) = 1
-            order by series_id, ts"""
-        micros = int(known_within.total_seconds() * 1_000_000)
-        return self._read_rows(query, [micros, list(series_ids), window.start, window.end, earliest_if_unknown])
+            order by {rank}, ts"""
+        return self._read_keyed(query, series_ids, [micros, window.start, window.end])
 
     @override
     def read_vintages(self, series_ids: Sequence[str], window: Window, issued: Window | None = None) -> pa.Table:
         query = """
-            select series_id, ts, value, issued_at from observations
-            where series_id in (select unnest(?::varchar[])) and ts >= ? and ts < ?
-              and (?::timestamptz is null or (issued_at >= ?::timestamptz and issued_at < ?::timestamptz))
-            order by series_id, ts, issued_at"""
-        since, until = (issued.start, issued.end) if issued is not None else (None, None)
-        return self._read_rows(query, [list(series_ids), window.start, window.end, since, since, until])
+            select series_key, ts, value, issued_at from observations
+            where {series} and ts >= ? and ts < ? {issued}
+            order by {rank}, ts, issued_at"""
+        params: list[object] = [window.start, window.end]
+        if issued is not None:
+            params += [issued.start, issued.end]
+        clause = "and issued_at >= ? and issued_at < ?" if issued is not None else ""
+        return self._read_keyed(query.replace("{issued}", clause), series_ids, params)
 
     @override
     def issues(self, series_ids: Sequence[str], issued: Window) -> pa.Table:
         query = """
-            select series_id, issued_at, min(ts) as first_ts, max(ts) as last_ts, count(*) as "values"
+            select series_key, issued_at, min(ts) as first_ts, max(ts) as last_ts, count(*) as "values"
             from observations
-            where series_id in (select unnest(?::varchar[])) and issued_at >= ? and issued_at < ?
-            group by series_id, issued_at order by series_id, issued_at"""
-        return self._read_rows(query, [list(series_ids), issued.start, issued.end], ISSUE_SCHEMA)
+            where {series} and issued_at >= ? and issued_at < ?
+            group by series_key, issued_at order by {rank}, issued_at"""
+        return self._read_keyed(query, series_ids, [issued.start, issued.end], ISSUE_SCHEMA)
 
     @override
     def catalogue(self) -> pa.Table:
@@ -218,49 +272,83 @@ class DuckDBWarehouse(Warehouse):
                    o.first_ts, o.last_ts, o.last_issued_at,
                    coalesce(o.vintages, 0) as vintages, coalesce(o."rows", 0) as "rows"
             from series s left join (
-                select series_id, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
+                select series_key, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
                        count(distinct issued_at) as vintages, count(*) as "rows"
-                from observations group by series_id
-            ) o using (series_id)
+                from observations group by series_key
+            ) o using (series_key)
             order by s.series_id"""
         return self._read_rows(query, [], CATALOGUE_SCHEMA)
 
-    def _read_rows(
-        self, query: str, params: list[object] | dict[str, object], schema: pa.Schema = READ_SCHEMA
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's read connection (a DuckDB connection is not for two threads at once)."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            with self._lock:
+                cursor = self._connection.cursor()
+                cursor.execute("set TimeZone = 'UTC'")
+                self._cursors.append(cursor)
+            self._local.cursor = cursor
+        return cursor
+
+    def _read_keyed(
+        self, query: str, series_ids: Sequence[str], params: list[object], schema: pa.Schema = READ_SCHEMA
     ) -> pa.Table:
-        with self._lock:
-            try:
-                # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
-                result = self._connection.sql(query, params=params).to_arrow_table()
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "query", str(exc)) from exc
+        """Run ``query`` (``{series}``: the filter, ``{rank}``: the id order, rows keyed by ``series_key``)."""
+        selection = SeriesSelection.of(series_ids)
+        keyed = query.replace("{series}", selection.where).replace("{rank}", selection.rank)
+        return self._read_rows(keyed, params, schema, selection)
+
+    def _read_rows(
+        self,
+        query: str,
+        params: list[object] | dict[str, object],
+        schema: pa.Schema = READ_SCHEMA,
+        selection: SeriesSelection | None = None,
+    ) -> pa.Table:
+        try:
+            # A relation streams straight to Arrow; a DB-API result would copy the rows once more.
+            result = self._cursor().sql(query, params=params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError(self.name, "query", str(exc)) from exc
         if result is None:
             return schema.empty_table()
-        return result.cast(schema)
+        return (selection.named(result) if selection is not None else result).cast(schema)
 
     @override
     def count(self) -> int:
         # fetchall, not fetchone: DuckDB 2 refuses further work on a connection with a half-read result.
-        with self._lock:
-            rows = self._connection.execute("select count(*) from observations").fetchall()
+        rows = self._cursor().execute("select count(*) from observations").fetchall()
         return int(rows[0][0]) if rows else 0
 
     @override
     def series_metadata(self, series_id: str) -> dict[str, str] | None:
-        with self._lock:
-            rows = self._connection.execute(
+        known = self._metadata.get(series_id)
+        if known is not None:
+            return dict(known)
+        writes = self._writes
+        rows = (
+            self._cursor()
+            .execute(
                 "select provider, dataset, area, variable, unit, resolution from series where series_id = ?",
                 [series_id],
-            ).fetchall()
+            )
+            .fetchall()
+        )
         if not rows:
             return None
-        return dict(zip(("provider", "dataset", "area", "variable", "unit", "resolution"), rows[0], strict=True))
+        found = dict(zip(("provider", "dataset", "area", "variable", "unit", "resolution"), rows[0], strict=True))
+        if writes == self._writes:  # no write since the lookup began: what was read is still true
+            if len(self._metadata) >= _METADATA_MEMO:
+                self._metadata.clear()
+            self._metadata[series_id] = found
+        return dict(found)
 
     @override
     def compact(self, keep_after: datetime) -> int:
         with self._lock:
             try:
                 rows = self._connection.execute("delete from observations where ts < ?", [keep_after]).fetchall()
+                self.clustered = cluster(self._connection)
                 # A checkpoint folds the write-ahead log into the file and frees the deleted row groups.
                 self._connection.execute("checkpoint")
             except duckdb.Error as exc:
@@ -275,13 +363,21 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(self.name, "query", f"cannot parse the SQL: {exc}") from exc
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise WarehouseError(self.name, "query", "give exactly one SELECT statement (queries are read-only)")
-        with self._lock:
-            try:
-                return self._connection.sql(sql).to_arrow_table()
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "query", str(exc)) from exc
+        try:
+            return self._cursor().sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError(self.name, "query", str(exc)) from exc
 
     @override
     def close(self) -> None:
         with self._lock:
+            for cursor in self._cursors:
+                cursor.close()
             self._connection.close()
+
+
+def _checked_size(size: str) -> str:
+    """A DuckDB size such as ``4GB`` or ``512MiB``; anything else is refused (it is written into the SQL)."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size.strip()):
+        raise WarehouseError("duckdb", "open", f"memory_limit {size!r} is not a size such as 4GB or 512MiB")
+    return size.strip()

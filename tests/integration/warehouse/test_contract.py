@@ -231,6 +231,34 @@ def test_compaction_drops_intervals_before_the_retention_horizon(warehouse: Ware
     assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [3.0, 4.0]
 
 
+def test_compaction_changes_no_answer_and_a_batch_redelivered_after_it_changes_nothing(warehouse: Warehouse) -> None:
+    # Arrival order across two months and two series: what DuckDB's compaction re-sorts.
+    october, november = DAY.start, datetime(2025, 11, 3, tzinfo=UTC)
+    writes = [
+        batch([1.0, 2.0], datetime(2025, 10, 25, 11, tzinfo=UTC)),
+        batch([5.0], datetime(2025, 11, 2, 11, tzinfo=UTC), start=november, series="DK2"),
+        batch([1.5], datetime(2025, 10, 26, 9, tzinfo=UTC)),
+        batch([6.0, 7.0], datetime(2025, 11, 2, 11, tzinfo=UTC), start=november),
+    ]
+    for one in writes:
+        warehouse.write(one)
+    both = [SERIES, "entsoe/A44/DK2/price"]
+    span = Window(october, november + timedelta(days=1))
+
+    def answers() -> tuple[list[dict[str, object]], ...]:
+        as_of = datetime(2025, 10, 26, tzinfo=UTC)
+        reads = (warehouse.read(both, span), warehouse.read(both, span, as_of), warehouse.read_vintages(both, span))
+        return tuple(table.to_pylist() for table in reads)
+
+    before = answers()
+    assert warehouse.compact(october - timedelta(days=1)) == 0
+
+    assert answers() == before
+    warehouse.write(writes[2])
+    assert answers() == before
+    assert warehouse.count() == 6
+
+
 # Forecasts: one table, every issue with the model version that made it. Times in whole seconds: StarRocks' DATETIME.
 ISSUE = datetime(2025, 10, 25, 10, 0, 17, tzinfo=UTC)
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import polars
+import pyarrow as pa
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -90,6 +91,8 @@ def test_series_come_back_as_pandas_with_a_tz_aware_index_and_as_polars(served: 
     assert isinstance(long.index, pd.DatetimeIndex) and len(long) == 50
     frame = answer.to_polars()
     assert isinstance(frame, polars.DataFrame) and frame.height == 50
+    # The API sends the repeated ids dictionary-encoded; the client hands back plain strings.
+    assert answer.table.schema.field("series_id").type == pa.string() and long["series_id"].dtype == object
     assert answer.meta["time_zone"] == "Europe/Paris" and answer.meta["series"][0]["unit"] == "EUR/MWh"
 
 

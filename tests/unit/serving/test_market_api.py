@@ -90,6 +90,9 @@ def test_the_same_answer_as_csv_arrow_and_parquet(api: TestClient, fmt: str) -> 
     table = from_ipc(answer.content) if fmt == "arrow" else pq.read_table(io.BytesIO(answer.content))
     assert table.num_rows == 25 and table.schema.field("ts").type == pa.timestamp("us", tz="Europe/Paris")
     assert json.loads(table.schema.metadata[b"scalar_ray"])["time_zone"] == "Europe/Paris"
+    assert table["series_id"].to_pylist() == [PRICE] * 25
+    if fmt == "arrow":  # the id repeated on every row travels once, as a dictionary
+        assert table.schema.field("series_id").type == pa.dictionary(pa.int32(), pa.string())
 
 
 def test_instances_and_absolute_of_the_real_issue(api: TestClient) -> None:

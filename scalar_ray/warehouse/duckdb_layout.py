@@ -1,0 +1,129 @@
+"""The physical layout of the embedded warehouse's observations: rows clustered by series key and time.
+
+What the layout is, and why (measured by ``bench/read.py``, figures in docs/benchmarks.md):
+
+* **No primary-key index.** DuckDB's ART index on (series_id, ts, issued_at) held the whole key set in memory: at
+  105 million rows it took about 17 GB to build and is loaded whole by the first upsert after a reopen. Writes stay
+  idempotent without it: each batch, in one transaction, deletes the rows with its keys and inserts its own, so a
+  re-delivered batch leaves the table as it was (DuckDB prunes the delete's scan with the batch's key ranges: a new
+  issue's ``issued_at`` lies past every stored row group's).
+* **A series key first** (``series_keys``): an integer DuckDB can prune row groups on, where the id cannot.
+* **Clustered by (series_key, ts, issued_at)** month by month. Ingestion appends in arrival order, all series
+  interleaved; ``cluster`` rewrites each month that received rows since the last run, sorted, so that one series'
+  month lies in one or two row groups. The compaction job runs it (hourly on the seed's cadence).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from scalar_ray.warehouse.series_keys import series_keys_column
+
+__all__ = ["OBSERVATION_COLUMNS", "cluster", "ensure_observations"]
+
+OBSERVATION_COLUMNS = "series_key, series_id, ts, issued_at, value, ingested_at"
+
+_CREATE = """create table {name} (
+    series_key bigint not null, series_id varchar not null, ts timestamptz not null, issued_at timestamptz not null,
+    value double not null, ingested_at timestamptz not null default current_timestamp)"""
+
+_STATE = "create table if not exists warehouse_state (name varchar primary key, mark timestamptz not null)"
+_CLUSTERED = "clustered_through"
+
+
+def ensure_observations(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the observations table, or move one of the earlier layout into it; key every series.
+
+    The earlier layout had a primary key and no series key; the series table gets its keys too (the key-collision
+    check reads them there).
+    """
+    connection.execute(_STATE)
+    connection.execute("alter table series add column if not exists series_key bigint")
+    unkeyed = connection.sql("select series_id from series where series_key is null").to_arrow_table()["series_id"]
+    if len(unkeyed):
+        connection.register("new_keys", pa.table({"series_id": unkeyed, "key": series_keys_column(unkeyed)}))
+        connection.execute("update series set series_key = k.key from new_keys k where series.series_id = k.series_id")
+        connection.unregister("new_keys")
+    columns = {
+        row[0]
+        for row in connection.execute(
+            "select column_name from information_schema.columns where table_name = 'observations'"
+        ).fetchall()
+    }
+    if not columns:
+        connection.execute(_CREATE.format(name="observations"))
+    elif "series_key" not in columns:
+        _rebuild_with_series_keys(connection)
+
+
+def _rebuild_with_series_keys(connection: duckdb.DuckDBPyConnection) -> None:
+    """Copy the earlier layout's rows, keyed and sorted, into the new table, in one transaction."""
+    ids = connection.sql("select distinct series_id from observations").to_arrow_table()["series_id"]
+    keys = pa.table({"series_id": ids, "series_key": series_keys_column(ids)})
+    connection.begin()
+    try:
+        connection.register("series_keys", keys)
+        connection.execute(_CREATE.format(name="observations_clustered"))
+        connection.execute(
+            f"""insert into observations_clustered ({OBSERVATION_COLUMNS})
+                select k.series_key, o.series_id, o.ts, o.issued_at, o.value, o.ingested_at
+                from observations o join series_keys k using (series_id)
+                order by k.series_key, o.ts, o.issued_at"""  # noqa: S608 - constants
+        )
+        for view in ("observations_latest", "observations_first"):
+            connection.execute(f"drop view if exists {view}")
+        connection.execute("drop table observations")
+        connection.execute("alter table observations_clustered rename to observations")
+        connection.execute("insert or replace into warehouse_state values (?, current_timestamp)", [_CLUSTERED])
+        connection.commit()
+    except duckdb.Error:
+        connection.rollback()
+        raise
+    finally:
+        connection.unregister("series_keys")
+
+
+def cluster(connection: duckdb.DuckDBPyConnection) -> list[datetime]:
+    """Rewrite, sorted, every month (UTC) of intervals that received rows since the last run; the months rewritten.
+
+    One transaction per month, so a reader never sees a month half moved, and a failure leaves the months done so far
+    done. The mark is the newest ``ingested_at`` seen at the start: rows written later are the next run's.
+    """
+    marks = connection.execute(
+        "select (select mark from warehouse_state where name = ?), (select max(ingested_at) from observations)",
+        [_CLUSTERED],
+    ).fetchall()
+    since, newest = marks[0]
+    if newest is None:
+        return []
+    months = [
+        row[0]
+        for row in connection.execute(
+            """select distinct date_trunc('month', ts) as month from observations
+               where ?::timestamptz is null or ingested_at > ?::timestamptz order by month""",
+            [since, since],
+        ).fetchall()
+    ]
+    for month in months:
+        connection.begin()
+        try:
+            window = "ts >= $month and ts < $month + interval 1 month"
+            connection.execute(
+                f"create temp table moving as select {OBSERVATION_COLUMNS} from observations where {window}",  # noqa: S608
+                {"month": month},
+            )
+            connection.execute(f"delete from observations where {window}", {"month": month})  # noqa: S608
+            connection.execute(
+                f"insert into observations select {OBSERVATION_COLUMNS} from moving "  # noqa: S608 - constants
+                "order by series_key, ts, issued_at"
+            )
+            connection.execute("drop table moving")
+            connection.commit()
+        except duckdb.Error:
+            connection.rollback()
+            raise
+    connection.execute("insert or replace into warehouse_state values (?, ?)", [_CLUSTERED, newest])
+    return months
