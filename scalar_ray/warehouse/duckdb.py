@@ -10,6 +10,7 @@ timestamps read back exactly as written; ``memory_limit`` bounds DuckDB's buffer
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from scalar_ray.warehouse.base import (
     check_forecasts,
     check_observations,
 )
-from scalar_ray.warehouse.duckdb_layout import cluster, ensure_observations
+from scalar_ray.warehouse.duckdb_layout import SERIES_STATS_UPDATE, cluster, ensure_observations, recount_series
 from scalar_ray.warehouse.forecast_migration import migrate_forecast_series
 from scalar_ray.warehouse.series_keys import SeriesSelection, series_keys_column
 
@@ -142,20 +143,46 @@ class DuckDBWarehouse(Warehouse):
         # One row per key, the last winning (as a primary-key upsert would, and as the batcher combines messages).
         batch = unique_keys(batch, "last")
         batch = batch.append_column("series_key", series_keys_column(batch["series_id"]))
+        ts_range, issued_range = pc.min_max(batch["ts"]), pc.min_max(batch["issued_at"])
+        bounds = {"ts_from": ts_range["min"].as_py(), "ts_to": ts_range["max"].as_py()}
+        bounds |= {"issued_from": issued_range["min"].as_py(), "issued_to": issued_range["max"].as_py()}
         self._upsert(
             batch,
             _REFUSE_KEY_COLLISIONS,
-            """insert or replace into series
-                   (series_id, provider, dataset, area, variable, unit, resolution, series_key)
+            # Metadata as the batch says; what is held of the series (its counts) stays.
+            """insert into series (series_id, provider, dataset, area, variable, unit, resolution, series_key)
                select distinct on (series_id)
                    series_id, provider, dataset, area, variable, unit, resolution, series_key
-               from incoming""",
-            # The keys' ranges prune the delete's scan to the row groups that can hold them.
-            """delete from observations o using incoming i
-               where o.series_key = i.series_key and o.ts = i.ts and o.issued_at = i.issued_at
-                 and o.series_id = i.series_id""",
+               from incoming
+               on conflict (series_id) do update set provider = excluded.provider, dataset = excluded.dataset,
+                   area = excluded.area, variable = excluded.variable, unit = excluded.unit,
+                   resolution = excluded.resolution, series_key = excluded.series_key""",
+            # The stored rows with the batch's keys, and its issues already stored; the batch's ranges prune both
+            # scans to the row groups that can hold them (a new issue's lie past every clustered one's).
+            (
+                """create or replace temp table replaced as
+                   select o.series_key, o.ts, o.issued_at from observations o join incoming i
+                     on o.series_key = i.series_key and o.ts = i.ts and o.issued_at = i.issued_at
+                    and o.series_id = i.series_id
+                   where o.ts >= $ts_from and o.ts <= $ts_to
+                     and o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
+                bounds,
+            ),
+            (
+                """create or replace temp table held_issues as
+                   select distinct o.series_key, o.issued_at from observations o
+                   join (select distinct series_key, issued_at from incoming) i
+                     on o.series_key = i.series_key and o.issued_at = i.issued_at
+                   where o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
+                {"issued_from": bounds["issued_from"], "issued_to": bounds["issued_to"]},
+            ),
+            SERIES_STATS_UPDATE,
+            """delete from observations o using replaced r
+               where o.series_key = r.series_key and o.ts = r.ts and o.issued_at = r.issued_at""",
             """insert into observations (series_key, series_id, ts, issued_at, value)
                select series_key, series_id, ts, issued_at, value from incoming""",
+            "drop table replaced",
+            "drop table held_issues",
         )
         written = pc.unique(batch["series_id"]).to_pylist()
         self._writes += 1
@@ -163,14 +190,15 @@ class DuckDBWarehouse(Warehouse):
             self._metadata.pop(series_id, None)
         return WriteResult(batch.num_rows, len(written))
 
-    def _upsert(self, batch: pa.Table, *statements: str) -> None:
-        """Run ``statements`` over ``batch`` (registered as ``incoming``) in one transaction."""
+    def _upsert(self, batch: pa.Table, *statements: str | tuple[str, dict[str, object]]) -> None:
+        """Run ``statements`` (SQL, or SQL and its parameters) over ``batch`` (as ``incoming``) in one transaction."""
         with self._lock:
             try:
                 self._connection.begin()
                 self._connection.register("incoming", batch)
                 for statement in statements:
-                    self._connection.execute(statement)
+                    sql, params = statement if isinstance(statement, tuple) else (statement, None)
+                    self._connection.execute(sql, params)
                 self._connection.commit()
             except duckdb.Error as exc:
                 self._connection.rollback()
@@ -267,16 +295,11 @@ class DuckDBWarehouse(Warehouse):
 
     @override
     def catalogue(self) -> pa.Table:
+        # What is held of each series is kept up to date by the writes (duckdb_layout): no scan of the rows.
         query = """
-            select s.series_id, s.provider, s.dataset, s.area, s.variable, s.unit, s.resolution,
-                   o.first_ts, o.last_ts, o.last_issued_at,
-                   coalesce(o.vintages, 0) as vintages, coalesce(o."rows", 0) as "rows"
-            from series s left join (
-                select series_key, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
-                       count(distinct issued_at) as vintages, count(*) as "rows"
-                from observations group by series_key
-            ) o using (series_key)
-            order by s.series_id"""
+            select series_id, provider, dataset, area, variable, unit, resolution,
+                   first_ts, last_ts, last_issued_at, coalesce(vintages, 0) as vintages, coalesce("rows", 0) as "rows"
+            from series order by series_id"""
         return self._read_rows(query, [], CATALOGUE_SCHEMA)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -347,11 +370,17 @@ class DuckDBWarehouse(Warehouse):
     def compact(self, keep_after: datetime) -> int:
         with self._lock:
             try:
+                self._connection.begin()
                 rows = self._connection.execute("delete from observations where ts < ?", [keep_after]).fetchall()
+                if rows and rows[0][0]:  # what the catalogue keeps of a series counted rows now gone
+                    recount_series(self._connection)
+                self._connection.commit()
                 self.clustered = cluster(self._connection)
                 # A checkpoint folds the write-ahead log into the file and frees the deleted row groups.
                 self._connection.execute("checkpoint")
             except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):  # no transaction open when the clustering failed
+                    self._connection.rollback()
                 raise WarehouseError(self.name, "compact", str(exc)) from exc
         return int(rows[0][0]) if rows else 0
 

@@ -11,6 +11,9 @@ What the layout is, and why (measured by ``bench/read.py``, figures in docs/benc
 * **Clustered by (series_key, ts, issued_at)** month by month. Ingestion appends in arrival order, all series
   interleaved; ``cluster`` rewrites each month that received rows since the last run, sorted, so that one series'
   month lies in one or two row groups. The compaction job runs it (hourly on the seed's cadence).
+* **What the catalogue shows is kept in ``series``** (first and last interval, last issue, vintages, rows), brought
+  up to date by each write from its own batch (``SERIES_STATS_UPDATE``) instead of aggregated from every row on each
+  search: at 105 million rows that aggregate took 4.8 s, the count of distinct issues most of it.
 """
 
 from __future__ import annotations
@@ -22,13 +25,38 @@ import pyarrow as pa
 
 from scalar_ray.warehouse.series_keys import series_keys_column
 
-__all__ = ["OBSERVATION_COLUMNS", "cluster", "ensure_observations"]
+__all__ = ["OBSERVATION_COLUMNS", "SERIES_STATS_UPDATE", "cluster", "ensure_observations", "recount_series"]
 
 OBSERVATION_COLUMNS = "series_key, series_id, ts, issued_at, value, ingested_at"
 
 _CREATE = """create table {name} (
     series_key bigint not null, series_id varchar not null, ts timestamptz not null, issued_at timestamptz not null,
     value double not null, ingested_at timestamptz not null default current_timestamp)"""
+
+_STATS_COLUMNS = (
+    ("first_ts", "timestamptz"),
+    ("last_ts", "timestamptz"),
+    ("last_issued_at", "timestamptz"),
+    ("vintages", "bigint default 0"),
+    ('"rows"', "bigint default 0"),
+)
+
+# Run in a write's transaction after ``replaced`` (the stored rows the batch replaces) and ``held_issues`` (the batch's
+# issues already stored) are known and before the batch is inserted: a replaced row is not a new row, a held issue not
+# a new vintage, so a re-delivered batch changes nothing.
+SERIES_STATS_UPDATE = """
+    update series set
+        first_ts = least(series.first_ts, d.first_ts), last_ts = greatest(series.last_ts, d.last_ts),
+        last_issued_at = greatest(series.last_issued_at, d.last_issued_at),
+        vintages = series.vintages + d.issues - coalesce(h.held, 0), "rows" = series."rows" + d.n - coalesce(r.n, 0)
+    from (
+        select series_key, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
+               count(distinct issued_at) as issues, count(*) as n
+        from incoming group by series_key
+    ) d
+    left join (select series_key, count(*) as n from replaced group by series_key) r using (series_key)
+    left join (select series_key, count(*) as held from held_issues group by series_key) h using (series_key)
+    where series.series_key = d.series_key"""
 
 _STATE = "create table if not exists warehouse_state (name varchar primary key, mark timestamptz not null)"
 _CLUSTERED = "clustered_through"
@@ -42,6 +70,15 @@ def ensure_observations(connection: duckdb.DuckDBPyConnection) -> None:
     """
     connection.execute(_STATE)
     connection.execute("alter table series add column if not exists series_key bigint")
+    present = {
+        row[0]
+        for row in connection.execute(
+            "select column_name from information_schema.columns where table_name = 'series'"
+        ).fetchall()
+    }
+    uncounted = "rows" not in present
+    for name, kind in _STATS_COLUMNS:
+        connection.execute(f"alter table series add column if not exists {name} {kind}")
     unkeyed = connection.sql("select series_id from series where series_key is null").to_arrow_table()["series_id"]
     if len(unkeyed):
         connection.register("new_keys", pa.table({"series_id": unkeyed, "key": series_keys_column(unkeyed)}))
@@ -57,6 +94,26 @@ def ensure_observations(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(_CREATE.format(name="observations"))
     elif "series_key" not in columns:
         _rebuild_with_series_keys(connection)
+    if uncounted and columns:
+        recount_series(connection)
+
+
+def recount_series(connection: duckdb.DuckDBPyConnection) -> None:
+    """Count what ``series`` keeps of every series from the rows themselves (a whole-table aggregate).
+
+    For what writes cannot keep up to date by themselves: rows removed by retention, a file of an earlier layout, a
+    bulk load in SQL.
+    """
+    connection.execute(
+        """update series set first_ts = o.first_ts, last_ts = o.last_ts, last_issued_at = o.last_issued_at,
+                  vintages = coalesce(o.vintages, 0), "rows" = coalesce(o.n, 0)
+           from series s left join (
+               select series_key, min(ts) as first_ts, max(ts) as last_ts, max(issued_at) as last_issued_at,
+                      count(distinct issued_at) as vintages, count(*) as n
+               from observations group by series_key
+           ) o using (series_key)
+           where series.series_id = s.series_id"""
+    )
 
 
 def _rebuild_with_series_keys(connection: duckdb.DuckDBPyConnection) -> None:

@@ -231,6 +231,44 @@ def test_compaction_drops_intervals_before_the_retention_horizon(warehouse: Ware
     assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [3.0, 4.0]
 
 
+def test_the_catalogue_counts_follow_revisions_redeliveries_and_retention(warehouse: Warehouse) -> None:
+    early, late = datetime(2025, 10, 24, 11, tzinfo=UTC), datetime(2025, 10, 25, 11, tzinfo=UTC)
+
+    def held() -> dict[str, object]:
+        row = warehouse.catalogue().to_pylist()[0]
+        return {name: row[name] for name in ("first_ts", "last_ts", "last_issued_at", "vintages", "rows")}
+
+    warehouse.write(batch([1.0, 2.0, 3.0], early))
+    warehouse.write(batch([1.0, 2.0, 3.0], early))  # re-delivered
+    warehouse.write(batch([1.5], early, start=DAY.start + timedelta(minutes=15)))  # a value of that issue revised
+    assert held() == {
+        "first_ts": DAY.start,
+        "last_ts": DAY.start + timedelta(minutes=30),
+        "last_issued_at": early,
+        "vintages": 1,
+        "rows": 3,
+    }
+    # A later issue of some of those intervals and one more: a vintage, new rows; an earlier issue of a new interval.
+    warehouse.write(batch([4.0, 5.0], late, start=DAY.start + timedelta(minutes=30)))
+    warehouse.write(batch([0.5], early - timedelta(hours=1), start=DAY.start - timedelta(minutes=15)))
+    assert held() == {
+        "first_ts": DAY.start - timedelta(minutes=15),
+        "last_ts": DAY.start + timedelta(minutes=45),
+        "last_issued_at": late,
+        "vintages": 3,
+        "rows": 6,
+    }
+
+    assert warehouse.compact(DAY.start + timedelta(minutes=30)) == 3  # the first three intervals, a row each
+    assert held() == {
+        "first_ts": DAY.start + timedelta(minutes=30),
+        "last_ts": DAY.start + timedelta(minutes=45),
+        "last_issued_at": late,
+        "vintages": 2,
+        "rows": 3,
+    }
+
+
 def test_compaction_changes_no_answer_and_a_batch_redelivered_after_it_changes_nothing(warehouse: Warehouse) -> None:
     # Arrival order across two months and two series: what DuckDB's compaction re-sorts.
     october, november = DAY.start, datetime(2025, 11, 3, tzinfo=UTC)
@@ -248,7 +286,7 @@ def test_compaction_changes_no_answer_and_a_batch_redelivered_after_it_changes_n
     def answers() -> tuple[list[dict[str, object]], ...]:
         as_of = datetime(2025, 10, 26, tzinfo=UTC)
         reads = (warehouse.read(both, span), warehouse.read(both, span, as_of), warehouse.read_vintages(both, span))
-        return tuple(table.to_pylist() for table in reads)
+        return (*(table.to_pylist() for table in reads), warehouse.catalogue().to_pylist())
 
     before = answers()
     assert warehouse.compact(october - timedelta(days=1)) == 0

@@ -80,6 +80,8 @@ def test_a_file_of_the_primary_key_layout_is_keyed_and_clustered_on_open(tmp_pat
 
     assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [1.0, 2.0]
     assert warehouse.query("select series_key from series")["series_key"].to_pylist() == [series_key(SERIES)]
+    entry = warehouse.catalogue().to_pylist()[0]  # the counts the catalogue keeps, counted from the rows on open
+    assert (entry["rows"], entry["vintages"], entry["first_ts"], entry["last_issued_at"]) == (2, 1, DAY.start, ISSUED)
     warehouse.write(batch([1.0, 2.0], ISSUED))  # the same keys again: no primary key now, still no duplicate
     assert warehouse.count() == 2
     assert [row[0] for row in stored_order(warehouse)] == [series_key(SERIES)] * 2
