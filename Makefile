@@ -60,11 +60,12 @@ $(STAMPS)/kustomize:
 demo: setup ## the main job on embedded defaults: local stack, actors, a backfill, live ingestion, sample queries
 	$(BIN)/scalar-ray demo
 
-test: setup ## all tests: unit, then integration against real Pulsar, Redis, Ray and DuckDB
-	$(BIN)/pytest
+test: setup ## all tests: unit (on every core), then integration against real Pulsar, Redis, Ray and DuckDB
+	$(BIN)/pytest tests/unit -n auto
+	$(BIN)/pytest tests/integration
 
-test-unit: setup ## unit tests only (no services)
-	$(BIN)/pytest tests/unit
+test-unit: setup ## unit tests only (no services), on every core
+	$(BIN)/pytest tests/unit -n auto
 
 test-integration: setup ## integration tests only
 	$(BIN)/pytest tests/integration
