@@ -211,8 +211,10 @@ def show_market_data(settings: Settings, url: str) -> None:
             unit = prices.meta["series"][0]["unit"]
             print(f"    {DEMO_PRICE}, hourly mean in {unit}, Copenhagen time (last 6 of {prices.table.num_rows}):")
             print(textwrap.indent(prices.to_pandas()[["value", "count", "expected"]].tail(6).to_string(), "      "))
+            # The day-ahead model forecasts the day after the one already auctioned: today's run covers the day
+            # after tomorrow, so the window reaches three days out.
             stairs = client.forecast_staircase(
-                "dk_dayahead", "DK1", today, today + timedelta(days=2), lead="PT1H", tz="Europe/Copenhagen"
+                "dk_dayahead", "DK1", today, today + timedelta(days=3), lead="PT1H", tz="Europe/Copenhagen"
             )
             frame = stairs.to_pandas()
             print(f"    dk_dayahead/DK1 staircase, lead 1 h ({len(frame)} values; first 6):")
