@@ -50,7 +50,7 @@ from scalar_ray.marketdata import CatalogueQuery, MarketData, SeriesRequest
 from scalar_ray.serving.api import build_api
 from scalar_ray.warehouse.duckdb import DuckDBWarehouse
 from scalar_ray.warehouse.duckdb_layout import recount_series
-from scalar_ray.warehouse.series_keys import series_key, series_keys_sql
+from scalar_ray.warehouse.series_keys import SeriesSelection, series_key
 
 REPEATS = 30
 RATE, RATE_S = 100.0, 20.0
@@ -167,7 +167,7 @@ def layout_figures(warehouse: DuckDBWarehouse, one: str, label: str) -> dict[str
     base = """select series_id, ts, arg_max(value, issued_at) as value, max(issued_at) as issued_at
         from observations where {filter} and ts >= '2025-01-01' and ts < '2026-01-01'
         group by series_id, ts order by ts"""
-    keyed = base.format(filter=f"{series_keys_sql([one])} and series_id = '{one}'")
+    keyed = base.format(filter=f"{SeriesSelection.of([one]).where} and series_id = '{one}'")
     by_id = base.format(filter=f"series_id = '{one}'")
     cursor = warehouse._cursor()
     on_key = timed(lambda: cursor.sql(keyed).to_arrow_table(), 10)
@@ -269,12 +269,12 @@ def main(series: int = 1000, vintages: int = 3) -> None:  # noqa: PLR0915 - one 
     month = Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
     as_of = datetime(2025, 7, 1, tzinfo=UTC)
     # The SQL the adapter runs (series by key, rows keyed; it names them in Arrow afterwards).
-    key_one = series_keys_sql([one])
+    key_one = SeriesSelection.of([one]).where
     sql_a = f"""select series_key, ts, arg_max(value, issued_at) as value, max(issued_at) as issued_at
         from observations where {key_one} and ts >= '2025-01-01' and ts < '2026-01-01'
         and issued_at <= '{as_of.isoformat()}' group by series_key, ts order by ts"""  # noqa: S608
     sql_b = f"""select * from (pivot (select series_key, ts, arg_max(value, issued_at) as value from observations
-        where {series_keys_sql(fifty)} and ts >= '2025-06-01' and ts < '2025-07-01'
+        where {SeriesSelection.of(fifty).where} and ts >= '2025-06-01' and ts < '2025-07-01'
         group by series_key, ts) on series_key using first(value)) order by ts"""  # noqa: S608
     sql_c = f"""select series_key, ts, arg_max(value, issued_at) as value, max(issued_at) as issued_at
         from observations where {key_one} and ts >= '2025-01-01' and ts < '2026-01-01'

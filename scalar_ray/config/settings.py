@@ -22,6 +22,7 @@ from scalar_ray.config.urls import is_loopback_url, url_with_schemes
 from scalar_ray.core.durations import fixed_duration
 
 __all__ = [
+    "DUCKDB_SIZE_PATTERN",
     "MISSING_SECRET",
     "BrokerSettings",
     "CacheSettings",
@@ -94,6 +95,10 @@ class BrokerSettings(_Section):
         return int(fixed_duration(self.retention).total_seconds() // 60)
 
 
+# A size DuckDB reads (``4GB``, ``512MiB``): the memory limit is written into its SQL, so nothing else passes.
+DUCKDB_SIZE_PATTERN = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+
+
 class DuckDBSettings(_Section):
     """The embedded warehouse."""
 
@@ -101,7 +106,7 @@ class DuckDBSettings(_Section):
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads; default: DuckDB's own choice.")
     memory_limit: str = Field(
         "4GB",
-        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        pattern=DUCKDB_SIZE_PATTERN,
         description="Bound on DuckDB's buffers (it spills to disk beyond it), e.g. 4GB or 512MiB.",
     )
 

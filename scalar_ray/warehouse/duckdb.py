@@ -10,7 +10,6 @@ timestamps read back exactly as written; ``memory_limit`` bounds DuckDB's buffer
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from typing_extensions import override
 
+from scalar_ray.config.settings import DUCKDB_SIZE_PATTERN
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
 from scalar_ray.core.observations import unique_keys
@@ -35,7 +35,13 @@ from scalar_ray.warehouse.base import (
     check_forecasts,
     check_observations,
 )
-from scalar_ray.warehouse.duckdb_layout import SERIES_STATS_UPDATE, cluster, ensure_observations, recount_series
+from scalar_ray.warehouse.duckdb_layout import (
+    SERIES_STATS_UPDATE,
+    cluster,
+    ensure_observations,
+    recount_series,
+    transaction,
+)
 from scalar_ray.warehouse.forecast_migration import migrate_forecast_series
 from scalar_ray.warehouse.series_keys import SeriesSelection, series_keys_column
 
@@ -194,19 +200,14 @@ class DuckDBWarehouse(Warehouse):
         """Run ``statements`` (SQL, or SQL and its parameters) over ``batch`` (as ``incoming``) in one transaction."""
         with self._lock:
             try:
-                self._connection.begin()
-                self._connection.register("incoming", batch)
-                for statement in statements:
-                    sql, params = statement if isinstance(statement, tuple) else (statement, None)
-                    self._connection.execute(sql, params)
-                self._connection.commit()
+                with transaction(self._connection, {"incoming": batch}):
+                    for statement in statements:
+                        sql, params = statement if isinstance(statement, tuple) else (statement, None)
+                        self._connection.execute(sql, params)
             except duckdb.Error as exc:
-                self._connection.rollback()
                 # A value DuckDB cannot hold or a broken constraint fails again on retry; an I/O error may not.
                 refused = isinstance(exc, _DATA_ERRORS)
                 raise WarehouseError(self.name, "write", str(exc), permanent=refused) from exc
-            finally:
-                self._connection.unregister("incoming")
 
     @override
     def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
@@ -370,17 +371,14 @@ class DuckDBWarehouse(Warehouse):
     def compact(self, keep_after: datetime) -> int:
         with self._lock:
             try:
-                self._connection.begin()
-                rows = self._connection.execute("delete from observations where ts < ?", [keep_after]).fetchall()
-                if rows and rows[0][0]:  # what the catalogue keeps of a series counted rows now gone
-                    recount_series(self._connection)
-                self._connection.commit()
+                with transaction(self._connection):
+                    rows = self._connection.execute("delete from observations where ts < ?", [keep_after]).fetchall()
+                    if rows and rows[0][0]:  # what the catalogue keeps of a series counted rows now gone
+                        recount_series(self._connection)
                 self.clustered = cluster(self._connection)
                 # A checkpoint folds the write-ahead log into the file and frees the deleted row groups.
                 self._connection.execute("checkpoint")
             except duckdb.Error as exc:
-                with contextlib.suppress(duckdb.Error):  # no transaction open when the clustering failed
-                    self._connection.rollback()
                 raise WarehouseError(self.name, "compact", str(exc)) from exc
         return int(rows[0][0]) if rows else 0
 
@@ -407,6 +405,6 @@ class DuckDBWarehouse(Warehouse):
 
 def _checked_size(size: str) -> str:
     """A DuckDB size such as ``4GB`` or ``512MiB``; anything else is refused (it is written into the SQL)."""
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size.strip()):
+    if not re.match(DUCKDB_SIZE_PATTERN, size.strip()):
         raise WarehouseError("duckdb", "open", f"memory_limit {size!r} is not a size such as 4GB or 512MiB")
     return size.strip()

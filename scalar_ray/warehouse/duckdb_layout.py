@@ -18,6 +18,8 @@ What the layout is, and why (measured by ``bench/read.py``, figures in docs/benc
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 
 import duckdb
@@ -25,7 +27,14 @@ import pyarrow as pa
 
 from scalar_ray.warehouse.series_keys import series_keys_column
 
-__all__ = ["OBSERVATION_COLUMNS", "SERIES_STATS_UPDATE", "cluster", "ensure_observations", "recount_series"]
+__all__ = [
+    "OBSERVATION_COLUMNS",
+    "SERIES_STATS_UPDATE",
+    "cluster",
+    "ensure_observations",
+    "recount_series",
+    "transaction",
+]
 
 OBSERVATION_COLUMNS = "series_key, series_id, ts, issued_at, value, ingested_at"
 
@@ -62,6 +71,30 @@ _STATE = "create table if not exists warehouse_state (name varchar primary key, 
 _CLUSTERED = "clustered_through"
 
 
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table] | None = None) -> Iterator[None]:
+    """One transaction, committed when the block ends and rolled back when it raises; ``tables`` registered for it."""
+    connection.begin()
+    try:
+        for name, table in (tables or {}).items():
+            connection.register(name, table)
+        yield
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        for name in tables or {}:
+            connection.unregister(name)
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_name = ?", [table]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def ensure_observations(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the observations table, or move one of the earlier layout into it; key every series.
 
@@ -70,26 +103,18 @@ def ensure_observations(connection: duckdb.DuckDBPyConnection) -> None:
     """
     connection.execute(_STATE)
     connection.execute("alter table series add column if not exists series_key bigint")
-    present = {
-        row[0]
-        for row in connection.execute(
-            "select column_name from information_schema.columns where table_name = 'series'"
-        ).fetchall()
-    }
+    present = _columns(connection, "series")
     uncounted = "rows" not in present
     for name, kind in _STATS_COLUMNS:
         connection.execute(f"alter table series add column if not exists {name} {kind}")
     unkeyed = connection.sql("select series_id from series where series_key is null").to_arrow_table()["series_id"]
     if len(unkeyed):
-        connection.register("new_keys", pa.table({"series_id": unkeyed, "key": series_keys_column(unkeyed)}))
-        connection.execute("update series set series_key = k.key from new_keys k where series.series_id = k.series_id")
-        connection.unregister("new_keys")
-    columns = {
-        row[0]
-        for row in connection.execute(
-            "select column_name from information_schema.columns where table_name = 'observations'"
-        ).fetchall()
-    }
+        new_keys = pa.table({"series_id": unkeyed, "key": series_keys_column(unkeyed)})
+        with transaction(connection, {"new_keys": new_keys}):
+            connection.execute(
+                "update series set series_key = k.key from new_keys k where series.series_id = k.series_id"
+            )
+    columns = _columns(connection, "observations")
     if not columns:
         connection.execute(_CREATE.format(name="observations"))
     elif "series_key" not in columns:
@@ -120,9 +145,7 @@ def _rebuild_with_series_keys(connection: duckdb.DuckDBPyConnection) -> None:
     """Copy the earlier layout's rows, keyed and sorted, into the new table, in one transaction."""
     ids = connection.sql("select distinct series_id from observations").to_arrow_table()["series_id"]
     keys = pa.table({"series_id": ids, "series_key": series_keys_column(ids)})
-    connection.begin()
-    try:
-        connection.register("series_keys", keys)
+    with transaction(connection, {"series_keys": keys}):
         connection.execute(_CREATE.format(name="observations_clustered"))
         connection.execute(
             f"""insert into observations_clustered ({OBSERVATION_COLUMNS})
@@ -135,12 +158,6 @@ def _rebuild_with_series_keys(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute("drop table observations")
         connection.execute("alter table observations_clustered rename to observations")
         connection.execute("insert or replace into warehouse_state values (?, current_timestamp)", [_CLUSTERED])
-        connection.commit()
-    except duckdb.Error:
-        connection.rollback()
-        raise
-    finally:
-        connection.unregister("series_keys")
 
 
 def cluster(connection: duckdb.DuckDBPyConnection) -> list[datetime]:
@@ -164,10 +181,9 @@ def cluster(connection: duckdb.DuckDBPyConnection) -> list[datetime]:
             [since, since],
         ).fetchall()
     ]
+    window = "ts >= $month and ts < $month + interval 1 month"
     for month in months:
-        connection.begin()
-        try:
-            window = "ts >= $month and ts < $month + interval 1 month"
+        with transaction(connection):
             connection.execute(
                 f"create temp table moving as select {OBSERVATION_COLUMNS} from observations where {window}",  # noqa: S608
                 {"month": month},
@@ -178,9 +194,5 @@ def cluster(connection: duckdb.DuckDBPyConnection) -> list[datetime]:
                 "order by series_key, ts, issued_at"
             )
             connection.execute("drop table moving")
-            connection.commit()
-        except duckdb.Error:
-            connection.rollback()
-            raise
     connection.execute("insert or replace into warehouse_state values (?, ?)", [_CLUSTERED, newest])
     return months

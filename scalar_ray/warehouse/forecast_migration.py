@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from scalar_ray.core.forecasts import FORECAST_SCHEMA
+from scalar_ray.warehouse.duckdb_layout import transaction
 
 __all__ = ["LEGACY_MODEL_VERSION", "migrate_forecast_series"]
 
@@ -45,9 +46,7 @@ def migrate_forecast_series(connection: duckdb.DuckDBPyConnection, targets: Mapp
         schema=pa.schema([(name, pa.string()) for name in ("family", "zone", "variable", "target")]),
     )
     pivot = ", ".join(f"max(value) filter (where part = '{column}') as {column}" for column in _QUANTILES)
-    connection.begin()
-    try:
-        connection.register("forecast_targets", names)
+    with transaction(connection, {"forecast_targets": names}):
         connection.execute(
             """create temporary table legacy_forecasts as
                 select series_id, split_part(series_id, '/', 2) as family, split_part(series_id, '/', 3) as zone,
@@ -72,12 +71,6 @@ def migrate_forecast_series(connection: duckdb.DuckDBPyConnection, targets: Mapp
         connection.execute("delete from observations where series_id in (select series_id from legacy_forecasts)")
         connection.execute("delete from series where series_id in (select series_id from legacy_forecasts)")
         connection.execute("drop table legacy_forecasts")
-        connection.commit()
-    except duckdb.Error:
-        connection.rollback()
-        raise
-    finally:
-        connection.unregister("forecast_targets")
     count = int(moved[0][0]) if moved else 0
     logger.info("moved %d forecast rows from old-layout observation series into the forecasts table", count)
     return count

@@ -6,20 +6,20 @@ a filter on the id prunes nothing and every read scanned the whole table: measur
 series, counting one series-year took 29 ms on the id and 3 ms on this key (bench/read.py has the full figures).
 Reads filter and group on the key alone and name the rows' series afterwards, in Arrow: materialising the id string
 of every row cost DuckDB more than the scan. That is exact because a write refuses a series whose key another id
-already holds (``SeriesKeyCollisionError``, about one chance in 10^7 at a million series). The key is a digest, not
-DuckDB's ``hash()``, whose values may change between DuckDB versions.
+already holds (a permanent ``WarehouseError``, "series key collision"; about one chance in 10^7 at a million
+series). The key is a digest, not DuckDB's ``hash()``, whose values may change between DuckDB versions.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["SeriesSelection", "series_key", "series_keys_column", "series_keys_sql"]
+__all__ = ["SeriesSelection", "series_key", "series_keys_column"]
 
 
 def series_key(series_id: str) -> int:
@@ -33,15 +33,6 @@ def series_keys_column(series_ids: pa.ChunkedArray) -> pa.ChunkedArray:
     distinct = pc.unique(series_ids)
     keys = pa.array([series_key(value) for value in distinct.to_pylist()], pa.int64())
     return pc.take(keys, pc.index_in(series_ids, value_set=distinct))
-
-
-def series_keys_sql(series_ids: Iterable[str]) -> str:
-    """``series_key in (…)`` for these ids, the keys written out.
-
-    A constant list is what DuckDB prunes row groups with (integers only, so nothing of the caller's reaches the SQL).
-    """
-    keys = sorted({series_key(value) for value in series_ids})
-    return f"series_key in ({', '.join(str(key) for key in keys)})" if keys else "false"
 
 
 @dataclass(frozen=True)
