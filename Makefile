@@ -67,10 +67,21 @@ test: setup ## all tests: unit (on every core), then integration against real Pu
 test-unit: setup ## unit tests only (no services), on every core
 	$(BIN)/pytest tests/unit -n auto
 
-# One session, its services shared; without xdist's plugin, whose Schemathesis hook re-imports at session end and
-# tripped CPython 3.11.7's "AST constructor recursion depth mismatch" after a full integration run.
-test-integration: setup ## integration tests only
-	$(BIN)/pytest tests/integration -p no:xdist
+# Two pytest sessions side by side, each one's output printed when it ends: the local stack (its own services) with
+# the tests that need no service started (the provider simulator, DuckDB, the StarRocks protocol double), and every
+# other test on the session's shared Pulsar, Redis and Ray. Both cores stay busy (vmstat: no idle time), so a third
+# session measured no faster. Not xdist: its Schemathesis hook re-imports at session end and tripped CPython
+# 3.11.7's "AST constructor recursion depth mismatch" after a full integration run.
+INTEGRATION_BESIDE := tests/integration/test_local_stack.py tests/integration/providers tests/integration/warehouse \
+	tests/integration/test_duckdb_file.py
+test-integration: setup ## integration tests only, in two sessions side by side
+	@$(MAKE) --no-print-directory -j2 --output-sync=target integration-stack integration-services
+
+.PHONY: integration-stack integration-services
+integration-stack:
+	$(BIN)/pytest -p no:xdist $(INTEGRATION_BESIDE)
+integration-services:
+	$(BIN)/pytest -p no:xdist tests/integration $(addprefix --ignore=,$(INTEGRATION_BESIDE))
 
 lint: setup ## ruff, ruff format --check, mypy --strict on the library and its shells, the layer contracts
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ bound, is a bug. CI runs a fixed seed at 2,000 examples per provider; ``SCALAR_R
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -98,6 +99,7 @@ HOSTILE_TEXT = [
 ]
 
 
+@functools.cache  # read once per provider, not once per example
 def seeds(provider: str) -> list[tuple[str, bytes]]:
     if provider == "volue":
         return [("documented_instances.json", VOLUE_DOCUMENTED)]
@@ -124,8 +126,13 @@ def paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+@functools.cache
+def _cut_document(payload: bytes) -> Any:
+    return cut(json.loads(payload))
+
+
 def mutate_json(draw: st.DrawFn, payload: bytes) -> bytes:
-    document = cut(json.loads(payload))
+    document = copy.deepcopy(_cut_document(payload))  # decoded and cut once per fixture; each example mutates a copy
     for _ in range(draw(st.integers(1, 3))):
         candidates = paths(document)
         if not candidates:
