@@ -1,6 +1,17 @@
 # The scalar-ray image: Ray head and worker (actors, Serve, jobs) in docker-compose and on AKS (KubeRay).
 # Python dependencies come from the project's lock (constraints.txt), the same pins `make setup` installs; a unit test
 # checks that this file keeps to them (tests/unit/deploy/test_dockerfile.py).
+# The explorer's chart library from the npm registry, checked against the SHA-256 the Makefile pins (make setup does
+# the same locally); only the built script, its stylesheet and the licence reach the image.
+FROM node:22-bookworm-slim AS explorer-vendor
+ARG UPLOT_VERSION=1.6.32
+ARG UPLOT_SHA256=4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+WORKDIR /vendor
+RUN npm pack --silent "uplot@${UPLOT_VERSION}" \
+ && echo "${UPLOT_SHA256}  uplot-${UPLOT_VERSION}.tgz" | sha256sum --check --quiet \
+ && tar -xzf "uplot-${UPLOT_VERSION}.tgz" package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE \
+ && mkdir out && cp package/dist/uPlot.iife.min.js package/dist/uPlot.min.css out/ && cp package/LICENSE out/uPlot.LICENSE
+
 FROM python:3.11-slim-bookworm
 
 # libgomp1: AutoGluon's LightGBM and torch; curl: health checks; tini: signals reach Ray as PID 1 would not pass them.
@@ -23,6 +34,7 @@ WORKDIR /app
 # Dependencies first (a layer that changes only with the lock), then the code.
 COPY --chown=ray:ray pyproject.toml constraints.txt README.md ./
 COPY --chown=ray:ray scalar_ray ./scalar_ray
+COPY --chown=ray:ray --from=explorer-vendor /vendor/out ./scalar_ray/serving/explorer/vendor
 COPY --chown=ray:ray actors ./actors
 COPY --chown=ray:ray serve ./serve
 COPY --chown=ray:ray jobs ./jobs

@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 PULSAR_HOME := cluster/local/pulsar
-APT_PACKAGES := redis-server openjdk-17-jre-headless maven docker-compose
+APT_PACKAGES := redis-server openjdk-17-jre-headless maven docker-compose chromium chromium-driver
 TOOLS := .tools
 KUSTOMIZE_VERSION := v5.7.1
 
@@ -16,10 +16,11 @@ KUSTOMIZE_VERSION := v5.7.1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-setup: $(STAMPS)/apt $(STAMPS)/python $(STAMPS)/pulsar $(STAMPS)/kustomize ## install everything: Debian packages, the venv, Pulsar's jars, kustomize
+setup: $(STAMPS)/apt $(STAMPS)/python $(STAMPS)/pulsar $(STAMPS)/kustomize $(STAMPS)/explorer ## install everything: Debian packages, the venv, Pulsar's jars, kustomize, the explorer's chart library
 
-# Debian packages: Redis server, a JDK for Pulsar, Maven to resolve Pulsar from Maven Central, and docker-compose
-# (1.29: the second opinion on docker-compose.yaml; there is no Docker engine here).
+# Debian packages: Redis server, a JDK for Pulsar, Maven to resolve Pulsar from Maven Central, docker-compose
+# (1.29: the second opinion on docker-compose.yaml; there is no Docker engine here), and chromium with its driver
+# for the explorer's browser tests.
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -45,6 +46,21 @@ $(STAMPS)/pulsar: $(PULSAR_HOME)/pom.xml $(STAMPS)/apt
 	mvn -B -q -s $(PULSAR_HOME)/settings.xml -f $(PULSAR_HOME)/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DoutputDirectory=lib
 	sha256sum $(PULSAR_HOME)/pom.xml | cut -d' ' -f1 > $(PULSAR_HOME)/lib/.pom.sha256
+	@touch $@
+
+# The explorer's chart library, uPlot (MIT), from the npm registry into the package (served by the API; never a CDN):
+# the tarball is checked against its SHA-256, and only the built script, its stylesheet and the licence are kept.
+UPLOT_VERSION := 1.6.32
+UPLOT_SHA256 := 4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+EXPLORER_VENDOR := scalar_ray/serving/explorer/vendor
+$(STAMPS)/explorer:
+	@mkdir -p $(STAMPS) $(TOOLS)/npm $(EXPLORER_VENDOR)
+	cd $(TOOLS)/npm && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null
+	echo "$(UPLOT_SHA256)  $(TOOLS)/npm/uplot-$(UPLOT_VERSION).tgz" | sha256sum --check --quiet
+	tar -xzf $(TOOLS)/npm/uplot-$(UPLOT_VERSION).tgz -C $(TOOLS)/npm package/dist/uPlot.iife.min.js \
+	  package/dist/uPlot.min.css package/LICENSE
+	cp $(TOOLS)/npm/package/dist/uPlot.iife.min.js $(TOOLS)/npm/package/dist/uPlot.min.css $(EXPLORER_VENDOR)/
+	cp $(TOOLS)/npm/package/LICENSE $(EXPLORER_VENDOR)/uPlot.LICENSE
 	@touch $@
 
 # kustomize, built from the Go module proxy: CI renders the KubeRay manifests with it (Go from apt if none is here).

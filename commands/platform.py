@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -183,8 +184,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     url = show_forecast_api(demo_settings)
     print("\n8/8 market data through the client (scalar_ray.client): DK1 prices and the price forecast's staircase")
     show_market_data(demo_settings, url)
+    print(f"\nThe explorer, on the same API: {explorer_link(url)} (the DK1 price chart; search and overlay there)")
     print(
-        f"\nThe actors and the API keep running: watch them at {_dashboard(settings)} (Actors, Serve), "
+        f"The actors and the API keep running: watch them at {_dashboard(settings)} (Actors, Serve), "
         f"`scalar-ray status` for the checklist, {url}/docs for the API, `scalar-ray platform stop` or `make down` "
         "to stop."
     )
@@ -193,6 +195,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"the services' in {logs}, Ray's own in {settings.ray.temp_dir}/session_latest/logs."
     )
     return EXIT_OK
+
+
+def explorer_link(api_url: str) -> str:
+    """The explorer showing the demo's DK1 prices hourly in Copenhagen time (the README's link, at this API)."""
+    view = {"id": DEMO_PRICE, "tz": "Europe/Copenhagen", "frequency": "PT1H"}
+    return f"{api_url}/explorer?{urlencode(view, safe='/')}"
 
 
 def show_market_data(settings: Settings, url: str) -> None:

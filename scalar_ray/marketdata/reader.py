@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pyarrow as pa
 
 from scalar_ray.core.window import Window
+from scalar_ray.forecasting.strategy import Battery
 from scalar_ray.marketdata import forecasts, instances
 from scalar_ray.marketdata.catalogue import CataloguePage, CatalogueQuery, search_catalogue
 from scalar_ray.marketdata.series import SeriesFrame, SeriesRequest, read_series, time_zone
+from scalar_ray.marketdata.strategy_bids import StrategyBids, strategy_bids
 from scalar_ray.warehouse.base import Warehouse
 
 __all__ = ["MarketData"]
@@ -71,3 +73,7 @@ class MarketData:
     ) -> pa.Table:
         """Per target and interval, the newest forecast issued at least ``lead`` before it."""
         return forecasts.forecast_staircase(self.warehouse, family, zone, window, lead, horizon)
+
+    def strategy_bids(self, zone: str, day: date, battery: Battery) -> StrategyBids:
+        """The battery strategy's bids for a delivery day from the stored price forecast, against what cleared."""
+        return strategy_bids(self.warehouse, zone, day, battery)

@@ -41,6 +41,7 @@ from scalar_ray.feed import ChangeFeed
 from scalar_ray.forecasting.registry import VERSION_PATTERN
 from scalar_ray.marketdata import MarketData
 from scalar_ray.serving.errors import ApiError, ProblemReport
+from scalar_ray.serving.explorer_page import explorer_router
 from scalar_ray.serving.forecasts import Forecast
 from scalar_ray.serving.formats import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, Format, choose_format, render
 from scalar_ray.serving.market_api import market_router
@@ -223,6 +224,7 @@ def build_api(
     auth = [Depends(authenticate)]
     if market is not None:
         app.include_router(market_router(market, auth, feed))
+        app.include_router(explorer_router())
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:

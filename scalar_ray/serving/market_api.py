@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -37,6 +37,7 @@ from scalar_ray.core.durations import fixed_duration
 from scalar_ray.core.errors import ReadRequestError, UnknownSeriesError
 from scalar_ray.core.window import Window
 from scalar_ray.feed import ChangeFeed
+from scalar_ray.forecasting.strategy import Battery
 from scalar_ray.marketdata import AGGREGATIONS, HOURS, CatalogueQuery, MarketData, SeriesFrame, SeriesRequest
 from scalar_ray.marketdata.catalogue import MAX_PAGE_SIZE
 from scalar_ray.marketdata.series import in_zone, time_zone
@@ -334,9 +335,48 @@ def market_router(market: MarketData, dependencies: list[Any], feed: ChangeFeed 
         meta = {"family": family, "zone": zone, "lead": lead, "time_zone": zone_name}
         return _respond(in_zone(table, time_zone(zone_name)), meta, fmt, accept)
 
+    _add_strategy(router, market)
     if feed is not None:
         _add_stream(router, feed)
     return router
+
+
+def _add_strategy(router: APIRouter, market: MarketData) -> None:
+    """The battery strategy's bids against the cleared prices (the explorer's strategy overlay)."""
+
+    @router.get(
+        "/strategy/{zone}/bids",
+        tags=["forecasts"],
+        summary="The battery strategy's bids for a delivery day, from the stored price forecast, against what cleared",
+        responses=_TABLE_RESPONSES,
+    )
+    async def strategy(
+        zone: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+        day: Annotated[date, Query(description="Delivery day, local to the zone (YYYY-MM-DD).")],
+        power_mw: Annotated[float, Query(gt=0, le=10_000, description="Battery power limit, MW.")] = 10.0,
+        energy_mwh: Annotated[float, Query(gt=0, le=100_000, description="Usable capacity, MWh.")] = 20.0,
+        efficiency: Annotated[float, Query(gt=0, le=1, description="Round-trip efficiency.")] = 0.9,
+        tz: Zone = "UTC",
+        fmt: Fmt = None,
+        accept: Accept = None,
+    ) -> Response:
+        try:
+            battery = Battery(power_mw=power_mw, energy_mwh=energy_mwh, efficiency=efficiency)
+        except ValueError as exc:
+            raise _InvalidReadError(str(exc).splitlines()[-1], "check power_mw and energy_mwh") from exc
+        zone_name = await _read(lambda: time_zone(tz).key)
+        bids = await _read(lambda: market.strategy_bids(zone, day, battery))
+        settled = bids.settled
+        meta = {
+            "zone": zone, "day": day.isoformat(), "gate": bids.gate, "issued_at": bids.issued_at,
+            "model_version": bids.model_version, "battery": battery.model_dump(), "time_zone": zone_name,
+            "settlement": None if settled is None else {
+                "pnl_eur": settled.pnl_eur, "dayahead_eur": settled.dayahead_eur,
+                "imbalance_eur": settled.imbalance_eur, "imbalance_mwh": settled.imbalance_mwh,
+                "traded_mwh": settled.traded_mwh,
+            },
+        }  # fmt: skip
+        return _respond(in_zone(bids.table, time_zone(zone_name)), meta, fmt, accept)
 
 
 _HEARTBEAT_S = 15.0

@@ -15,7 +15,15 @@ from typing import Any
 
 from scalar_ray.telemetry.checklist import CHECKLIST, ChecklistItem, prometheus_name
 
-__all__ = ["DASHBOARD_PATH", "DASHBOARD_UID", "checklist_query", "dashboard", "dashboard_json"]
+__all__ = [
+    "DASHBOARD_PATH",
+    "DASHBOARD_UID",
+    "checklist_query",
+    "dashboard",
+    "dashboard_json",
+    "dashboard_text",
+    "write_dashboard",
+]
 
 DASHBOARD_UID = "scalar-ray-operations"
 DASHBOARD_PATH = Path("cluster/grafana/dashboards/scalar-ray-operations.json")
@@ -59,7 +67,10 @@ def _panel(
         "datasource": _DATASOURCE,
         "gridPos": grid,
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "options": {"legend": {"displayMode": "list", "placement": "bottom"}, "tooltip": {"mode": "multi"}},
+        "options": {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+            "tooltip": {"mode": "multi", "sort": "none"},
+        },
         "targets": [
             {"refId": chr(ord("A") + index), "datasource": _DATASOURCE, "expr": expr, "legendFormat": legend}
             for index, (expr, legend) in enumerate(queries)
@@ -177,7 +188,6 @@ def dashboard() -> dict[str, Any]:
                     "label": "Metrics",
                     "type": "datasource",
                     "query": "prometheus",
-                    "current": {},
                     "hide": 0,
                 }
             ]
@@ -187,13 +197,23 @@ def dashboard() -> dict[str, Any]:
     }
 
 
+def dashboard_text(model: dict[str, Any]) -> str:
+    """A dashboard model as its committed file holds it (stable key order, a final newline)."""
+    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_dashboard(text: str, default: Path, argv: list[str]) -> None:
+    """Write a generated dashboard to ``argv[1]`` or its committed path (the generators' ``__main__``)."""
+    target = Path(argv[1]) if len(argv) > 1 else default
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}")
+
+
 def dashboard_json() -> str:
     """The committed file's content."""
-    return json.dumps(dashboard(), indent=2, ensure_ascii=False) + "\n"
+    return dashboard_text(dashboard())
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DASHBOARD_PATH
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(dashboard_json(), encoding="utf-8")
-    print(f"wrote {target}")
+    write_dashboard(dashboard_json(), DASHBOARD_PATH, sys.argv)

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 import pulsar
 import pytest
 import redis
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from scalar_ray.broker import PulsarAdmin
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.local import LocalService, PulsarStandalone, RedisServer
 from scalar_ray.serving.runtime import LOCAL_SERVE_PROCESS_ENVIRONMENT
+from tests.integration.browser import chromium
 
 # What the session's services reported, printed in the terminal summary so the log shows what was tested.
 SERVICE_VERSIONS: dict[str, str] = {}
@@ -127,3 +129,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("real services under test")
         for name, version in SERVICE_VERSIONS.items():
             terminalreporter.write_line(f"{name}: {version}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """Headless Debian chromium for a module's browser tests (tests/integration/browser.py)."""
+    with chromium() as driver:
+        yield driver

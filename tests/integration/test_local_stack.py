@@ -30,8 +30,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psutil
@@ -39,13 +40,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import redis
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
+from commands.platform import DEMO_PRICE
 from scalar_ray.client import MarketDataClient
 from scalar_ray.composition import model_registry
 from scalar_ray.config import load_settings
 from scalar_ray.forecasting.families import input_areas, input_datasets, load_families
 from scalar_ray.forecasting.registry import new_version
 from scalar_ray.local.process import wait_until
+from tests.conftest import PROJECT_ROOT
+from tests.integration.browser import enter_key, wait_for_a_chart
+from tests.integration.browser import status as explorer_status
 from tests.integration.stack import (
     dashboard_url,
     job_environment,
@@ -292,6 +299,7 @@ def test_the_strategy_and_status_commands_answer(trained: Trained, stack: Stack)
 KEY = "platform-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 PRESENTED_WRONG_KEY = "a-presented-wrong-key-123"
+DAYS = ("start", "end")  # the explorer's day fields
 
 
 @dataclass
@@ -541,6 +549,27 @@ def test_market_data_reads_through_the_client_in_copenhagen_time(api: Api) -> No
     assert str(frame.index.tz) == "Europe/Copenhagen" and frame["count"].sum() > 0
     assert (frame["count"] <= frame["expected"]).all()
     assert stairs.table.num_rows > 0 and all(stairs.table["model_version"].to_pylist())
+
+
+def test_the_readmes_link_opens_the_explorer_with_a_dk1_price_chart(api: Api, browser: WebDriver) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    link = re.search(r"<http://127\.0\.0\.1:8000(/explorer\?[^>]+)>", readme)
+    assert link, "the README links the explorer"
+    browser.get(api.url + link.group(1))
+    enter_key(browser, KEY)  # keys are on here
+    points = wait_for_a_chart(browser)
+    assert DEMO_PRICE in browser.find_element(By.ID, "selected").text
+    assert "in Europe/Copenhagen" in explorer_status(browser)[1]
+
+    # What the page drew is what the API holds for the local days it chose, hour by hour.
+    copenhagen = ZoneInfo("Europe/Copenhagen")
+    first, last = (date.fromisoformat(browser.find_element(By.ID, f).get_attribute("value") or "") for f in DAYS)
+    start = datetime(first.year, first.month, first.day, tzinfo=copenhagen)
+    end = datetime(last.year, last.month, last.day, tzinfo=copenhagen) + timedelta(days=1)  # the To day included
+    with MarketDataClient(api.url, KEY) as client:
+        hourly = client.series([DEMO_PRICE], start, end, tz="Europe/Copenhagen", frequency="PT1H")
+    held = sum(value is not None for value in hourly.table["value"].to_pylist())
+    assert points == held > 0
 
 
 def test_no_key_reaches_the_logs(api: Api, stack: Stack) -> None:

@@ -106,3 +106,12 @@ def test_a_failed_job_exits_1_and_names_its_log(
 
     assert main(["train"]) == 1
     assert "job raysubmit_x FAILED; its whole log:" in capsys.readouterr().out
+
+
+def test_the_demo_prints_the_readmes_explorer_link() -> None:
+    from commands.platform import explorer_link
+    from tests.conftest import PROJECT_ROOT
+
+    link = explorer_link("http://127.0.0.1:8000")  # the default port, where the demo serves
+    assert link == "http://127.0.0.1:8000/explorer?id=entsoe/A44/DK1/price&tz=Europe/Copenhagen&frequency=PT1H"
+    assert f"<{link}>" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

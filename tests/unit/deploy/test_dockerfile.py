@@ -66,3 +66,14 @@ def test_the_lock_pins_ray_as_the_project_requires() -> None:
     dependencies = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     ray = next(d for d in dependencies if d.startswith("ray["))
     assert ray.endswith(f"=={PINS['ray']}")
+
+
+def test_the_image_vendors_the_same_checked_chart_library_as_make_setup() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    for pin in ("UPLOT_VERSION", "UPLOT_SHA256"):
+        in_make = re.search(rf"^{pin} := (\S+)$", makefile, re.MULTILINE)
+        in_image = re.search(rf"^ARG {pin}=(\S+)$", DOCKERFILE, re.MULTILINE)
+        assert in_make and in_image, f"{pin} is pinned in both"
+        assert in_make.group(1) == in_image.group(1), pin
+    assert "sha256sum --check" in DOCKERFILE
+    assert re.search(r"^COPY .*--from=explorer-vendor .*scalar_ray/serving/explorer/vendor$", DOCKERFILE, re.MULTILINE)
