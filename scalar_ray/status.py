@@ -107,6 +107,9 @@ class ForecastModelStatus:
     error: str | None
     awaiting_model: bool
     duration_s: float
+    # Issues the baseline made because an input check failed, and the newest one's reason (None: the model issued).
+    fallbacks: int = 0
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,9 @@ def _forecasting(detail: ForecastingStatus) -> str:
     awaiting = [m for m in models if m.awaiting_model]
     text = f"{len(models)} models, {len(issued)} issuing, last forecast at {_time(max(issued, default=None))}; "
     text += f"{len(awaiting)} awaiting a first model (`scalar-ray train`); " if awaiting else ""
+    falling_back = [m for m in models if m.fallback]
+    if falling_back:  # the baseline issues these: an input failed its check (the forecast says which)
+        text += f"{len(falling_back)} on the baseline ({falling_back[0].model}: {falling_back[0].fallback}); "
     text += f"{len(failing)} failing"
     return text + (f": {failing[0].error}" if failing else "")
 

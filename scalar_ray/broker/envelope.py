@@ -129,8 +129,27 @@ def _decode(
     except (pa.ArrowInvalid, ValueError) as exc:
         raise PayloadError(provider, dataset, span, f"unreadable payload: {exc}") from exc
     if not table.schema.equals(schema):
-        raise PayloadError(provider, dataset, span, f"payload schema is not the {kind} schema")
+        upgraded = _from_earlier_release(table, schema)
+        if upgraded is None:
+            raise PayloadError(provider, dataset, span, f"payload schema is not the {kind} schema")
+        table = upgraded
     return table, window
+
+
+def _from_earlier_release(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+    """An earlier release's table (``schema``'s fields less nullable ones added since) with those columns null.
+
+    None for any other schema. Messages still in a backlog at an upgrade are read this way.
+    """
+    count = len(table.schema)
+    if count >= len(schema) or not pa.schema(list(schema)[:count]).equals(table.schema):
+        return None
+    added = list(schema)[count:]
+    if any(not field.nullable for field in added):
+        return None
+    for field in added:
+        table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table
 
 
 def _iso(moment: datetime) -> str:

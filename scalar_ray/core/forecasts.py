@@ -4,6 +4,8 @@ One row per (family, zone, target, issue time, interval): ``target`` is the seri
 example ``entsoe/A65/DK1/load``), ``issued_at`` the issue time, ``ts`` the interval start (UTC), ``mean`` and one
 column per quantile level. The quantile columns are fixed (the deciles and the 5 % and 95 % tails) so that both
 warehouses keep one table for every family; a family fills the levels it forecasts and leaves the others null.
+``fallback`` names the baseline that issued the forecast instead of the version's model when an input check failed
+(null when the model issued it), and ``fallback_reason`` says which check.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pyarrow as pa
 from scalar_ray.core.observations import UTC_MICROSECONDS
 
 __all__ = [
+    "FORECAST_ADDED_COLUMNS",
     "FORECAST_KEY",
     "FORECAST_PROVIDER",
     "FORECAST_SCHEMA",
@@ -48,8 +51,14 @@ FORECAST_SCHEMA = pa.schema(
         pa.field("ts", UTC_MICROSECONDS, nullable=False),
         pa.field("mean", pa.float64(), nullable=False),
         *(pa.field(quantile_column(level), pa.float64()) for level in QUANTILE_LEVELS),
+        pa.field("fallback", pa.string()),
+        pa.field("fallback_reason", pa.string()),
     ]
 )
+
+# Columns added to the forecasts table after its first release, with their SQL type: tables made before gain them
+# when the warehouse opens (DuckDB) or first writes (StarRocks).
+FORECAST_ADDED_COLUMNS = {"fallback": 64, "fallback_reason": 1024}
 
 # A model issues once per issue time: a re-delivered or re-issued forecast replaces its rows, whatever version.
 FORECAST_KEY = ("family", "zone", "target", "issued_at", "ts")

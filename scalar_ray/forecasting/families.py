@@ -27,6 +27,7 @@ __all__ = [
     "BacktestSpec",
     "CovariateRef",
     "FamilySpec",
+    "InputChecks",
     "PromotionRule",
     "family_or_error",
     "input_areas",
@@ -82,6 +83,25 @@ class PromotionRule(BaseModel):
     min_improvement: float = Field(default=0.0, ge=0.0, lt=1.0)
 
 
+class InputChecks(BaseModel):
+    """When a model's inputs are not to be trusted (OpenSTEF's practice): before training and before every issue.
+
+    A failed check does not stop the forecast: the family's baseline (SeasonalNaive) issues it instead, marked with
+    the reason in the stored forecast and the API's answer.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A target or covariate that has not changed for this long before the issue is flat-lining (a stuck meter or a
+    # feed repeating its last value); at night solar is 0 for up to ~17 h here, so less than a day is too short.
+    flatline: str = "P1D"
+    # The target's newest actual later than its usual publication delay by more than this is stale.
+    stale_after: str = "PT6H"
+    # The recent window, and the share of its target intervals that must be observed (not filled in).
+    recent: str = "P2D"
+    min_recent_share: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
 class CovariateRef(BaseModel):
     """A covariate series template; optional ones are left out for zones that do not have them."""
 
@@ -128,6 +148,7 @@ class FamilySpec(BaseModel):
     covariate_lead: str | None = None
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     history: str = "P28D"
+    # Less history than this and the models are not fitted: the baseline serves (an input check), named as such.
     min_history: str = "P3D"
     # Fraction of the training grid a target may miss (filled by interpolation) before training refuses.
     max_missing: float = Field(default=0.2, ge=0.0, lt=1.0)
@@ -138,6 +159,7 @@ class FamilySpec(BaseModel):
     models: dict[str, Any] = Field(default_factory=lambda: {SEASONAL_BASELINE: {}})
     backtest: BacktestSpec = BacktestSpec()
     promotion: PromotionRule = PromotionRule()
+    checks: InputChecks = InputChecks()
     schedule: Schedule
 
     @field_validator("known_covariates", "past_covariates", mode="before")
@@ -160,6 +182,9 @@ class FamilySpec(BaseModel):
             self.min_history,
             self.backtest.step,
             self.covariate_lead,
+            self.checks.flatline,
+            self.checks.stale_after,
+            self.checks.recent,
         ):
             if text is not None:
                 fixed_duration(text)

@@ -42,6 +42,7 @@ from scalar_ray.warehouse.base import Warehouse
 __all__ = [
     "CALENDAR_COLUMNS",
     "ModelFrame",
+    "baseline_history",
     "build_frame",
     "calendar_features",
     "column_name",
@@ -71,6 +72,10 @@ class ModelFrame:
     past_names: list[str]
     last_ts: datetime
     notes: list[str] = field(default_factory=list)
+    # What the input checks need from before the gaps were filled: the targets' history span (every target has data
+    # in it), and per target the share of the recent window's intervals that were observed.
+    span: timedelta = timedelta(0)
+    recent_observed: dict[str, float] = field(default_factory=dict)
 
     @property
     def first_ts(self) -> datetime:
@@ -113,6 +118,16 @@ def column_name(series_id: str, zone: str) -> str:
     return f"{provider}_{dataset}_{variable}{side}".replace("-", "_").replace(">", "_")
 
 
+def baseline_history(spec: FamilySpec) -> timedelta:
+    """The least history the baseline trains and backtests on (``min_history`` where that is less).
+
+    The backtest windows, and before them two seasons or three horizons: what training asks for.
+    """
+    backtest = spec.step * spec.horizon_steps + spec.backtest_step * (spec.backtest.windows - 1)
+    before = spec.step * max(2 * spec.season_steps, 3 * spec.horizon_steps)
+    return min(_as_timedelta(spec.min_history), backtest + before)
+
+
 @cache
 def publication_lag(series_id: str) -> timedelta:
     """How long after an interval ends its first value is normally out: the catalogue's delay for actuals, 0 else."""
@@ -152,6 +167,8 @@ def build_frame(warehouse: Warehouse, spec: FamilySpec, zone: str, issue_time: d
         past_names=builder.past_names,
         last_ts=builder.grid[-1].to_pydatetime(),
         notes=builder.notes,
+        span=builder.span,
+        recent_observed=builder.recent_observed,
     )
 
 
@@ -161,6 +178,8 @@ class _FrameBuilder:
     def __init__(self, warehouse: Warehouse, spec: FamilySpec, zone: str, issue_time: datetime) -> None:
         self.warehouse, self.spec, self.zone, self.issue_time = warehouse, spec, zone, issue_time
         self.notes: list[str] = []
+        self.span = timedelta(0)
+        self.recent_observed: dict[str, float] = {}
         self.known_names: list[str] = []
         self.past_names: list[str] = []
         self.grid = pd.DatetimeIndex([])
@@ -181,17 +200,20 @@ class _FrameBuilder:
             )
         first_ts = max(found.index.min() for found in values.values())
         last_ts = min(found.index.max() for found in values.values())  # one forecast start for the whole model
-        span, needed = last_ts + step - first_ts, _as_timedelta(spec.min_history)
-        if span < needed:
+        span, floor = last_ts + step - first_ts, baseline_history(spec)
+        if span < floor:  # below min_history but above this floor, the input checks let the baseline serve
             raise ForecastDataError(
-                spec.name, zone, f"too little history: {_days(span)} of data, needs {_days(needed)}"
+                spec.name, zone, f"too little history: {_days(span)} of data, even the baseline needs {_days(floor)}"
             )
+        self.span = span
         self.grid = pd.date_range(first_ts, last_ts, freq=step)
         self.future = pd.date_range(last_ts + step, periods=spec.horizon_steps, freq=step)
         self.data = pd.DataFrame(index=self.grid)
         self.future_known = pd.DataFrame(index=self.future)
+        recent_start = last_ts + step - _as_timedelta(spec.checks.recent)
         for series, found in values.items():
             on_grid = found.reindex(self.grid)
+            self.recent_observed[series] = float(on_grid[on_grid.index >= recent_start].notna().mean())
             missing = float(on_grid.isna().mean())
             if missing > spec.max_missing:
                 raise ForecastDataError(

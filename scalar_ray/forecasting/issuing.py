@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,8 +36,10 @@ from scalar_ray.core.errors import (
 )
 from scalar_ray.core.forecasts import FORECAST_PROVIDER, FORECAST_SCHEMA, empty_forecasts, quantile_column
 from scalar_ray.core.window import Window
-from scalar_ray.forecasting.families import FamilySpec
+from scalar_ray.forecasting.calibration import IntervalCalibration, shift_interval
+from scalar_ray.forecasting.families import SEASONAL_BASELINE, FamilySpec
 from scalar_ray.forecasting.frames import build_frame, to_autogluon
+from scalar_ray.forecasting.input_checks import InputProblem, check_inputs, fallback_reason
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry
 from scalar_ray.status import ForecastingStatus, ForecastModelStatus
 from scalar_ray.telemetry.instruments import forecast_completed, tracer
@@ -49,16 +51,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORECAST_PROVIDER",
+    "Fallback",
     "ForecastService",
     "IssuedForecast",
     "PredictionMemo",
     "forecast_envelope",
     "forecast_table",
+    "issue_fallback",
     "load_predictor",
     "predict_with",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The baseline that issued a forecast instead of the version's model, and the input checks that failed."""
+
+    model: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -72,15 +84,32 @@ class IssuedForecast:
     window: Window
     forecasts: pa.Table
     units: dict[str, str] = field(default_factory=dict)  # target variable → unit
+    fallback: Fallback | None = None
+
+
+def issue_fallback(entry: RegistryEntry, problems: Sequence[InputProblem]) -> Fallback | None:
+    """The baseline, when this issue's inputs fail a check or the version was trained on inputs that did."""
+    if problems:
+        return Fallback(SEASONAL_BASELINE, fallback_reason(problems))
+    if entry.fallback_reason:
+        return Fallback(SEASONAL_BASELINE, f"at training: {entry.fallback_reason}")
+    return None
 
 
 def forecast_table(
-    spec: FamilySpec, zone: str, version: str, predictions: pd.DataFrame, issue_time: datetime
+    spec: FamilySpec,
+    zone: str,
+    version: str,
+    predictions: pd.DataFrame,
+    issue_time: datetime,
+    calibration: IntervalCalibration | None = None,
+    fallback: Fallback | None = None,
 ) -> pa.Table:
     """AutoGluon's prediction frame (item_id x timestamp → mean and quantile columns) as forecasts-table rows.
 
-    Quantiles are sorted per interval first: separately fitted quantiles can cross, and a 10 % quantile above the
-    90 % one is no forecast a trader can use.
+    The version's calibration (its backtest's conformal offsets) moves the interval's edges; then quantiles are
+    sorted per interval: separately fitted quantiles can cross, and a 10 % quantile above the 90 % one is no
+    forecast a trader can use. A ``fallback`` is written on every row: which baseline issued it, and why.
     """
     targets = {series.rsplit("/", 1)[-1]: series for series in spec.target_ids(zone)}
     levels = [str(q) for q in spec.quantiles]
@@ -89,8 +118,7 @@ def forecast_table(
         if str(item) not in targets:
             raise ForecastDataError(spec.name, zone, f"the model forecast {item}, which is not a target of the family")
         rows = predictions.loc[item]
-        ordered = rows[levels].to_numpy(dtype="float64", copy=True)
-        ordered.sort(axis=1)
+        ordered = shift_interval(rows[levels].to_numpy(dtype="float64"), spec.quantiles, calibration, str(item))
         count = len(rows)
         stamps = pd.DatetimeIndex(rows.index)
         columns: dict[str, pa.Array] = {
@@ -101,6 +129,8 @@ def forecast_table(
             "issued_at": pa.array([issue_time] * count, FORECAST_SCHEMA.field("issued_at").type),
             "ts": pa.array(stamps.tz_localize(UTC) if stamps.tz is None else stamps.tz_convert(UTC)),
             "mean": pa.array(rows["mean"].to_numpy(dtype="float64")),
+            "fallback": pa.array([fallback.model if fallback else None] * count, pa.string()),
+            "fallback_reason": pa.array([fallback.reason if fallback else None] * count, pa.string()),
         }
         for index, level in enumerate(spec.quantiles):
             columns[quantile_column(level)] = pa.array(ordered[:, index])
@@ -142,11 +172,18 @@ def predict_with(
 ) -> IssuedForecast:
     """A loaded version's forecast from the data known at ``issue_time`` (the scheduler and the API share it).
 
+    The inputs are checked first (``input_checks``): where one fails, the version's SeasonalNaive (every version
+    fits it) issues the forecast instead, marked as a fallback with the reason.
+
     ``guard`` is the predictor's lock where several threads share one predictor (a Serve replica's request threads):
     AutoGluon's models keep state while they predict, and two predictions at once on one predictor fail
     ("WeightedEnsemble cannot predict because base model DirectTabular failed").
     """
     frame = build_frame(warehouse, spec, zone, issue_time)
+    fallback = issue_fallback(entry, check_inputs(frame, spec, issue_time))
+    model = fallback.model if fallback else entry.serving_model
+    if fallback:
+        logger.warning("forecast %s/%s falls back to %s: %s", spec.name, zone, fallback.model, fallback.reason)
     missing = [c for c in (*entry.known_covariates, *entry.past_covariates) if c not in frame.data.columns]
     if missing:
         raise ForecastDataError(spec.name, zone, f"version {entry.version} needs covariates {missing} not found")
@@ -158,14 +195,12 @@ def predict_with(
     def run_model() -> pd.DataFrame:
         # AutoGluon's own prediction cache is off: it rewrites a pickle in the registry's version folder at every
         # new input (read-only in production, and growing without bound); the memo does that job in memory.
-        result: pd.DataFrame = predictor.predict(
-            history, known_covariates=future, model=entry.serving_model, use_cache=False
-        )
+        result: pd.DataFrame = predictor.predict(history, known_covariates=future, model=model, use_cache=False)
         return result
 
     lock = guard if guard is not None else threading.Lock()
     if memo is not None:
-        predictions = memo.predict(entry.version, history, future, run_model, lock)
+        predictions = memo.predict(f"{entry.version}/{model}", history, future, run_model, lock)
     else:
         with lock:
             predictions = run_model()
@@ -173,8 +208,12 @@ def predict_with(
     for series in spec.target_ids(zone):
         metadata = warehouse.series_metadata(series) or {}
         units[series.split("/")[-1]] = metadata.get("unit", "")
-    table = forecast_table(spec, zone, entry.version, predictions, issue_time)
-    return IssuedForecast(spec.name, zone, entry.version, issue_time, frame.horizon_window(spec), table, units)
+    # The calibration was learned on the serving model's backtest: it does not apply to another model's interval.
+    calibrated = entry.calibration and model == entry.serving_model
+    calibration = IntervalCalibration.from_dict(entry.calibration) if calibrated and entry.calibration else None
+    table = forecast_table(spec, zone, entry.version, predictions, issue_time, calibration, fallback)
+    window = frame.horizon_window(spec)
+    return IssuedForecast(spec.name, zone, entry.version, issue_time, window, table, units, fallback)
 
 
 class PredictionMemo:
@@ -266,6 +305,9 @@ class ModelState:
     awaiting_model: bool = False
     # The champion version the last attempt used (None: there was none), so a new champion is used at once.
     tried_version: str | None = None
+    # Issues the baseline made because an input check failed, and the last one's reason (None: the model issued).
+    fallbacks: int = 0
+    fallback: str | None = None
 
     def status(self) -> ForecastModelStatus:
         """For `scalar-ray status`."""
@@ -279,6 +321,8 @@ class ModelState:
             error=self.last_error,
             awaiting_model=self.awaiting_model,
             duration_s=round(self.last_duration_s, 2),
+            fallbacks=self.fallbacks,
+            fallback=self.fallback,
         )
 
 
@@ -330,7 +374,8 @@ class ForecastService:
         """One forecast with the champion; published when a publisher is set. Failures are recorded, not raised.
 
         A span per forecast, whose context the message carries to ingestion; ``scalar.forecast.completed`` counts
-        the outcome: ``ok``, ``no_model`` (no champion yet: a state, not a failure) or ``failed``.
+        the outcome: ``ok``, ``fallback`` (an input check failed: the baseline issued it), ``no_model`` (no champion
+        yet: a state, not a failure) or ``failed``.
         """
         attributes = {"scalar.family": spec.name, "scalar.area": zone}
         with tracer.start_as_current_span(f"forecast {spec.name}", attributes=attributes) as span:
@@ -361,6 +406,8 @@ class ForecastService:
         state.awaiting_model = False
         state.last_rows = forecast.forecasts.num_rows
         state.issued += 1
+        state.fallback = forecast.fallback.reason if forecast.fallback else None
+        state.fallbacks += forecast.fallback is not None
         logger.info(
             "forecast %s/%s issued with %s: %d rows for %s",
             spec.name,
@@ -369,7 +416,7 @@ class ForecastService:
             forecast.forecasts.num_rows,
             forecast.window,
         )
-        return forecast, "ok"
+        return forecast, "fallback" if forecast.fallback else "ok"
 
     def _publish(self, message: OutgoingMessage) -> None:
         assert self.publisher is not None  # noqa: S101 - called only with a publisher

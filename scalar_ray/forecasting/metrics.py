@@ -17,12 +17,14 @@ __all__ = ["Scores", "mase", "mean_scores", "pinball_loss", "weighted_quantile_l
 
 @dataclass(frozen=True)
 class Scores:
-    """One model's accuracy over a set of windows (lower is better for all three)."""
+    """One model's accuracy over a set of windows (lower is better for the three losses)."""
 
     wql: float
     mase: float
     pinball: float
     windows: int = 1
+    # The share of actuals inside the outermost quantiles' interval (10-90 %: nominal 0.8); higher is not better.
+    coverage: float | None = None
 
     def as_dict(self) -> dict[str, float]:
         """For registry entries and summaries."""
@@ -57,9 +59,11 @@ def mean_scores(scores: Sequence[Scores]) -> Scores:
     """Average over windows (and items)."""
     if not scores:
         raise ValueError("no scores to average")
+    covered = [s.coverage for s in scores if s.coverage is not None]
     return Scores(
         wql=float(np.mean([s.wql for s in scores])),
         mase=float(np.mean([s.mase for s in scores])),
         pinball=float(np.mean([s.pinball for s in scores])),
         windows=sum(s.windows for s in scores),
+        coverage=float(np.mean(covered)) if covered else None,
     )

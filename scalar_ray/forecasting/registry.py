@@ -62,6 +62,10 @@ class RegistryEntry:
     serving_model: str | None = None
     # AutoGluon's best model and its backtest scores, also when the baseline serves instead.
     fitted_metrics: dict[str, Any] = field(default_factory=dict)
+    # The forecast interval's backtest coverage and its conformal offsets (forecasting.calibration); None before.
+    calibration: dict[str, Any] | None = None
+    # The input checks that failed before training, when they did: this version's forecasts are the baseline's.
+    fallback_reason: str | None = None
 
     @property
     def model_id(self) -> str:

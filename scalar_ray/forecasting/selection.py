@@ -49,10 +49,13 @@ def split_names(text: str | None) -> list[str] | None:
 
 
 def summary_table(outcomes: list[ModelOutcome]) -> str:
-    """One line per model: decision, WQL against SeasonalNaive and the champion, MASE, time, memory, reason."""
+    """One line per model: decision, WQL against SeasonalNaive and the champion, MASE, coverage, time, memory, reason.
+
+    Coverage is the 10-90 % interval's share of the backtest's actuals (and after calibration, where it was applied).
+    """
     header = (
         f"{'model':<26} {'status':<8} {'WQL':>7} {'naive':>7} {'skill':>7} {'champ':>7} {'MASE':>6} "
-        f"{'time s':>7} {'RSS MB':>7}  version / reason"
+        f"{'cover %':>11} {'time s':>7} {'RSS MB':>7}  version / reason"
     )
     lines = [header, "-" * len(header)]
     for outcome in sorted(outcomes, key=lambda o: o.model_id):
@@ -60,10 +63,22 @@ def summary_table(outcomes: list[ModelOutcome]) -> str:
         lines.append(
             f"{outcome.model_id:<26} {outcome.status:<8} {_num(outcome.metrics.get('wql'))} "
             f"{_num(outcome.baseline.get('wql'))} {_num(outcome.skill)} {_num(champion)} "
-            f"{_num(outcome.metrics.get('mase'), 6)} {outcome.training_s:>7.1f} {outcome.peak_rss_mb:>7.0f}  "
+            f"{_num(outcome.metrics.get('mase'), 6)} {_coverage(outcome.calibration)} "
+            f"{outcome.training_s:>7.1f} {outcome.peak_rss_mb:>7.0f}  "
             f"{outcome.version or ''} {_serves(outcome)}{outcome.reason}"
         )
     return "\n".join(lines)
+
+
+def _coverage(calibration: dict[str, Any] | None) -> str:
+    """``  62 -> 80`` where the interval was recalibrated, `` 81`` where not, ``-`` without a backtest figure."""
+    if not calibration or calibration.get("coverage_before") is None:
+        return f"{'-':>11}"
+    before = 100 * calibration["coverage_before"]
+    if not calibration.get("applied"):
+        return f"{before:>11.0f}"
+    after = 100 * calibration["coverage_after"]
+    return f"{before:.0f} -> {after:.0f}".rjust(11)
 
 
 def _serves(outcome: ModelOutcome) -> str:

@@ -34,8 +34,10 @@ import psutil
 import scalar_ray
 from scalar_ray.core.errors import ForecastDataError, ModelRegistryError, ScalarError
 from scalar_ray.core.utc import as_utc
+from scalar_ray.forecasting.calibration import IntervalCalibration, WindowInterval, calibrate, interval_coverage
 from scalar_ray.forecasting.families import SEASONAL_BASELINE, FamilySpec
 from scalar_ray.forecasting.frames import ModelFrame, build_frame, to_autogluon
+from scalar_ray.forecasting.input_checks import check_inputs, fallback_reason
 from scalar_ray.forecasting.metrics import Scores, mase, mean_scores, pinball_loss, weighted_quantile_loss
 from scalar_ray.forecasting.registry import ModelRegistry, RegistryEntry, new_version
 from scalar_ray.warehouse.base import Warehouse
@@ -84,6 +86,10 @@ class ModelOutcome:
     # AutoGluon's best model on the backtest, and the model the version serves (the baseline where that lost).
     fitted: dict[str, Any] = field(default_factory=dict)
     serving_model: str | None = None
+    # The interval's backtest coverage and the conformal offsets issuing applies (IntervalCalibration.as_dict).
+    calibration: dict[str, Any] | None = None
+    # The input checks that failed before training (the baseline then serves); None when they passed.
+    fallback: str | None = None
 
     @property
     def model_id(self) -> str:
@@ -162,6 +168,7 @@ def _train_on_frame(
             f"too little history: {per_item} intervals before the backtest windows, needs {minimum} "
             f"({spec.backtest.windows} windows of {spec.horizon} need more data, or fewer windows)",
         )
+    spec, fallback = _checked(spec, frame, say)
     started = time.monotonic()
     predictor = TimeSeriesPredictor(
         prediction_length=spec.horizon_steps,
@@ -190,8 +197,10 @@ def _train_on_frame(
         raise ForecastDataError(spec.name, frame.zone, f"the {SEASONAL_BASELINE} baseline did not train ({models})")
     say(f"fitted {', '.join(models)} in {fit_s:.0f} s; backtest over {len(origins)} origins")
 
-    scores = score_predictor(predictor, frame, spec, origins)
-    baseline = score_predictor(predictor, frame, spec, origins, model=SEASONAL_BASELINE)
+    fitted_intervals: list[list[WindowInterval]] = []
+    baseline_intervals: list[list[WindowInterval]] = []
+    scores = score_predictor(predictor, frame, spec, origins, intervals=fitted_intervals)
+    baseline = score_predictor(predictor, frame, spec, origins, model=SEASONAL_BASELINE, intervals=baseline_intervals)
     champion_entry = registry.champion(spec.name, frame.zone)
     champion_scores, notes, serving_model = None, list(frame.notes), None
     fitted = scores  # AutoGluon's own choice (usually the ensemble), reported even when the baseline serves
@@ -202,6 +211,9 @@ def _train_on_frame(
             f"{predictor.model_best} (WQL {scores.wql:.4f}) did not beat {SEASONAL_BASELINE} ({baseline.wql:.4f}) "
             f"on the backtest; this version serves {SEASONAL_BASELINE}"
         )
+        serving_model, scores = SEASONAL_BASELINE, baseline
+    if fallback:
+        notes.append(f"input checks failed: {fallback}; this version serves {SEASONAL_BASELINE}")
         serving_model, scores = SEASONAL_BASELINE, baseline
     if champion_entry is not None:
         try:
@@ -216,6 +228,12 @@ def _train_on_frame(
             )
         except (ModelRegistryError, OSError, ValueError, KeyError) as exc:
             notes.append(f"champion {champion_entry.version} could not be scored on these windows: {exc}")
+    calibration = calibrate(
+        baseline_intervals if serving_model == SEASONAL_BASELINE else fitted_intervals,
+        min(spec.quantiles),
+        max(spec.quantiles),
+    )
+    notes.append(_coverage_note(calibration))
     skill = 1 - scores.wql / baseline.wql if baseline.wql > 0 else 0.0
     promote, reason = decide(spec, scores, champion_scores, skill, champion_entry.version if champion_entry else None)
     if promote and serving_model is not None and champion_entry is not None:
@@ -252,6 +270,8 @@ def _train_on_frame(
         models=models,
         serving_model=serving_model,
         fitted_metrics={"model": predictor.model_best, **fitted.as_dict()},
+        calibration=calibration.as_dict(),
+        fallback_reason=fallback,
     )
     registry.register(entry, scratch / "model")
     if promote:
@@ -271,7 +291,30 @@ def _train_on_frame(
         notes=notes,
         fitted={"model": predictor.model_best, **fitted.as_dict()},
         serving_model=serving_model or predictor.model_best,
+        calibration=calibration.as_dict(),
+        fallback=fallback,
     )
+
+
+def _checked(spec: FamilySpec, frame: ModelFrame, say: Callable[[str], None]) -> tuple[FamilySpec, str | None]:
+    """The family to fit, and the failed input checks' reason (None when they passed).
+
+    Inputs that fail a check are no ground to fit models on: then only the baseline is fitted, and it serves.
+    """
+    problems = check_inputs(frame, spec, frame.issue_time)
+    if not problems:
+        return spec, None
+    reason = fallback_reason(problems)
+    say(f"input checks failed, only {SEASONAL_BASELINE} is fitted: {reason}")
+    return spec.with_models({SEASONAL_BASELINE: {}}), reason
+
+
+def _coverage_note(calibration: IntervalCalibration) -> str:
+    interval = f"{calibration.low_level:.0%}-{calibration.high_level:.0%} interval"
+    before = f"the {interval} held {calibration.coverage_before:.1%} of the backtest's actuals"
+    if not calibration.applied:
+        return f"{before} (nominal {calibration.nominal:.0%}): not recalibrated"
+    return f"{before}; conformally recalibrated, {calibration.coverage_after:.1%} (cross-validated over the windows)"
 
 
 def decide(
@@ -309,10 +352,12 @@ def score_predictor(
     origins: list[pd.Timestamp],
     model: str | None = None,
     covariates: tuple[list[str], list[str]] | None = None,
+    intervals: list[list[WindowInterval]] | None = None,
 ) -> Scores:
-    """Forecast from each origin with the data known then; WQL, MASE and pinball averaged over windows and items.
+    """Forecast from each origin with the data known then; WQL, MASE, pinball and coverage over windows and items.
 
-    ``covariates`` (known, past) are the ones the predictor was trained with; the frame's by default.
+    ``covariates`` (known, past) are the ones the predictor was trained with; the frame's by default. ``intervals``
+    collects each window's actuals and outer quantiles per target, for the calibration.
     """
     known, past = covariates or (frame.known_names, frame.past_names)
     missing = [name for name in (*known, *past) if name not in frame.data.columns]
@@ -328,12 +373,19 @@ def score_predictor(
             known_covariates=to_autogluon(ahead[["item_id", "timestamp", *known]]) if known else None,
             model=model,
         )
-        window_scores.append(_score_window(forecast, context, ahead, spec))
+        window_scores.append(_score_window(forecast, context, ahead, spec, intervals))
     return mean_scores(window_scores)
 
 
-def _score_window(forecast: Any, context: pd.DataFrame, ahead: pd.DataFrame, spec: FamilySpec) -> Scores:
-    """One window: WQL and pinball over all items together (as AutoGluon scores), MASE per item, averaged."""
+def _score_window(
+    forecast: Any,
+    context: pd.DataFrame,
+    ahead: pd.DataFrame,
+    spec: FamilySpec,
+    intervals: list[list[WindowInterval]] | None = None,
+) -> Scores:
+    """One window: WQL, pinball and coverage over all items together (as AutoGluon scores), MASE per item."""
+    items: list[str] = []
     actuals: list[np.ndarray] = []
     predicted: dict[float, list[np.ndarray]] = {q: [] for q in spec.quantiles}
     scaled_errors = []
@@ -341,6 +393,7 @@ def _score_window(forecast: Any, context: pd.DataFrame, ahead: pd.DataFrame, spe
         item_forecast = forecast.loc[item]
         length = min(len(actual_rows), len(item_forecast))
         actual = actual_rows["target"].to_numpy()[:length]
+        items.append(str(item))
         actuals.append(actual)
         for q in spec.quantiles:
             predicted[q].append(item_forecast[str(q)].to_numpy()[:length])
@@ -349,10 +402,19 @@ def _score_window(forecast: Any, context: pd.DataFrame, ahead: pd.DataFrame, spe
         scaled_errors.append(mase(actual, item_forecast[median_column].to_numpy()[:length], history, spec.season_steps))
     actual_all = np.concatenate(actuals)
     quantiles = {q: np.concatenate(values) for q, values in predicted.items()}
+    low, high = min(spec.quantiles), max(spec.quantiles)
+    if intervals is not None:
+        intervals.append(
+            [
+                WindowInterval(item, actual, predicted[low][index], predicted[high][index])
+                for index, (item, actual) in enumerate(zip(items, actuals, strict=True))
+            ]
+        )
     return Scores(
         wql=weighted_quantile_loss(actual_all, quantiles),
         mase=float(np.mean(scaled_errors)),
         pinball=float(np.mean([pinball_loss(actual_all, values, q) for q, values in quantiles.items()])),
+        coverage=interval_coverage(actual_all, quantiles[low], quantiles[high]),
     )
 
 

@@ -159,6 +159,13 @@ class ForecastHorizon(BaseModel):
     steps: int
 
 
+class ForecastFallback(BaseModel):
+    """The baseline that issued a forecast instead of the version's model, and the input checks that failed."""
+
+    model: str
+    reason: str
+
+
 class ForecastBody(BaseModel):
     """One issue of one model (JSON); CSV and Arrow carry the same values one row per target and interval."""
 
@@ -168,6 +175,11 @@ class ForecastBody(BaseModel):
     issue_time: datetime
     model_version: str | None = Field(
         description="The model version that issued it (stored forecasts read from the warehouse, on-demand ones)."
+    )
+    fallback: ForecastFallback | None = Field(
+        default=None,
+        description="Set when an input check failed (a flat-lining or stale input, too little data): the named "
+        "baseline issued this forecast instead of the version's model.",
     )
     source: str = Field(description="cache, warehouse or model")
     resolution: str

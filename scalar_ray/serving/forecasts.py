@@ -45,6 +45,9 @@ class Forecast:
     table: pa.Table  # target (string), ts (timestamp UTC), mean, q10, q50, q90 … (float64), ordered by target, ts
     units: dict[str, str] = field(default_factory=dict)
     model_version: str | None = None
+    # The baseline that issued it instead of the version's model (an input check failed), and why; None otherwise.
+    fallback: str | None = None
+    fallback_reason: str | None = None
 
     @property
     def model_id(self) -> str:
@@ -119,9 +122,27 @@ def forecast_from_rows(
             **{name: ranked[name] for name in names},
         }
     )
+    fallback, reason = _fallback(rows)
     return Forecast(
-        spec.name, zone, issue_times.pop(), source, spec.resolution, spec.quantiles, table, units or {}, versions.pop()
+        spec.name,
+        zone,
+        issue_times.pop(),
+        source,
+        spec.resolution,
+        spec.quantiles,
+        table,
+        units or {},
+        versions.pop(),
+        fallback,
+        reason,
     )
+
+
+def _fallback(rows: pa.Table) -> tuple[str | None, str | None]:
+    """The issue's fallback (one per issue: every row says it); none in rows cached before the column existed."""
+    if "fallback" not in rows.column_names or rows.num_rows == 0:
+        return None, None
+    return rows["fallback"][0].as_py(), rows["fallback_reason"][0].as_py()
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 JSON is the default. ``?format=csv|arrow`` or an ``Accept`` header of ``text/csv`` or
 ``application/vnd.apache.arrow.stream`` selects the others; both carry one row per target and interval with the
-model, issue time and source as columns (CSV) or schema metadata (Arrow), so a file stands on its own.
+model, issue time, source and any fallback as columns (CSV) or schema metadata (Arrow), so a file stands on its own.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def as_json(forecast: Forecast, step: timedelta) -> dict[str, Any]:
         "zone": forecast.zone,
         "issue_time": _iso(forecast.issue_time),
         "model_version": forecast.model_version,
+        # Not null: an input check failed and this baseline issued the forecast instead of the version's model.
+        "fallback": {"model": forecast.fallback, "reason": forecast.fallback_reason} if forecast.fallback else None,
         "source": forecast.source,
         "resolution": forecast.resolution,
         "quantiles": list(forecast.quantiles),
@@ -106,7 +108,7 @@ def _long_table(forecast: Forecast) -> pa.Table:
     )
     for name in forecast.table.column_names:
         head = head.append_column(name, forecast.table[name])
-    return head
+    return head.append_column("fallback", pa.array([forecast.fallback] * rows, pa.string()))
 
 
 def _csv(forecast: Forecast) -> bytes:
@@ -122,6 +124,8 @@ def _arrow(forecast: Forecast) -> bytes:
         "issue_time": _iso(forecast.issue_time),
         "source": forecast.source,
         "model_version": forecast.model_version or "",
+        "fallback": forecast.fallback or "",
+        "fallback_reason": forecast.fallback_reason or "",
         "resolution": forecast.resolution,
         "units": json.dumps(forecast.units),
     }

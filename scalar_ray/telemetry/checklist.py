@@ -98,7 +98,8 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "scalar.forecast.completed",
         "counter",
         "{forecast}",
-        "scheduled forecasts by outcome: ok, no_model (no champion yet, before the first training) or failed",
+        "scheduled forecasts by outcome: ok, fallback (an input was flat, stale or too short: the baseline issued "
+        "it), no_model (no champion yet, before the first training) or failed",
         by="scalar.outcome",
     ),
     ChecklistItem(

@@ -23,7 +23,7 @@ from typing_extensions import override
 
 from scalar_ray.config.settings import DUCKDB_SIZE_PATTERN
 from scalar_ray.core.errors import WarehouseError
-from scalar_ray.core.forecasts import FORECAST_SCHEMA
+from scalar_ray.core.forecasts import FORECAST_ADDED_COLUMNS, FORECAST_SCHEMA
 from scalar_ray.core.observations import unique_keys
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import (
@@ -62,6 +62,7 @@ _DDL = (
         family varchar not null, zone varchar not null, model_version varchar not null, target varchar not null,
         issued_at timestamptz not null, ts timestamptz not null, mean double not null,
         {", ".join(f"{column} double" for column in _QUANTILES)},
+        {", ".join(f"{column} varchar" for column in FORECAST_ADDED_COLUMNS)},
         ingested_at timestamptz not null default current_timestamp,
         primary key (family, zone, target, issued_at, ts))""",
 )
@@ -126,6 +127,8 @@ class DuckDBWarehouse(Warehouse):
                 self._connection.execute(f"set memory_limit = '{_checked_size(memory_limit)}'")
             for statement in _DDL:
                 self._connection.execute(statement)
+            for column in FORECAST_ADDED_COLUMNS:  # a forecasts table from before the column
+                self._connection.execute(f"alter table forecasts add column if not exists {column} varchar")
             ensure_observations(self._connection)
             for statement in _VIEWS:
                 self._connection.execute(statement)

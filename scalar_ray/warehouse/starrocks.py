@@ -25,7 +25,7 @@ from typing_extensions import override
 
 from scalar_ray.config.settings import StarRocksSettings
 from scalar_ray.core.errors import WarehouseError
-from scalar_ray.core.forecasts import FORECAST_SCHEMA
+from scalar_ray.core.forecasts import FORECAST_ADDED_COLUMNS, FORECAST_SCHEMA
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import (
     CATALOGUE_SCHEMA,
@@ -70,6 +70,7 @@ def schema_statements(database: str, replication_num: int | None) -> list[str]:
             family VARCHAR(64) NOT NULL, zone VARCHAR(64) NOT NULL, target VARCHAR(512) NOT NULL,
             issued_at DATETIME NOT NULL, ts DATETIME NOT NULL, model_version VARCHAR(64) NOT NULL,
             mean DOUBLE NOT NULL, {", ".join(f"{column} DOUBLE NULL" for column in _QUANTILES)},
+            {", ".join(f"{column} VARCHAR({size}) NULL" for column, size in FORECAST_ADDED_COLUMNS.items())},
             ingested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
         ) PRIMARY KEY (family, zone, target, issued_at, ts) PARTITION BY date_trunc('day', issued_at)
         DISTRIBUTED BY HASH(family, zone){properties}""",
@@ -149,6 +150,14 @@ class StarRocksWarehouse(Warehouse):
         with self._cursor("schema") as cursor:
             for statement in schema_statements(self._settings.database, self._settings.replication_num):
                 cursor.execute(statement)
+            cursor.execute(f"SELECT * FROM {self._settings.database}.forecasts LIMIT 0")  # noqa: S608 - from settings
+            cursor.fetchall()
+            present = {str(column[0]).lower() for column in cursor.description or ()}
+            for column, size in FORECAST_ADDED_COLUMNS.items():  # a forecasts table from before the column
+                if column not in present:
+                    cursor.execute(
+                        f"ALTER TABLE {self._settings.database}.forecasts ADD COLUMN {column} VARCHAR({size}) NULL"
+                    )
         self._schema_ready = True
 
     @override

@@ -254,6 +254,13 @@ def test_a_second_configuration_is_promoted_exactly_when_it_beats_the_champion(t
         deserved = better and outcome["skill"] >= rule.min_skill and outcome["serving_model"] != "SeasonalNaive"
         assert outcome["status"] == ("promoted" if deserved else "rejected"), outcome
         assert (champion_version(env, outcome["family"], outcome["zone"]) == outcome["version"]) == deserved
+        # Every backtest reports its interval's coverage; a recalibrated one has an offset for every target.
+        calibration = outcome["calibration"]
+        assert 0.0 <= calibration["coverage_before"] <= 1.0, outcome
+        if calibration["applied"]:
+            assert len(calibration["offsets"]) == len(FAMILIES[outcome["family"]].targets), outcome
+            assert abs(calibration["coverage_after"] - 0.8) < abs(calibration["coverage_before"] - 0.8), outcome
+    assert " cover % " in second.stdout  # the summary table's coverage column
 
 
 def test_forecasts_reach_the_warehouse_and_redis_as_vintages(trained: Trained) -> None:

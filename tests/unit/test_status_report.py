@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -85,6 +86,9 @@ REPORT = PlatformStatus(
                     model("dk_demand/DK1", T, None),
                     model("dk_demand/DK2", None, "dk_demand/DK2: files unreadable"),
                     model("dk_dayahead/DK1", None, None, awaiting=True),
+                    replace(
+                        model("dk_dayahead/DK2", T, None), fallbacks=3, fallback="entsoe/A44/DK2/price: stale: 9.0 h"
+                    ),
                 ),
                 {},
             ),
@@ -117,8 +121,10 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "dead letters awaiting review: 1" in text
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert (
-        "3 models, 1 issuing, last forecast at 2026-11-25T10:00:00+00:00; "
-        "1 awaiting a first model (`scalar-ray train`); 1 failing: dk_demand/DK2: files unreadable" in text
+        "4 models, 2 issuing, last forecast at 2026-11-25T10:00:00+00:00; "
+        "1 awaiting a first model (`scalar-ray train`); "
+        "1 on the baseline (dk_dayahead/DK2: entsoe/A44/DK2/price: stale: 9.0 h); "
+        "1 failing: dk_demand/DK2: files unreadable" in text
     )
 
 

@@ -56,6 +56,66 @@ def gappy_copy(settings: Settings) -> None:
     )
 
 
+def flat_copy(settings: Settings, flat_for: timedelta) -> None:
+    """DK1's load again as ``load_flat``, its last ``flat_for`` stuck at one value (a meter that stopped)."""
+    warehouse = RemoteWarehouse(settings.ray.namespace)
+    table = warehouse.query(
+        "select min(ts) as first, max(ts) as last from observations where series_id = 'entsoe/A65/DK1/load'"
+    )
+    first, last = table["first"][0].as_py(), table["last"][0].as_py()
+    rows = warehouse.read(["entsoe/A65/DK1/load"], Window(first, last + timedelta(minutes=15)))
+    stuck = pa.compute.greater(rows["ts"], pa.scalar(last - flat_for, rows.schema.field("ts").type))
+    values = pa.compute.if_else(stuck, pa.scalar(1234.5), rows["value"])
+    n = rows.num_rows
+    warehouse.write(
+        pa.table(
+            {
+                "series_id": ["entsoe/A65/DK1/load_flat"] * n,
+                "ts": rows["ts"],
+                "value": values,
+                "issued_at": rows["issued_at"],
+                "provider": ["entsoe"] * n,
+                "dataset": ["A65"] * n,
+                "area": ["DK1"] * n,
+                "variable": ["load_flat"] * n,
+                "unit": ["MW"] * n,
+                "resolution": ["PT15M"] * n,
+            }
+        )
+    )
+
+
+def test_a_flat_lining_input_makes_the_baseline_issue_and_says_so(dk_history: Settings) -> None:
+    """Trained when the meter still moved, the model is champion; once it sticks, the issue falls back."""
+    flat_copy(dk_history, timedelta(hours=30))
+    spec = family("dk_demand").model_copy(
+        update={"name": "dk_flat", "targets": ("entsoe/A65/{zone}/load_flat",), "min_history": "P3D"}
+    )
+    trained_at = datetime.now(UTC) - timedelta(days=2)
+    (outcome,) = run(dk_history, [(spec, "DK1")], issue_time=trained_at, echo=False)
+    assert outcome.status == "promoted" and outcome.fallback is None, outcome
+    broker = InMemoryBroker()
+    registry = model_registry(dk_history)
+    warehouse = RemoteWarehouse(dk_history.ray.namespace)
+    service = ForecastService([spec], warehouse, registry, broker, "forecasts", zones=["DK1"])
+
+    (issued,) = service.run_due(datetime.now(UTC))
+
+    assert issued.fallback is not None and issued.fallback.model == "SeasonalNaive"
+    assert "entsoe/A65/DK1/load_flat: flat-lining: 1234.5 for the last P1D" in issued.fallback.reason
+    (message,) = broker.topics["forecasts"]
+    stored = ForecastEnvelope.decode(message.payload, message.properties).forecasts
+    assert set(stored["fallback"].to_pylist()) == {"SeasonalNaive"}
+    assert set(stored["fallback_reason"].to_pylist()) == {issued.fallback.reason}
+    warehouse.write_forecasts(stored)
+    read = warehouse.read_forecasts(
+        "dk_flat", "DK1", Window(issued.issue_time, issued.issue_time + timedelta(seconds=1))
+    )
+    assert set(read["fallback"].to_pylist()) == {"SeasonalNaive"}  # the stored forecast says so
+    (status,) = service.snapshot().models
+    assert status.fallbacks == 1 and status.fallback == issued.fallback.reason
+
+
 def test_models_train_in_parallel_and_bad_input_fails_only_its_own_model(dk_history: Settings) -> None:
     gappy_copy(dk_history)
     demand, dayahead = family("dk_demand"), family("dk_dayahead")
@@ -73,7 +133,10 @@ def test_models_train_in_parallel_and_bad_input_fails_only_its_own_model(dk_hist
     assert outcomes["dk_dayahead/DK1"].status == "promoted", outcomes["dk_dayahead/DK1"]
     assert outcomes["dk_demand/DK2"].status == "failed"
     assert "no data for entsoe/A65/DK2/load" in outcomes["dk_demand/DK2"].reason
-    assert "too little history" in outcomes["dk_dayahead_long/DK1"].reason
+    # Less history than its models need: only the baseline is fitted, and it serves, named as a fallback.
+    long = outcomes["dk_dayahead_long/DK1"]
+    assert long.status == "promoted" and long.serving_model == "SeasonalNaive", long
+    assert long.fallback is not None and "too little history" in long.fallback, long
     assert "gaps: " in outcomes["dk_gappy/DK1"].reason
     assert "is missing on the PT15M grid" in outcomes["dk_gappy/DK1"].reason
     for model in ("dk_demand/DK1", "dk_dayahead/DK1"):
@@ -137,4 +200,7 @@ def test_the_champion_issues_a_forecast_ingestion_accepts(dk_history: Settings) 
     assert table.num_rows == 96
     assert (np.diff(table.select(["q10", "q50", "q90"]).to_pandas().to_numpy(), axis=1) >= 0).all()
     assert message.key == "scalar/dk_demand/DK1"
+    # Eight days are less than dk_demand's min_history (P14D): SeasonalNaive issues, and every row says why.
+    assert issued.fallback is not None and "too little history" in issued.fallback.reason, issued.fallback
+    assert set(table["fallback"].to_pylist()) == {"SeasonalNaive"}
     assert service.snapshot().models[0].version == registry.champion_pointer("dk_demand", "DK1").version

@@ -162,3 +162,44 @@ def test_remembered_metadata_follows_a_write_that_changes_it(tmp_path: Path) -> 
 
     assert (warehouse.series_metadata(SERIES) or {})["unit"] == "EUR/kWh"
     warehouse.close()
+
+
+def test_a_forecasts_table_from_before_the_fallback_columns_gains_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    quantiles = ", ".join(f"q{level:02d} double" for level in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95))
+    with duckdb.connect(str(path)) as old:
+        old.execute(
+            f"""create table forecasts (family varchar not null, zone varchar not null, model_version varchar not null,
+                target varchar not null, issued_at timestamptz not null, ts timestamptz not null, mean double not null,
+                {quantiles}, ingested_at timestamptz not null default current_timestamp,
+                primary key (family, zone, target, issued_at, ts))"""
+        )
+        old.execute(
+            "insert into forecasts (family, zone, model_version, target, issued_at, ts, mean) values "
+            "('dk_demand', 'DK1', 'v1', 'entsoe/A65/DK1/load', '2026-11-01 10:00+00', '2026-11-01 11:00+00', 5.0)"
+        )
+    issued = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    warehouse = DuckDBWarehouse(path)
+    try:
+        row = {"family": "dk_demand", "zone": "DK1", "model_version": "v2", "target": "entsoe/A65/DK1/load"}
+        new = pa.Table.from_pylist(
+            [
+                {
+                    **row,
+                    "issued_at": issued,
+                    "ts": issued,
+                    "mean": 6.0,
+                    "fallback": "SeasonalNaive",
+                    "fallback_reason": "x",
+                }
+            ]
+        )
+        warehouse.write_forecasts(new)
+
+        day = timedelta(days=1)
+        read = warehouse.read_forecasts("dk_demand", "DK1", Window(issued - day, issued + day))
+    finally:
+        warehouse.close()
+    assert read["model_version"].to_pylist() == ["v1", "v2"]
+    assert read["fallback"].to_pylist() == [None, "SeasonalNaive"]  # the old row: issued by its model
+    assert read["fallback_reason"].to_pylist() == [None, "x"]

@@ -99,7 +99,9 @@ def test_too_little_history_is_a_clear_error() -> None:
     warehouse = InMemoryWarehouse()
     platform_history(warehouse, days=1)
 
-    with pytest.raises(ForecastDataError, match=r"too little history: 1\.0 days of data, needs 2\.0 days"):
+    with pytest.raises(
+        ForecastDataError, match=r"too little history: 1\.0 days of data, even the baseline needs 2\.0 days"
+    ):
         build_frame(warehouse, small_family(), "DK1", NOW)
 
 

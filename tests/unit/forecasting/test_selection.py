@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scalar_ray.forecasting.calibration import IntervalCalibration
 from scalar_ray.forecasting.families import load_families
 from scalar_ray.forecasting.selection import adjusted, select, split_names, summary_table
 from scalar_ray.forecasting.training import ModelOutcome
@@ -45,6 +46,22 @@ def test_the_summary_lists_every_model_with_its_decision() -> None:
     outcomes = [
         ModelOutcome("dk_demand", "DK2", "failed", "no data for entsoe/A65/DK2/load"),
         ModelOutcome("dk_demand", "DK1", "promoted", "first model", "v1", {"wql": 0.032, "mase": 1.2}, {"wql": 0.06}),
+        ModelOutcome(
+            "nordic_imbalance",
+            "DK1",
+            "rejected",
+            "worse",
+            "v2",
+            calibration=IntervalCalibration(0.1, 0.9, 0.62, 0.79, applied=True, offsets={"price": 4.0}).as_dict(),
+        ),
+        ModelOutcome(
+            "nordic_imbalance",
+            "DK2",
+            "rejected",
+            "worse",
+            "v3",
+            calibration=IntervalCalibration(0.1, 0.9, 0.81, 0.81, applied=False).as_dict(),
+        ),
     ]
 
     lines = summary_table(outcomes).splitlines()
@@ -52,3 +69,5 @@ def test_the_summary_lists_every_model_with_its_decision() -> None:
     assert lines[0].split()[:4] == ["model", "status", "WQL", "naive"]
     assert lines[2].startswith("dk_demand/DK1") and "0.032" in lines[2] and "v1 first model" in lines[2]
     assert lines[3].startswith("dk_demand/DK2") and lines[3].endswith("no data for entsoe/A65/DK2/load")
+    assert " 62 -> 79 " in lines[4]  # the interval's backtest coverage, before and after its calibration
+    assert lines[5].split()[6:8] == ["-", "81"]  # not recalibrated: one figure
