@@ -103,6 +103,17 @@ def main() -> None:
     _publish(pairs, {"all": (sequential, sequential_s), "capped": (capped, capped_s)}, fanned, fanned_s)
 
 
+def _coverage(outcomes: list[ModelOutcome]) -> str:
+    """The backtest's interval coverage over the family's zones, and after calibration (where it was applied)."""
+    found = [o.calibration for o in outcomes if o.calibration]
+    if not found:
+        return "-"
+    before = statistics.mean(c["coverage_before"] for c in found)
+    after = statistics.mean(c["coverage_after"] for c in found)
+    applied = sum(bool(c["applied"]) for c in found)
+    return f"{100 * before:.0f} % → {100 * after:.0f} % ({applied} of {len(found)} zones recalibrated)"
+
+
 def _publish(
     pairs: list[Any],
     baselines: dict[str, tuple[list[ModelOutcome], float]],
@@ -131,6 +142,7 @@ def _publish(
                 "SeasonalNaive WQL": f"{naive_wql:.3f}",
                 "skill (mean over zones)": f"{skill:+.2f}",
                 "zones where SeasonalNaive serves": sum(o.serving_model == "SeasonalNaive" for o in outcomes),
+                "10-90 % coverage, before → after calibration": _coverage(outcomes),
                 "MASE best / naive": (
                     f"{statistics.mean(o.fitted['mase'] for o in outcomes):.2f} / "
                     f"{statistics.mean(o.baseline['mase'] for o in outcomes):.2f}"

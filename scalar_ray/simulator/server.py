@@ -23,7 +23,10 @@ class SimulatorServer:
         self.port = port
         self.app = build_app(faults, seed)
         self.state: SimulatorState = self.app.state.simulator
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        # The standard asyncio loop: uvloop's close raised EBUSY now and then when the server thread stopped in a test.
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=port, log_level="warning", access_log=False, loop="asyncio"
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

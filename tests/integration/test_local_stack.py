@@ -432,9 +432,12 @@ def test_csv_and_arrow_formats(api: Api) -> None:
     )
 
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0].replace('"', "") == "model,issue_time,source,target,ts,mean,q10,q50,q90"
+    assert csv.text.splitlines()[0].replace('"', "") == "model,issue_time,source,target,ts,mean,q10,q50,q90,fallback"
     assert len(csv.text.splitlines()) == 97
     table = pa.ipc.open_stream(arrow.content).read_all()
+    # Eight days of history are less than dk_demand's P14D: its baseline issues, and the answer says so.
+    assert table.schema.metadata[b"fallback"] == b"SeasonalNaive"
+    assert b"too little history" in table.schema.metadata[b"fallback_reason"]
     assert table.num_rows == 96 and table.schema.metadata[b"model"] == b"dk_demand/DK1"
 
 

@@ -249,8 +249,11 @@ function draw(lines) {
   return lines.map((line) => line.y.filter((v) => v != null).length);
 }
 
+let plotRun = 0; // the newest plot; an older one still in flight (say, sent before the key was typed) is dropped
+
 async function plot(event) {
   event?.preventDefault();
+  const run = ++plotRun;
   showSelected();
   writeState();
   const status = $("status");
@@ -260,6 +263,7 @@ async function plot(event) {
     if (!$("start").value || !$("end").value) { await defaultWindow(); return; }
     const span = window_();
     const lines = [...(await mainSeries(span)), ...(await overlays(span))];
+    if (run !== plotRun) return;
     const counts = draw(lines);
     const main = counts.slice(0, selected.length).reduce((a, b) => a + b, 0);
     status.dataset.points = String(main);
@@ -268,8 +272,10 @@ async function plot(event) {
     status.textContent = `${main} points of ${selected.length} series in ${$("tz").value}` +
       (lines.length > selected.length ? `, ${drawn - counts.slice(0, selected.length).filter(Boolean).length} overlay lines` : "");
   } catch (error) {
+    if (run !== plotRun) return;
     status.className = "error";
     status.textContent = error.message;
+    delete status.dataset.points;
   }
   follow();
 }

@@ -18,7 +18,7 @@ from scalar_ray.core.errors import ModelRegistryError
 from scalar_ray.serving.api import build_api
 from tests.conftest import Captured
 from tests.unit.forecasting.builders import NOW
-from tests.unit.serving.fixtures import FIRST_ISSUE, SECOND_ISSUE, Platform, platform, promote
+from tests.unit.serving.fixtures import FIRST_ISSUE, SECOND_ISSUE, Platform, issue_rows, platform, promote, store_issue
 
 KEY = "k" * 24
 LATEST = "/v1/forecasts/test_demand/DK1/latest"
@@ -369,3 +369,30 @@ def test_the_openapi_document_says_what_durations_and_versions_the_api_accepts(s
     body = document["components"]["schemas"]["PredictBody"]["properties"]
     assert "pattern" in str(horizon["schema"]) and "pattern" in str(body["horizon"])
     assert "pattern" in str(body["version"])
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_forecast_the_baseline_issued_says_so_in_every_format(tmp_path: Path, cached: bool) -> None:
+    p = platform(tmp_path, cached=cached)
+    reason = "entsoe/A65/DK1/load: flat-lining: 987 for the last P1D"
+    rows = issue_rows(p.spec, "DK1", NOW, 300.0)
+    rows = rows.set_column(
+        rows.schema.get_field_index("fallback"), "fallback", pa.array(["SeasonalNaive"] * rows.num_rows, pa.string())
+    )
+    rows = rows.set_column(
+        rows.schema.get_field_index("fallback_reason"), "fallback_reason", pa.array([reason] * rows.num_rows)
+    )
+    store_issue(p.warehouse, p.spec, "DK1", rows)
+    if cached:
+        p.cache.update_forecasts(rows)
+    api = client(p)
+
+    body = api.get(LATEST).json()
+    csv_rows = pacsv.read_csv(io.BytesIO(api.get(LATEST, params={"format": "csv"}).content))
+
+    assert body["source"] == ("cache" if cached else "warehouse")
+    assert body["fallback"] == {"model": "SeasonalNaive", "reason": reason}
+    assert set(csv_rows["fallback"].to_pylist()) == {"SeasonalNaive"}
+    at_second = SECOND_ISSUE.isoformat().replace("+00:00", "Z")
+    earlier = api.get("/v1/forecasts/test_demand/DK1", params={"as_of": at_second}).json()
+    assert earlier["issue_time"] == at_second and earlier["fallback"] is None  # its model issued that one
