@@ -79,7 +79,7 @@ def main() -> None:
         finally:
             ray.shutdown()
     body = (
-        "dk_demand's models (SeasonalNaive, Naive, RecursiveTabular, DirectTabular, ensemble; no time limit) on one "
+        f"dk_demand's models ({', '.join(family.model_settings)}, ensemble; no time limit) on one "
         f"load of {DAYS} days of simulator history, backtested on the same last two days. Skill = 1 - WQL / WQL of "
         "SeasonalNaive. The 10-day history is what bench/train.py gives every family: after the two backtest days it "
         "leaves 8 days, one weekend, on which the tree models fit three day-ahead covariates whose simulated errors "

@@ -97,6 +97,9 @@ class InputChecks(BaseModel):
     flatline: str = "P1D"
     # The target's newest actual later than its usual publication delay by more than this is stale.
     stale_after: str = "PT6H"
+    # A known covariate (a forecast, a day-ahead price) whose newest vintage was issued longer ago than this is
+    # stale: the day-ahead feeds issue once a day, weather-driven forecasts several times a day.
+    forecast_stale_after: str = "P1DT6H"
     # The recent window, and the share of its target intervals that must be observed (not filled in).
     recent: str = "P2D"
     min_recent_share: float = Field(default=0.8, ge=0.0, le=1.0)
@@ -204,9 +207,14 @@ class FamilySpec(BaseModel):
         for template in (*self.targets, *(ref.template for ref in self.covariates)):
             if "{zone}" not in template or len(template.split("/")) != len(("provider", "dataset", "zone", "variable")):
                 raise ValueError(f"series template '{template}' must be provider/dataset/{{zone}}/variable")
-        for name in self.models:
+        for name, options in self.models.items():
             if any(name.startswith(prefix) for prefix in _HUB_MODELS):
                 raise ValueError(f"model {name} downloads pretrained weights from a hub; choose a local model")
+            period = options.get("seasonal_period") if isinstance(options, dict) else None
+            if isinstance(period, str):
+                steps, rest = divmod(fixed_duration(period), self.step)
+                if rest or not steps:
+                    raise ValueError(f"model {name}: seasonal_period {period} is not whole {self.resolution} steps")
         return self
 
     @property
@@ -241,12 +249,20 @@ class FamilySpec(BaseModel):
 
     @property
     def model_settings(self) -> dict[str, Any]:
-        """AutoGluon hyperparameters with the baseline always included and local models held to the family's CPUs."""
+        """AutoGluon hyperparameters with the baseline always included and local models held to the family's CPUs.
+
+        A ``seasonal_period`` may be a duration (``P7D``: the weekly cycle), turned into steps of the family's
+        resolution, so one configuration means the same season at 15 and at 30 minutes.
+        """
         settings = copy.deepcopy(self.models)
         settings.setdefault(SEASONAL_BASELINE, {})
         for name, options in settings.items():
-            if name in _LOCAL_MODELS and isinstance(options, dict):
+            if not isinstance(options, dict):
+                continue
+            if name in _LOCAL_MODELS:
                 options.setdefault("n_jobs", self.cpus)
+            if isinstance(options.get("seasonal_period"), str):
+                options["seasonal_period"] = fixed_duration(options["seasonal_period"]) // self.step
         return settings
 
     def target_ids(self, zone: str) -> list[str]:

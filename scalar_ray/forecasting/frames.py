@@ -76,6 +76,10 @@ class ModelFrame:
     # in it), and per target the share of the recent window's intervals that were observed.
     span: timedelta = timedelta(0)
     recent_observed: dict[str, float] = field(default_factory=dict)
+    # Per known covariate (series id): the newest vintage issued by the issue time (None: none in the history), and
+    # the horizon's values as issued, NaN where nothing was (``future_known`` has those gaps filled).
+    known_newest_issue: dict[str, datetime | None] = field(default_factory=dict)
+    known_issued_ahead: dict[str, pd.Series] = field(default_factory=dict)
 
     @property
     def first_ts(self) -> datetime:
@@ -169,6 +173,8 @@ def build_frame(warehouse: Warehouse, spec: FamilySpec, zone: str, issue_time: d
         notes=builder.notes,
         span=builder.span,
         recent_observed=builder.recent_observed,
+        known_newest_issue=builder.known_newest_issue,
+        known_issued_ahead=builder.known_issued_ahead,
     )
 
 
@@ -180,6 +186,8 @@ class _FrameBuilder:
         self.notes: list[str] = []
         self.span = timedelta(0)
         self.recent_observed: dict[str, float] = {}
+        self.known_newest_issue: dict[str, datetime | None] = {}
+        self.known_issued_ahead: dict[str, pd.Series] = {}
         self.known_names: list[str] = []
         self.past_names: list[str] = []
         self.grid = pd.DatetimeIndex([])
@@ -246,10 +254,14 @@ class _FrameBuilder:
         window = Window(self.grid[0].to_pydatetime(), end)
         led = _known_before(self.warehouse, series, window, self.spec.lead).reindex(self.grid)
         before = _known_before(self.warehouse, series, window, timedelta(0))
-        latest = _latest_by(self.warehouse, series, Window(self.future[0].to_pydatetime(), end), self.issue_time)
+        # Each interval's latest vintage by the issue time, over the history and the horizon: the newest of their
+        # issue times is the newest vintage the feed had issued by then (any newer one would be some interval's).
+        by_issue = _to_pandas(self.warehouse.read([series], window, as_of=self.issue_time))
+        latest = _values(by_issue[by_issue["ts"] >= self.future[0]])
         if before.empty and latest.empty:
             self._missing(ref, series)
             return
+        self.known_newest_issue[series] = None if by_issue.empty else by_issue["issued_at"].max().to_pydatetime()
         coverage = float(led.notna().mean())
         if coverage < _MIN_LEAD_COVERAGE:
             self.notes.append(
@@ -260,6 +272,7 @@ class _FrameBuilder:
         if history_values.isna().all():
             history_values = history_values.fillna(float(latest.mean()))
         ahead = latest.reindex(self.future)
+        self.known_issued_ahead[series] = ahead.copy()
         missing = float(ahead.isna().mean())
         if missing:
             day_earlier = pd.concat([history_values, ahead]).shift(freq=pd.Timedelta(days=1)).reindex(self.future)
@@ -330,12 +343,10 @@ def _actuals(warehouse: Warehouse, series: str, window: Window, issue_time: date
 
 
 def _known_before(warehouse: Warehouse, series: str, window: Window, lead: timedelta) -> pd.Series:
-    frame = _to_pandas(warehouse.read_known([series], window, known_within=-lead))
-    return frame.set_index("ts")["value"] if not frame.empty else pd.Series(dtype=float)
+    return _values(_to_pandas(warehouse.read_known([series], window, known_within=-lead)))
 
 
-def _latest_by(warehouse: Warehouse, series: str, window: Window, issue_time: datetime) -> pd.Series:
-    frame = _to_pandas(warehouse.read([series], window, as_of=issue_time))
+def _values(frame: pd.DataFrame) -> pd.Series:
     return frame.set_index("ts")["value"] if not frame.empty else pd.Series(dtype=float)
 
 

@@ -10,9 +10,13 @@ says so. Each check is a pure function of the frame:
 - stale: the targets' newest actual is later than its usual publication delay by more than ``checks.stale_after``;
 - flat-lining: a target has not changed over the last ``checks.flatline`` of the history, or a past covariate (an
   actual) has repeated one value other than zero (a flow one way, solar at night or curtailed wind can truly be 0
-  for a day). Known covariates are forecasts whose history the frame assembles from vintages issued a lead ahead
-  and fills where none was: a flat stretch there says more about that filling than about the feed, so they are not
-  checked for it (the calendar columns neither).
+  for a day);
+- a stale forecast: a known covariate's newest vintage was issued more than ``checks.forecast_stale_after`` before
+  the issue (the feed stopped; the horizon would be yesterday's values copied);
+- a flat-lining forecast: a known covariate's horizon, as issued, repeats one value other than zero for at least
+  ``checks.flatline``. Its history is not checked for that: the frame assembles it from vintages issued a lead ahead
+  and fills where none was, so a flat stretch there says more about the filling than about the feed (the calendar
+  columns are not checked either).
 """
 
 from __future__ import annotations
@@ -54,7 +58,9 @@ def check_inputs(frame: ModelFrame, spec: FamilySpec, issue_time: datetime) -> t
         *_history(frame, spec),
         *_recent(frame, spec),
         *_stale(frame, spec, issue_time),
+        *_stale_forecasts(frame, spec, issue_time),
         *_flatlines(frame, spec),
+        *_flat_forecasts(frame, spec),
     )
 
 
@@ -93,6 +99,32 @@ def _stale(frame: ModelFrame, spec: FamilySpec, issue_time: datetime) -> list[In
         if age > allowed:
             detail = f"stale: the newest actual ends {_hours(age)} before the issue (allowed {_hours(allowed)})"
             problems.append(InputProblem("stale", series, detail))
+    return problems
+
+
+def _stale_forecasts(frame: ModelFrame, spec: FamilySpec, issue_time: datetime) -> list[InputProblem]:
+    allowed = fixed_duration(spec.checks.forecast_stale_after)
+    problems = []
+    for series, newest in frame.known_newest_issue.items():
+        if newest is None:
+            problems.append(InputProblem("stale", series, "stale: no vintage issued by the issue time"))
+        elif issue_time - newest > allowed:
+            age = issue_time - newest
+            detail = f"stale: the newest forecast was issued {_hours(age)} before the issue (allowed {_hours(allowed)})"
+            problems.append(InputProblem("stale", series, detail))
+    return problems
+
+
+def _flat_forecasts(frame: ModelFrame, spec: FamilySpec) -> list[InputProblem]:
+    """A forecast feed repeating one value over the horizon (only a horizon as long as the flat-line window)."""
+    window = fixed_duration(spec.checks.flatline)
+    problems = []
+    for series, ahead in frame.known_issued_ahead.items():
+        issued = ahead.dropna().to_numpy()
+        if len(issued) * spec.step < window or not _flat(issued) or np.all(issued == 0):
+            continue
+        detail = f"flat-lining: {issued[-1]:g} over the horizon as issued ({_hours(len(issued) * spec.step)})"
+        problems.append(InputProblem("flatline", series, detail))
     return problems
 
 

@@ -15,7 +15,7 @@ from scalar_ray.broker.messaging import InMemoryBroker
 from scalar_ray.composition import model_registry
 from scalar_ray.config import Settings
 from scalar_ray.core.window import Window
-from scalar_ray.forecasting.families import FamilySpec, load_families
+from scalar_ray.forecasting.families import CovariateRef, FamilySpec, load_families
 from scalar_ray.forecasting.issuing import ForecastService
 from scalar_ray.forecasting.selection import summary_table
 from scalar_ray.ingestion.forecast_validation import validate_forecast
@@ -85,13 +85,51 @@ def flat_copy(settings: Settings, flat_for: timedelta) -> None:
     )
 
 
-def test_a_flat_lining_input_makes_the_baseline_issue_and_says_so(dk_history: Settings) -> None:
-    """Trained when the meter still moved, the model is champion; once it sticks, the issue falls back."""
-    flat_copy(dk_history, timedelta(hours=30))
-    spec = family("dk_demand").model_copy(
-        update={"name": "dk_flat", "targets": ("entsoe/A65/{zone}/load_flat",), "min_history": "P3D"}
+def stopped_copy(settings: Settings, stopped_at: datetime) -> None:
+    """DK1's day-ahead load forecast again as ``load_da_stopped``, every vintage issued up to ``stopped_at``."""
+    warehouse = RemoteWarehouse(settings.ray.namespace)
+    table = warehouse.query(
+        "select min(ts) as first, max(ts) as last from observations where series_id = 'entsoe/A65/DK1/load_da'"
     )
-    trained_at = datetime.now(UTC) - timedelta(days=2)
+    first, last = table["first"][0].as_py(), table["last"][0].as_py()
+    vintages = warehouse.read_vintages(["entsoe/A65/DK1/load_da"], Window(first, last + timedelta(minutes=15)))
+    kept = vintages.filter(
+        pa.compute.less_equal(vintages["issued_at"], pa.scalar(stopped_at, vintages["issued_at"].type))
+    )
+    n = kept.num_rows
+    warehouse.write(
+        pa.table(
+            {
+                "series_id": ["entsoe/A65/DK1/load_da_stopped"] * n,
+                "ts": kept["ts"],
+                "value": kept["value"],
+                "issued_at": kept["issued_at"],
+                "provider": ["entsoe"] * n,
+                "dataset": ["A65"] * n,
+                "area": ["DK1"] * n,
+                "variable": ["load_da_stopped"] * n,
+                "unit": ["MW"] * n,
+                "resolution": ["PT15M"] * n,
+            }
+        )
+    )
+
+
+def test_a_flat_lining_input_makes_the_baseline_issue_and_says_so(dk_history: Settings) -> None:
+    """Trained when the meter still moved and the day-ahead feed still issued, the model is champion; once the meter
+    sticks and the feed has been silent for 40 hours, the issue falls back, naming both."""
+    now = datetime.now(UTC)
+    flat_copy(dk_history, timedelta(hours=30))
+    stopped_copy(dk_history, now - timedelta(hours=40))
+    spec = family("dk_demand").model_copy(
+        update={
+            "name": "dk_flat",
+            "targets": ("entsoe/A65/{zone}/load_flat",),
+            "known_covariates": (CovariateRef(template="entsoe/A65/{zone}/load_da_stopped"),),
+            "min_history": "P3D",
+        }
+    )
+    trained_at = now - timedelta(days=2)
     (outcome,) = run(dk_history, [(spec, "DK1")], issue_time=trained_at, echo=False)
     assert outcome.status == "promoted" and outcome.fallback is None, outcome
     broker = InMemoryBroker()
@@ -103,6 +141,7 @@ def test_a_flat_lining_input_makes_the_baseline_issue_and_says_so(dk_history: Se
 
     assert issued.fallback is not None and issued.fallback.model == "SeasonalNaive"
     assert "entsoe/A65/DK1/load_flat: flat-lining: 1234.5 for the last P1D" in issued.fallback.reason
+    assert "entsoe/A65/DK1/load_da_stopped: stale: the newest forecast was issued " in issued.fallback.reason
     (message,) = broker.topics["forecasts"]
     stored = ForecastEnvelope.decode(message.payload, message.properties).forecasts
     assert set(stored["fallback"].to_pylist()) == {"SeasonalNaive"}

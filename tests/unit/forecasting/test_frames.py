@@ -8,6 +8,7 @@ import pytest
 
 from scalar_ray.core.errors import ForecastDataError
 from scalar_ray.forecasting.frames import build_frame, calendar_features, column_name, publication_lag
+from scalar_ray.forecasting.input_checks import check_inputs
 from scalar_ray.warehouse.base import InMemoryWarehouse
 from tests.unit.forecasting.builders import NOW, STEP, daily, small_family, write_series
 
@@ -142,3 +143,20 @@ def test_calendar_features_use_local_time_and_national_holidays() -> None:
     assert column_name("entsoe/A11/DK1>DE-LU/physical_flow", "DK1") == "entsoe_A11_physical_flow_to_DE_LU"
     assert column_name("entsoe/A11/SE3>DK1/physical_flow", "DK1") == "entsoe_A11_physical_flow_from_SE3"
     assert daily(NOW) > 0
+
+
+def test_the_frame_keeps_each_forecast_feeds_newest_issue_and_its_horizon_as_issued() -> None:
+    """A day-ahead feed that stopped two days ago: its newest vintage is in the frame, the filled horizon is not."""
+    warehouse = InMemoryWarehouse()
+    stopped = NOW - timedelta(days=2)
+    write_series(warehouse, "entsoe/A65/DK1/load", START, NOW, issued=lambda ts: ts + timedelta(hours=1))
+    write_series(warehouse, "entsoe/A65/DK1/load_da", START, stopped, issued=lambda ts: min(ts, stopped) - STEP)
+
+    frame = build_frame(warehouse, small_family(), "DK1", NOW)
+    problems = check_inputs(frame, small_family(), NOW)
+
+    assert frame.known_newest_issue == {"entsoe/A65/DK1/load_da": stopped - 2 * STEP}
+    assert frame.known_issued_ahead["entsoe/A65/DK1/load_da"].isna().all()  # nothing issued for the horizon
+    assert frame.future_known["entsoe_A65_load_da"].notna().all()  # ... which the model gets filled
+    assert [(p.kind, p.series) for p in problems] == [("stale", "entsoe/A65/DK1/load_da")]
+    assert "issued 48.5 h before the issue" in problems[0].detail

@@ -103,3 +103,40 @@ def test_the_fallback_names_the_baseline_and_the_reasons_also_those_found_at_tra
     assert now is not None and now.model == "SeasonalNaive" and now.reason == fallback_reason(problems)
     assert earlier is not None and earlier.reason == "at training: x: stale"
     assert issue_fallback(entry("v3"), ()) is None
+
+
+def test_a_forecast_feed_that_stopped_issuing_is_stale_and_one_issued_within_the_day_is_not() -> None:
+    fresh, stopped, never = frame(), frame(), frame()
+    fresh.known_newest_issue = {"entsoe/A65/DK1/load_da": NOW - timedelta(hours=20)}
+    stopped.known_newest_issue = {"entsoe/A65/DK1/load_da": NOW - timedelta(hours=40)}
+    never.known_newest_issue = {"entsoe/A65/DK1/load_da": None}
+
+    (old,) = check_inputs(stopped, small_family(), NOW)
+    (none,) = check_inputs(never, small_family(), NOW)
+
+    assert check_inputs(fresh, small_family(), NOW) == ()
+    assert (old.kind, old.series) == ("stale", "entsoe/A65/DK1/load_da")
+    assert old.detail == "stale: the newest forecast was issued 40.0 h before the issue (allowed 30.0 h)"
+    assert none.detail == "stale: no vintage issued by the issue time"
+
+
+def issued_ahead(hours: int, values: float | None = None) -> pd.Series:
+    """A known covariate's horizon as issued: ``hours`` of quarter-hours, one ``values`` or a daily shape."""
+    stamps = pd.date_range(NOW.replace(tzinfo=None), periods=hours * 4, freq="15min")
+    shape = 500 + 100 * np.sin(np.arange(len(stamps)) * 2 * np.pi / 96)
+    return pd.Series(shape if values is None else np.full(len(stamps), values), index=stamps)
+
+
+def test_a_forecast_repeating_one_value_over_a_day_ahead_is_flat_lining_but_zeros_or_a_short_horizon_are_not() -> None:
+    def with_ahead(ahead: pd.Series) -> ModelFrame:
+        checked = frame()
+        checked.known_issued_ahead = {"meteologica/wind_power_forecast/DK1/forecast": ahead}
+        return checked
+
+    (problem,) = check_inputs(with_ahead(issued_ahead(24, 812.5)), small_family(), NOW)
+
+    assert (problem.kind, problem.series) == ("flatline", "meteologica/wind_power_forecast/DK1/forecast")
+    assert problem.detail == "flat-lining: 812.5 over the horizon as issued (24.0 h)"
+    assert check_inputs(with_ahead(issued_ahead(24)), small_family(), NOW) == ()
+    assert check_inputs(with_ahead(issued_ahead(24, 0.0)), small_family(), NOW) == ()  # solar at night, no wind
+    assert check_inputs(with_ahead(issued_ahead(4, 812.5)), small_family(), NOW) == ()  # 4 h flat can be true

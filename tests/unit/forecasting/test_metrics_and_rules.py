@@ -60,6 +60,17 @@ def test_every_family_is_valid_trains_locally_and_reads_catalogue_datasets() -> 
     assert {"DK1>SE3", "EE>FI", "LV"} <= set(input_areas(families.values()))
 
 
+def test_a_seasonal_period_given_as_a_duration_is_that_many_steps_of_the_resolution() -> None:
+    weekly = {"SeasonalAverage": {"seasonal_period": "P7D"}, "SeasonalNaive": {"seasonal_period": 96}}
+
+    settings = small_family(models=weekly).model_settings
+    half_hourly = small_family(models=weekly, resolution="PT30M").model_settings
+
+    assert settings["SeasonalAverage"] == {"seasonal_period": 672, "n_jobs": 1}
+    assert half_hourly["SeasonalAverage"]["seasonal_period"] == 336
+    assert settings["SeasonalNaive"]["seasonal_period"] == 96  # a number is already steps
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -68,6 +79,7 @@ def test_every_family_is_valid_trains_locally_and_reads_catalogue_datasets() -> 
         ({"zones": ["XX9"]}, "XX9"),
         ({"horizon": "P1M"}, "not a fixed duration"),
         ({"targets": ["entsoe/A65/load"]}, "must be provider/dataset/{zone}/variable"),
+        ({"models": {"SeasonalAverage": {"seasonal_period": "PT20M"}}}, "PT20M is not whole PT15M steps"),
     ],
 )
 def test_a_bad_family_is_refused_with_the_reason(override: dict[str, object], message: str) -> None:
