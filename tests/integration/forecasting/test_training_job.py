@@ -29,6 +29,34 @@ def family(name: str, **overrides: object) -> FamilySpec:
     return load_families()[name].model_copy(update={"time_limit_s": 20, **overrides})
 
 
+def stored_span(warehouse: RemoteWarehouse, series: str) -> tuple[datetime, datetime]:
+    """The first and last interval the warehouse holds of ``series``."""
+    sql = f"select min(ts) as first, max(ts) as last from observations where series_id = '{series}'"  # noqa: S608
+    table = warehouse.query(sql)  # the tests' own series ids
+    return table["first"][0].as_py(), table["last"][0].as_py()
+
+
+Column = pa.Array | pa.ChunkedArray | np.ndarray
+
+
+def write_copy(warehouse: RemoteWarehouse, variable: str, ts: Column, value: Column, issued_at: Column) -> None:
+    """Rows of a derived DK1 series ``entsoe/A65/DK1/<variable>`` (same dataset, unit and resolution as the load)."""
+    n = len(ts)
+    metadata = {"provider": "entsoe", "dataset": "A65", "area": "DK1", "unit": "MW", "resolution": "PT15M"}
+    warehouse.write(
+        pa.table(
+            {
+                "series_id": [f"entsoe/A65/DK1/{variable}"] * n,
+                "ts": ts,
+                "value": value,
+                "issued_at": issued_at,
+                **{name: [text] * n for name, text in metadata.items()},
+                "variable": [variable] * n,
+            }
+        )
+    )
+
+
 def gappy_copy(settings: Settings) -> None:
     """DK1's load again as ``load_gappy``, with every other day missing."""
     warehouse = RemoteWarehouse(settings.ray.namespace)
@@ -37,82 +65,28 @@ def gappy_copy(settings: Settings) -> None:
     keep = [ts.as_py() for ts in table["ts"] if ((ts.as_py() - first) // timedelta(days=1)) % 2 == 0]
     rows = warehouse.read(["entsoe/A65/DK1/load"], Window(first, keep[-1] + timedelta(minutes=15)))
     chosen = rows.filter(pa.compute.is_in(rows["ts"], value_set=pa.array(keep, rows.schema.field("ts").type)))
-    n = chosen.num_rows
-    warehouse.write(
-        pa.table(
-            {
-                "series_id": ["entsoe/A65/DK1/load_gappy"] * n,
-                "ts": chosen["ts"],
-                "value": chosen["value"],
-                "issued_at": chosen["issued_at"],
-                "provider": ["entsoe"] * n,
-                "dataset": ["A65"] * n,
-                "area": ["DK1"] * n,
-                "variable": ["load_gappy"] * n,
-                "unit": ["MW"] * n,
-                "resolution": ["PT15M"] * n,
-            }
-        )
-    )
+    write_copy(warehouse, "load_gappy", chosen["ts"], chosen["value"], chosen["issued_at"])
 
 
 def flat_copy(settings: Settings, flat_for: timedelta) -> None:
     """DK1's load again as ``load_flat``, its last ``flat_for`` stuck at one value (a meter that stopped)."""
     warehouse = RemoteWarehouse(settings.ray.namespace)
-    table = warehouse.query(
-        "select min(ts) as first, max(ts) as last from observations where series_id = 'entsoe/A65/DK1/load'"
-    )
-    first, last = table["first"][0].as_py(), table["last"][0].as_py()
+    first, last = stored_span(warehouse, "entsoe/A65/DK1/load")
     rows = warehouse.read(["entsoe/A65/DK1/load"], Window(first, last + timedelta(minutes=15)))
     stuck = pa.compute.greater(rows["ts"], pa.scalar(last - flat_for, rows.schema.field("ts").type))
     values = pa.compute.if_else(stuck, pa.scalar(1234.5), rows["value"])
-    n = rows.num_rows
-    warehouse.write(
-        pa.table(
-            {
-                "series_id": ["entsoe/A65/DK1/load_flat"] * n,
-                "ts": rows["ts"],
-                "value": values,
-                "issued_at": rows["issued_at"],
-                "provider": ["entsoe"] * n,
-                "dataset": ["A65"] * n,
-                "area": ["DK1"] * n,
-                "variable": ["load_flat"] * n,
-                "unit": ["MW"] * n,
-                "resolution": ["PT15M"] * n,
-            }
-        )
-    )
+    write_copy(warehouse, "load_flat", rows["ts"], values, rows["issued_at"])
 
 
 def stopped_copy(settings: Settings, stopped_at: datetime) -> None:
     """DK1's day-ahead load forecast again as ``load_da_stopped``, every vintage issued up to ``stopped_at``."""
     warehouse = RemoteWarehouse(settings.ray.namespace)
-    table = warehouse.query(
-        "select min(ts) as first, max(ts) as last from observations where series_id = 'entsoe/A65/DK1/load_da'"
-    )
-    first, last = table["first"][0].as_py(), table["last"][0].as_py()
+    first, last = stored_span(warehouse, "entsoe/A65/DK1/load_da")
     vintages = warehouse.read_vintages(["entsoe/A65/DK1/load_da"], Window(first, last + timedelta(minutes=15)))
     kept = vintages.filter(
         pa.compute.less_equal(vintages["issued_at"], pa.scalar(stopped_at, vintages["issued_at"].type))
     )
-    n = kept.num_rows
-    warehouse.write(
-        pa.table(
-            {
-                "series_id": ["entsoe/A65/DK1/load_da_stopped"] * n,
-                "ts": kept["ts"],
-                "value": kept["value"],
-                "issued_at": kept["issued_at"],
-                "provider": ["entsoe"] * n,
-                "dataset": ["A65"] * n,
-                "area": ["DK1"] * n,
-                "variable": ["load_da_stopped"] * n,
-                "unit": ["MW"] * n,
-                "resolution": ["PT15M"] * n,
-            }
-        )
-    )
+    write_copy(warehouse, "load_da_stopped", kept["ts"], kept["value"], kept["issued_at"])
 
 
 def test_a_flat_lining_input_makes_the_baseline_issue_and_says_so(dk_history: Settings) -> None:
@@ -205,29 +179,16 @@ def periodic_copy(settings: Settings) -> None:
     yesterday (half the noise variance), and the overall mean, having no daily shape, is far worse than either.
     """
     warehouse = RemoteWarehouse(settings.ray.namespace)
-    table = warehouse.query(
-        "select min(ts) as first, max(ts) as last from observations where series_id = 'entsoe/A65/DK1/load'"
-    )
-    first, last = table["first"][0].as_py(), table["last"][0].as_py()
+    first, last = stored_span(warehouse, "entsoe/A65/DK1/load")
     rows = warehouse.read(["entsoe/A65/DK1/load"], Window(first, last + timedelta(minutes=15)))
     hours = np.array([(ts.hour + ts.minute / 60) for ts in rows["ts"].to_pylist()])
     noise = np.random.default_rng(7).normal(0.0, 60.0, rows.num_rows)
-    n = rows.num_rows
-    warehouse.write(
-        pa.table(
-            {
-                "series_id": ["entsoe/A65/DK1/load_periodic"] * n,
-                "ts": rows["ts"],
-                "value": np.round(3000 + 800 * np.sin(2 * np.pi * hours / 24) + noise, 2),
-                "issued_at": rows["issued_at"],
-                "provider": ["entsoe"] * n,
-                "dataset": ["A65"] * n,
-                "area": ["DK1"] * n,
-                "variable": ["load_periodic"] * n,
-                "unit": ["MW"] * n,
-                "resolution": ["PT15M"] * n,
-            }
-        )
+    write_copy(
+        warehouse,
+        "load_periodic",
+        rows["ts"],
+        np.round(3000 + 800 * np.sin(2 * np.pi * hours / 24) + noise, 2),
+        rows["issued_at"],
     )
 
 
