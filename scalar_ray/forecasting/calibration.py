@@ -8,7 +8,8 @@ outside the interval, ``max(low - y, y - high)``; the ``nominal x (1 + 1/n)`` qu
 both edges (negative: the interval narrows). Offsets are per target, in the target's unit.
 
 The coverage *after* is estimated honestly, by cross-conformal: each window is scored with the offsets learned on the
-other windows. Quantiles are sorted again after the shift, so a narrowed interval never crosses its median.
+other windows. Offsets whose estimate lands no closer to the nominal than the models' own interval are not applied
+(on two windows of unlike days, one day's offsets can widen or narrow the other's interval the wrong way). Quantiles are sorted again after the shift, so a narrowed interval never crosses its median.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class IntervalCalibration:
     coverage_after: float
     applied: bool
     offsets: dict[str, float] = field(default_factory=dict)
+    # The cross-validated coverage recalibrating would give, also when it was not applied for being no better.
+    estimated_after: float | None = None
 
     @property
     def nominal(self) -> float:
@@ -131,7 +134,10 @@ def calibrate(windows: Sequence[Sequence[WindowInterval]], low_level: float, hig
         held_inside, held_total = _inside(held_out, _offsets(others, nominal))
         inside, total = inside + held_inside, total + held_total
     after = _share(inside, total)
-    return IntervalCalibration(low_level, high_level, before, after, applied=True, offsets=_offsets(flat, nominal))
+    if not abs(after - nominal) < abs(before - nominal):
+        return IntervalCalibration(low_level, high_level, before, before, applied=False, estimated_after=after)
+    offsets = _offsets(flat, nominal)
+    return IntervalCalibration(low_level, high_level, before, after, applied=True, offsets=offsets, estimated_after=after)
 
 
 def shift_interval(

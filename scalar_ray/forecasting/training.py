@@ -312,6 +312,11 @@ def _checked(spec: FamilySpec, frame: ModelFrame, say: Callable[[str], None]) ->
 def _coverage_note(calibration: IntervalCalibration) -> str:
     interval = f"{calibration.low_level:.0%}-{calibration.high_level:.0%} interval"
     before = f"the {interval} held {calibration.coverage_before:.1%} of the backtest's actuals"
+    if not calibration.applied and calibration.estimated_after is not None:
+        return (
+            f"{before} (nominal {calibration.nominal:.0%}): not recalibrated, the conformal offsets would give "
+            f"{calibration.estimated_after:.1%} (cross-validated over the windows), no closer"
+        )
     if not calibration.applied:
         return f"{before} (nominal {calibration.nominal:.0%}): not recalibrated"
     return f"{before}; conformally recalibrated, {calibration.coverage_after:.1%} (cross-validated over the windows)"

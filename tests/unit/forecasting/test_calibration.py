@@ -59,6 +59,7 @@ def test_a_too_narrow_interval_is_widened_to_its_nominal_coverage_estimated_on_h
     assert calibration.applied
     assert calibration.coverage_before == pytest.approx(0.383, abs=0.03)
     assert calibration.coverage_after == pytest.approx(0.8, abs=0.03)
+    assert calibration.estimated_after == calibration.coverage_after
     assert calibration.offsets["load"] == pytest.approx(1.2816 - 0.5, abs=0.1)
 
 
@@ -76,6 +77,23 @@ def test_an_interval_within_five_points_of_nominal_is_left_as_the_models_made_it
     assert not calibration.applied
     assert calibration.coverage_before == calibration.coverage_after == pytest.approx(0.8, abs=0.05)
     assert calibration.offsets == {}
+
+
+def test_offsets_that_the_held_out_windows_find_no_better_are_not_applied() -> None:
+    # Two unlike days: on the first the interval is far too narrow, on the second far too wide. Each day's offsets,
+    # scored on the other, push the other's coverage further from 80 % (the too-wide day gets wider, the too-narrow one
+    # narrower), so the cross-validated estimate is worse than leaving the models' interval alone.
+    rng = np.random.default_rng(11)
+    narrow_day = windows_of(rng, half_width=0.3, count=1)[0]
+    wide_day = windows_of(rng, half_width=3.0, count=1)[0]
+
+    calibration = calibrate([narrow_day, wide_day], 0.1, 0.9)
+
+    assert abs(calibration.coverage_before - 0.8) > 0.05
+    assert calibration.estimated_after is not None
+    assert abs(calibration.estimated_after - 0.8) >= abs(calibration.coverage_before - 0.8)
+    assert not calibration.applied and calibration.offsets == {}
+    assert calibration.coverage_after == calibration.coverage_before  # what issuing gives: the models' interval
 
 
 def test_offsets_are_learned_per_target_in_its_own_unit() -> None:
