@@ -45,8 +45,10 @@ def replay(
             reader.seek(int(since.timestamp() * 1000))
         while reader.has_message_available():
             message = reader.read_next(timeout_millis=10_000)
+            # Skipped, not the end: a partitioned topic's reader interleaves its partitions, so a later message in
+            # one partition can come before earlier ones in another.
             if until is not None and message.publish_timestamp() > until.timestamp() * 1000:
-                break
+                continue
             summary["messages"] += 1
             judged = judge_message(message.data(), dict(message.properties()), datetime.now(UTC), targets)
             if not judged.accepted:

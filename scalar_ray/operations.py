@@ -16,7 +16,7 @@ from ray.util.state import list_actors
 
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
-from scalar_ray.broker.topology import ensure_platform_namespaces
+from scalar_ray.broker.topology import TopicLayout, ensure_partitioned_topic, ensure_platform_namespaces
 from scalar_ray.composition import ingested_topics
 from scalar_ray.config.settings import Settings
 from scalar_ray.core.errors import BrokerAdminError
@@ -51,14 +51,23 @@ def ingestion_actor_name(replica: int) -> str:
     return f"ingestion-{replica}"
 
 
-def prepare_topics(settings: Settings) -> None:
-    """Namespaces, the ingestion subscription on every topic it reads, the dead-letter review subscription."""
-    tenant = settings.broker.tenant
-    with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
-        ensure_platform_namespaces(admin, tenant, settings.broker.retention_minutes, settings.broker.retention_size_mb)
-        for topic in ingested_topics(settings):
-            admin.ensure_subscription(topic, INGESTION_SUBSCRIPTION)
-        admin.ensure_subscription(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION)
+def prepare_topics(settings: Settings) -> list[TopicLayout]:
+    """Namespaces, every platform topic partitioned, the ingestion and the dead-letter review subscriptions.
+
+    Returns each topic's layout: what was created, raised, kept, or left non-partitioned from an older release.
+    """
+    broker = settings.broker
+    with PulsarAdmin(broker.admin_url, broker.auth_token) as admin:
+        ensure_platform_namespaces(
+            admin, broker.tenant, broker.retention_minutes, broker.retention_size_mb, broker.partitions
+        )
+        subscriptions = [(topic, INGESTION_SUBSCRIPTION) for topic in ingested_topics(settings)]
+        subscriptions.append((dead_letter_topic(broker.tenant), REVIEW_SUBSCRIPTION))
+        layouts = []
+        for topic, subscription in subscriptions:
+            layouts.append(ensure_partitioned_topic(admin, topic, broker.partitions))
+            admin.ensure_subscription(topic, subscription)
+    return layouts
 
 
 def stop_order(settings: Settings) -> list[str]:
@@ -102,7 +111,9 @@ def broker_status(settings: Settings) -> BrokerStatus:
         with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
             for topic in ingested_topics(settings):
                 found = admin.backlog(topic, INGESTION_SUBSCRIPTION)
-                backlog[topic.rsplit("/", 1)[-1]] = TopicBacklog(found.backlog, found.unacked, found.consumers)
+                backlog[topic.rsplit("/", 1)[-1]] = TopicBacklog(
+                    found.backlog, found.unacked, found.consumers, found.partitions
+                )
             dead_letters = admin.backlog(dead_letter_topic(tenant), REVIEW_SUBSCRIPTION).backlog
     except BrokerAdminError as exc:
         return BrokerStatus(backlog, None, str(exc))

@@ -155,6 +155,8 @@ class TopicBacklog:
     backlog: int
     unacked: int
     consumers: int
+    # Backlog per partition index; empty for a non-partitioned topic.
+    partitions: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from scalar_ray.status import (
     ForecastingStatus,
     IngestionStatus,
     PlatformStatus,
+    TopicBacklog,
     UnreachableActor,
 )
 from scalar_ray.telemetry.snapshot import ChecklistLine
@@ -24,7 +25,7 @@ def render_status(report: PlatformStatus) -> str:
         detail = _detail(report.details.get(actor.name))
         lines.append(f"{actor.name:<24} {actor.state:<10} {actor.restarts:>8}  {detail}")
     broker = report.broker
-    backlog = ", ".join(f"{name} {entry.backlog}" for name, entry in broker.backlog.items())
+    backlog = ", ".join(f"{name} {_backlog(entry)}" for name, entry in broker.backlog.items())
     lines.append(f"consumer backlog: {backlog or 'unknown'}")
     lines.append(f"dead letters awaiting review: {'unknown' if broker.dead_letters is None else broker.dead_letters}")
     if broker.error:
@@ -39,6 +40,13 @@ def render_status(report: PlatformStatus) -> str:
         lines.append(f"forecast API: {report.api.state}" + (f" ({deployments})" if deployments else ""))
     lines += render_checklist(report.checklist)
     return "\n".join(lines)
+
+
+def _backlog(entry: TopicBacklog) -> str:
+    """``12`` for a plain topic, ``12 (p0 3, p1 9, p2 0, p3 0)`` for a partitioned one: a hot partition shows."""
+    if not entry.partitions:
+        return str(entry.backlog)
+    return f"{entry.backlog} (" + ", ".join(f"p{index} {count}" for index, count in entry.partitions.items()) + ")"
 
 
 def render_checklist(checklist: list[ChecklistLine]) -> list[str]:

@@ -7,7 +7,8 @@ subscription's backlog) are answered by the admin API, so the platform talks to 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -16,12 +17,21 @@ from pydantic import SecretStr
 
 from scalar_ray.core.errors import BrokerAdminError
 
-__all__ = ["PulsarAdmin", "SubscriptionBacklog", "TopicName"]
+__all__ = ["PulsarAdmin", "SubscriptionBacklog", "TopicName", "logical_topic"]
 
 _logger = logging.getLogger(__name__)
 
 _TOPIC_PARTS = 3  # tenant/namespace/topic
 _NOT_FOUND = 404
+_CONFLICT = 409
+# A partitioned topic's partitions are topics of their own: ``<topic>-partition-<n>``.
+_PARTITION_SUFFIX = re.compile(r"^(?P<topic>.+)-partition-(?P<index>\d+)$")
+
+
+def logical_topic(topic: str) -> tuple[str, int | None]:
+    """A partition's topic and index (``entsoe-partition-2`` -> ``entsoe``, 2); any other topic as it is, None."""
+    match = _PARTITION_SUFFIX.match(topic)
+    return (match["topic"], int(match["index"])) if match else (topic, None)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class SubscriptionBacklog:
     backlog: int
     unacked: int
     consumers: int
+    # A partitioned topic's backlog per partition index (the totals above are their sums); empty for a plain topic.
+    partitions: dict[int, int] = field(default_factory=dict)
 
 
 class PulsarAdmin:
@@ -136,23 +148,80 @@ class PulsarAdmin:
         stats: dict[str, Any] = self._request("GET", f"/{name.rest_path}/stats", "topic stats").json()
         return stats
 
+    def partitioned_stats(self, topic: str) -> dict[str, Any]:
+        """A partitioned topic's stats: the totals, and each partition's under ``partitions``."""
+        name = TopicName.parse(topic)
+        path = f"/{name.rest_path}/partitioned-stats?perPartition=true"
+        stats: dict[str, Any] = self._request("GET", path, "partitioned topic stats").json()
+        return stats
+
+    def partitions(self, topic: str) -> int:
+        """How many partitions ``topic`` has: 0 for a non-partitioned topic, and for one that does not exist."""
+        name = TopicName.parse(topic)
+        answer = self._request("GET", f"/{name.rest_path}/partitions", "partition count", allow=(_NOT_FOUND,))
+        return 0 if answer.status_code == _NOT_FOUND else int(answer.json().get("partitions", 0))
+
+    def topics(self, namespace: str) -> list[str]:
+        """Every topic of ``tenant/namespace`` the broker holds, partitions included (``...-partition-0``)."""
+        answer = self._request("GET", f"/persistent/{namespace}", "list topics", allow=(_NOT_FOUND,))
+        return [] if answer.status_code == _NOT_FOUND else list(answer.json())
+
+    def create_partitioned_topic(self, topic: str, partitions: int) -> bool:
+        """Create ``topic`` with ``partitions`` partitions; False when a partitioned topic of that name exists."""
+        name = TopicName.parse(topic)
+        path = f"/{name.rest_path}/partitions"
+        answer = self._request("PUT", path, "create partitioned topic", json=partitions, allow=(_CONFLICT,))
+        return answer.status_code != _CONFLICT
+
+    def raise_partitions(self, topic: str, partitions: int) -> None:
+        """Give a partitioned topic more partitions (Pulsar never takes partitions away)."""
+        name = TopicName.parse(topic)
+        self._request("POST", f"/{name.rest_path}/partitions", "raise partitions", json=partitions)
+
+    def set_auto_topic_creation(self, namespace: str, partitions: int) -> None:
+        """Topics the broker creates on first use in ``namespace`` are partitioned, with ``partitions`` partitions.
+
+        So a producer or a consumer that comes before the topology code (or names a topic it does not know) cannot
+        leave a non-partitioned topic where a partitioned one belongs.
+        """
+        body = {"allowAutoTopicCreation": True, "topicType": "partitioned", "defaultNumPartitions": partitions}
+        self._request("POST", f"/namespaces/{namespace}/autoTopicCreation", "set auto topic creation", json=body)
+
     def ensure_subscription(self, topic: str, subscription: str) -> None:
-        """Create a durable subscription (and the topic) unless it exists, so messages are kept from now on."""
+        """Create a durable subscription (and the topic) unless it exists, so messages are kept from now on.
+
+        On a partitioned topic the broker creates it on every partition.
+        """
         name = TopicName.parse(topic)
         path = f"/{name.rest_path}/subscription/{quote(subscription, safe='')}"
-        self._request("PUT", path, "create subscription", allow=(409,))
+        self._request("PUT", path, "create subscription", allow=(_CONFLICT,))
 
     def backlog(self, topic: str, subscription: str) -> SubscriptionBacklog:
-        """Backlog of one subscription on ``topic``."""
-        subscriptions = self.topic_stats(topic).get("subscriptions", {})
+        """Backlog of one subscription on ``topic``, per partition too when the topic is partitioned."""
+        if not self.partitions(topic):
+            return self._backlog_of(self.topic_stats(topic), topic, subscription)
+        stats = self.partitioned_stats(topic)
+        total = self._backlog_of(stats, topic, subscription)
+        per_partition: dict[int, int] = {}
+        for partition, partition_stats in stats.get("partitions", {}).items():
+            index = logical_topic(partition)[1]
+            found = partition_stats.get("subscriptions", {}).get(subscription)
+            if index is not None and found is not None:
+                per_partition[index] = int(found.get("msgBacklog", 0))
+        return SubscriptionBacklog(
+            total.subscription, total.backlog, total.unacked, total.consumers, dict(sorted(per_partition.items()))
+        )
+
+    def _backlog_of(self, stats: dict[str, Any], topic: str, subscription: str) -> SubscriptionBacklog:
+        subscriptions = stats.get("subscriptions", {})
         if subscription not in subscriptions:
             raise BrokerAdminError("backlog", self.admin_url, f"no subscription '{subscription}' on {topic}")
-        stats = subscriptions[subscription]
+        found = subscriptions[subscription]
         return SubscriptionBacklog(
             subscription=subscription,
-            backlog=int(stats.get("msgBacklog", 0)),
-            unacked=int(stats.get("unackedMessages", 0)),
-            consumers=len(stats.get("consumers", [])),
+            backlog=int(found.get("msgBacklog", 0)),
+            unacked=int(found.get("unackedMessages", 0)),
+            consumers=len(found.get("consumers", [])),
         )
 
     def _request(

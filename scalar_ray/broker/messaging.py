@@ -18,6 +18,8 @@ from typing import Any
 import pulsar
 from typing_extensions import override
 
+from scalar_ray.broker.admin import logical_topic
+from scalar_ray.broker.topics import partition_of
 from scalar_ray.core.errors import BrokerRejectedError, BrokerUnavailableError
 
 __all__ = [
@@ -44,7 +46,11 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class ReceivedMessage:
-    """A delivered message; ``handle`` is what the source needs to acknowledge it."""
+    """A delivered message; ``handle`` is what the source needs to acknowledge it.
+
+    ``topic`` is the topic it was sent to (a partitioned topic's own name, not its partition's), and ``partition``
+    the partition that carried it (None on a non-partitioned topic).
+    """
 
     topic: str
     payload: bytes
@@ -54,6 +60,7 @@ class ReceivedMessage:
     publish_time_ms: int
     redelivery_count: int
     handle: Any = field(compare=False, repr=False)
+    partition: int | None = None
 
 
 class Publisher(ABC):
@@ -148,7 +155,10 @@ class PulsarPublisher(Publisher):
         with self._lock:
             if topic not in self._producers:
                 self._producers[topic] = self._client.create_producer(
-                    topic, send_timeout_millis=self._send_timeout_ms, block_if_queue_full=True
+                    topic,
+                    send_timeout_millis=self._send_timeout_ms,
+                    block_if_queue_full=True,
+                    message_router=_route_by_key,  # used on a partitioned topic only
                 )
             return self._producers[topic]
 
@@ -194,19 +204,7 @@ class PulsarMessageSource(MessageSource):
             messages = self._consumer.batch_receive()
         except pulsar.PulsarException as exc:
             raise BrokerUnavailableError("receive", self._consumer.topic(), str(exc)) from exc
-        return [
-            ReceivedMessage(
-                topic=message.topic_name(),
-                payload=message.data(),
-                properties=dict(message.properties()),
-                key=message.partition_key(),
-                message_id=str(message.message_id()),
-                publish_time_ms=message.publish_timestamp(),
-                redelivery_count=message.redelivery_count(),
-                handle=message,
-            )
-            for message in messages
-        ]
+        return [_received(message) for message in messages]
 
     @override
     def acknowledge(self, messages: Sequence[ReceivedMessage]) -> None:
@@ -234,11 +232,31 @@ class PulsarMessageSource(MessageSource):
             self._consumer.close()
 
 
+def _route_by_key(message: pulsar.Message, partitions: int) -> int:
+    return partition_of(message.partition_key(), partitions)
+
+
+def _received(message: pulsar.Message) -> ReceivedMessage:
+    topic, partition = logical_topic(message.topic_name())
+    return ReceivedMessage(
+        topic=topic,
+        payload=message.data(),
+        properties=dict(message.properties()),
+        key=message.partition_key(),
+        message_id=str(message.message_id()),
+        publish_time_ms=message.publish_timestamp(),
+        redelivery_count=message.redelivery_count(),
+        handle=message,
+        partition=partition,
+    )
+
+
 class InMemoryBroker(Publisher):
     """A fake broker for unit tests: topics are queues, ``source`` hands them out, unacked ones can come back."""
 
-    def __init__(self, max_message_bytes: int = 5 * 2**20) -> None:
+    def __init__(self, max_message_bytes: int = 5 * 2**20, partitions: int = 0) -> None:
         self.topics: dict[str, list[OutgoingMessage]] = {}
+        self.partitions = partitions  # 0: topics are not partitioned; else each key's partition as Pulsar's
         self.available = True
         self.max_message_bytes = max_message_bytes  # Pulsar's default maxMessageSize: 5 MB
         self._pending: deque[ReceivedMessage] = deque()
@@ -254,8 +272,11 @@ class InMemoryBroker(Publisher):
         self.topics.setdefault(message.topic, []).append(message)
         self._sequence += 1
         message_id = f"{self._sequence}:0:-1"
+        partition = partition_of(message.key, self.partitions) if self.partitions else None
         self._pending.append(
-            ReceivedMessage(message.topic, message.payload, message.properties, message.key, message_id, 0, 0, None)
+            ReceivedMessage(
+                message.topic, message.payload, message.properties, message.key, message_id, 0, 0, None, partition
+            )
         )
         return message_id
 

@@ -82,6 +82,15 @@ class BrokerSettings(_Section):
         "P7D", description="How long acknowledged messages are kept for a replay (ISO-8601, the namespaces' policy)."
     )
     retention_size_mb: int = Field(10_240, ge=0, description="Most acknowledged messages kept per topic, in MB.")
+    partitions: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description=(
+            "Partitions of each acquisition and forecast topic, so several brokers share a provider's stream; raised "
+            "on start when it grows (Pulsar never removes partitions). A series' messages keep one partition."
+        ),
+    )
 
     @field_validator("retention")
     @classmethod

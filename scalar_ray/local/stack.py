@@ -48,7 +48,9 @@ class LocalStack:
         if any(isinstance(service, PulsarStandalone) for service in self.services):
             broker = self.settings.broker
             with PulsarAdmin(broker.admin_url, broker.auth_token) as admin:
-                ensure_platform_namespaces(admin, broker.tenant, broker.retention_minutes, broker.retention_size_mb)
+                ensure_platform_namespaces(
+                    admin, broker.tenant, broker.retention_minutes, broker.retention_size_mb, broker.partitions
+                )
         _logger.info("local stack up; launched: %s", ", ".join(launched) or "nothing (all were running)")
         return self.status()
 

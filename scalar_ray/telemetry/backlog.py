@@ -2,7 +2,8 @@
 
 One process observes it (ingestion replica 0): the backlog is the subscription's, not a replica's, and two observers
 would report it twice. The dead-letter topic's review subscription is observed too: its backlog is the dead letters
-awaiting an operator.
+awaiting an operator. A partitioned topic reports one point per partition (``messaging.destination.partition.id``),
+so a hot partition shows; summed by topic they are its backlog, as the checklist and the dashboard read them.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def observe_backlog(admin: Callable[[], PulsarAdmin], subscriptions: Sequence[tu
                     logger.debug("backlog of %s not observed: %s", topic, exc)
                     continue
                 attributes = {"messaging.destination.name": topic, "messaging.consumer.group.name": subscription}
-                values.append((float(backlog.backlog), attributes))
+                if not backlog.partitions:
+                    values.append((float(backlog.backlog), attributes))
+                for index, count in backlog.partitions.items():
+                    values.append((float(count), {**attributes, "messaging.destination.partition.id": str(index)}))
         return values
 
     observe_gauge(

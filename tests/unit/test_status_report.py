@@ -96,7 +96,7 @@ REPORT = PlatformStatus(
             900,
         ),
     },
-    broker=BrokerStatus({"entsoe": TopicBacklog(12, 0, 2), "elia": TopicBacklog(0, 0, 2)}, 1),
+    broker=BrokerStatus({"entsoe": TopicBacklog(12, 0, 2, {0: 3, 1: 9}), "elia": TopicBacklog(0, 0, 2)}, 1),
     checklist=[],
     api=ApiStatus(
         "RUNNING",
@@ -117,7 +117,7 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "p99 freshness (5 min) 421 ms" in text
     assert "cache down (4)" in text
     assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
-    assert "consumer backlog: entsoe 12, elia 0" in text
+    assert "consumer backlog: entsoe 12 (p0 3, p1 9), elia 0" in text  # a partitioned topic, a plain one
     assert "dead letters awaiting review: 1" in text
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert (

@@ -2,7 +2,8 @@
 
 What the spine relies on: a persisted send, delivery with payload, key and properties intact, per-key order,
 acknowledged messages never coming back, released ones coming back counted, and a leaving consumer's unacknowledged
-messages going to the next one.
+messages going to the next one. Each on plain topics and on partitioned ones (a key's messages in one partition,
+delivered under the topic's own name).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import pulsar
 import pytest
 
+from scalar_ray.broker import PulsarAdmin
 from scalar_ray.broker.messaging import (
     InMemoryBroker,
     MessageSource,
@@ -25,10 +27,12 @@ from scalar_ray.broker.messaging import (
     ReceivedMessage,
     SubscriptionOptions,
 )
+from scalar_ray.broker.topics import partition_of
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 20.0
+PARTITIONS = 3
 
 
 @dataclass
@@ -38,16 +42,19 @@ class Broker:
     publisher: Publisher
     subscribe: Callable[[list[str]], MessageSource]
     topic: Callable[[str], str]
+    partitions: int = 0  # the test's topics are partitioned this many ways (0: plain topics)
 
 
-@pytest.fixture(params=["memory", "pulsar"])
+@pytest.fixture(params=["memory", "memory-partitioned", "pulsar", "pulsar-partitioned"])
 def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
     run = uuid.uuid4().hex[:10]
-    if request.param == "memory":
-        fake = InMemoryBroker()
-        yield Broker(fake, fake.source, lambda name: f"{name}-{run}")
+    partitions = PARTITIONS if request.param.endswith("-partitioned") else 0
+    if request.param.startswith("memory"):
+        fake = InMemoryBroker(partitions=partitions)
+        yield Broker(fake, fake.source, lambda name: f"{name}-{run}", partitions)
         return
     client: pulsar.Client = request.getfixturevalue("pulsar_client")
+    admin: PulsarAdmin = request.getfixturevalue("pulsar_admin")
     publisher = PulsarPublisher(client)
     sources: list[MessageSource] = []
 
@@ -56,7 +63,13 @@ def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
         sources.append(PulsarMessageSource(client, options))
         return sources[-1]
 
-    yield Broker(publisher, subscribe, lambda name: f"persistent://public/default/contract-{name}-{run}")
+    def topic(name: str) -> str:
+        full = f"persistent://public/default/contract-{name}-{run}"
+        if partitions:
+            admin.create_partitioned_topic(full, partitions)
+        return full
+
+    yield Broker(publisher, subscribe, topic, partitions)
     for source in sources:
         source.close()
     publisher.close()
@@ -106,6 +119,26 @@ def test_one_keys_messages_arrive_in_publish_order(broker: Broker) -> None:
     for key in ("entsoe/A44/DK1", "entsoe/A44/DK2"):
         ordered = numbers([m for m in received if m.key == key])
         assert ordered == sorted(ordered) and len(ordered) == 10
+    source.acknowledge(received)
+
+
+def test_a_keys_messages_all_take_its_partition(broker: Broker) -> None:
+    topic = broker.topic("placement")
+    source = broker.subscribe([topic])
+    keys = [f"entsoe/A44/{zone}/price" for zone in ("DK1", "DK2", "SE3", "SE4", "NO2", "FI")]
+
+    for number in range(24):
+        broker.publisher.send(message(topic, number, key=keys[number % len(keys)]))
+
+    received = collect(source, 24)
+    assert {m.topic for m in received} == {topic}  # the topic's own name, not its partition's
+    for key in keys:
+        mine = [m for m in received if m.key == key]
+        assert numbers(mine) == sorted(numbers(mine)) and len(mine) == 4
+        expected = partition_of(key, broker.partitions) if broker.partitions else None
+        assert {m.partition for m in mine} == {expected}
+    if broker.partitions:
+        assert len({m.partition for m in received}) > 1  # the keys spread: more than one partition carries them
     source.acknowledge(received)
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scalar_ray.broker import PulsarAdmin, TopicName, ensure_platform_namespaces
+from scalar_ray.broker import PulsarAdmin, TopicName, ensure_platform_namespaces, logical_topic
 from scalar_ray.core.errors import BrokerAdminError
 
 TOPIC = "persistent://scalar/acquisition/entsoe"
@@ -32,6 +32,8 @@ def test_backlog_is_read_from_topic_stats() -> None:
     stats = {"subscriptions": {"ingest": {"msgBacklog": 42, "unackedMessages": 3, "consumers": [{}, {}]}}}
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/partitions"):
+            return httpx.Response(200, json={"partitions": 0})  # a non-partitioned topic
         assert request.url.path == "/admin/v2/persistent/scalar/acquisition/entsoe/stats"
         return httpx.Response(200, json=stats)
 
@@ -41,7 +43,7 @@ def test_backlog_is_read_from_topic_stats() -> None:
 
 
 def test_missing_subscription_is_a_clear_error() -> None:
-    admin = admin_with(lambda _: httpx.Response(200, json={"subscriptions": {}}))
+    admin = admin_with(lambda _: httpx.Response(200, json={"subscriptions": {}, "partitions": 0}))
 
     with pytest.raises(BrokerAdminError, match="no subscription 'ingest'"):
         admin.backlog(TOPIC, "ingest")
@@ -105,3 +107,49 @@ def test_topic_name_round_trips_and_escapes_its_local_name() -> None:
 
     assert str(name) == "persistent://scalar/acquisition/a b"
     assert name.rest_path == "persistent/scalar/acquisition/a%20b"
+
+
+PARTITIONED_STATS = {
+    "subscriptions": {"ingest": {"msgBacklog": 7, "unackedMessages": 1, "consumers": [{}, {}]}},
+    "partitions": {
+        f"{TOPIC}-partition-{index}": {"subscriptions": {"ingest": {"msgBacklog": backlog}}}
+        for index, backlog in ((1, 5), (0, 2), (2, 0))
+    },
+}
+
+
+def test_a_partitioned_topics_backlog_is_read_per_partition() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/partitions"):
+            return httpx.Response(200, json={"partitions": 3})
+        assert request.url.path == "/admin/v2/persistent/scalar/acquisition/entsoe/partitioned-stats"
+        assert request.url.params["perPartition"] == "true"
+        return httpx.Response(200, json=PARTITIONED_STATS)
+
+    backlog = admin_with(handler).backlog(TOPIC, "ingest")
+
+    assert (backlog.backlog, backlog.unacked, backlog.consumers) == (7, 1, 2)
+    assert backlog.partitions == {0: 2, 1: 5, 2: 0}  # by partition index, in order
+
+
+def test_a_plain_topics_backlog_has_no_partitions() -> None:
+    stats = {"subscriptions": {"ingest": {"msgBacklog": 4}}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/partitions"):
+            return httpx.Response(200, json={"partitions": 0})
+        return httpx.Response(200, json=stats)
+
+    assert admin_with(handler).backlog(TOPIC, "ingest").partitions == {}
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        pytest.param(f"{TOPIC}-partition-3", (TOPIC, 3), id="partition"),
+        pytest.param(TOPIC, (TOPIC, None), id="plain"),
+        pytest.param("persistent://t/ns/my-partition-x", ("persistent://t/ns/my-partition-x", None), id="lookalike"),
+    ],
+)
+def test_a_partitions_topic_name_gives_its_topic_and_index(topic: str, expected: tuple[str, int | None]) -> None:
+    assert logical_topic(topic) == expected
