@@ -12,7 +12,7 @@ from datetime import datetime
 import ray
 
 from scalar_ray.broker.messaging import PulsarPublisher
-from scalar_ray.composition import acquisition_service, pulsar_client
+from scalar_ray.composition import acquisition_service, pulsar_client, worker_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.operations import acquisition_actor_name
 from scalar_ray.service_loop import ServiceLoop, report
@@ -29,7 +29,10 @@ class AcquisitionActor:
         self._telemetry = configure(settings.telemetry, acquisition_actor_name(provider))
         self._provider = provider
         self._client = pulsar_client(settings)
-        self._service = acquisition_service(settings, provider, PulsarPublisher(self._client))
+        # The warehouse re-derives cursors lost with a node's disk (a restart elsewhere must not leave a hole).
+        self._service = acquisition_service(
+            settings, provider, PulsarPublisher(self._client), recover_from=worker_warehouse(settings)
+        )
         self._loop = ServiceLoop(
             acquisition_actor_name(provider),
             lambda: self._service.run_due() > 0,

@@ -7,6 +7,7 @@ for DuckDB, StarRocks directly), the Redis cache and the dead-letter producer, a
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import ray
 
@@ -92,3 +93,11 @@ class IngestionActor:
 
     def __repr__(self) -> str:
         return f"IngestionActor({self._name})"
+
+
+def start_ingestion_replica(settings: Settings, replica: int) -> Any:
+    """Start (or find) replica ``replica``: detached and named, so status, the dashboard and stopping find it."""
+    name = ingestion_actor_name(replica)
+    return IngestionActor.options(  # type: ignore[attr-defined]
+        name=name, namespace=settings.ray.namespace, lifetime="detached", get_if_exists=True
+    ).remote(settings, replica)

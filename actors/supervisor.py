@@ -1,8 +1,9 @@
 """The supervisor: start and stop the platform's actors from the configuration.
 
 ``start_platform`` is idempotent: it creates the topics' subscriptions first (so nothing published is dropped before
-ingestion joins), then the warehouse actor (DuckDB), the ingestion replicas and one acquisition actor per enabled
-provider, all detached and named, so `scalar-ray status` and the Ray dashboard find them after the driver exits.
+ingestion joins), then the warehouse actor (DuckDB), the ingestion replicas (and their autoscaler when
+``ingestion.max_replicas`` allows more) and one acquisition actor per enabled provider, all detached and named, so
+`scalar-ray status` and the Ray dashboard find them after the driver exits.
 Names, topics, the stop order and the status are the library's (``scalar_ray.operations``).
 """
 
@@ -16,13 +17,15 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from actors.acquisition import AcquisitionActor
+from actors.autoscaler import AutoscalerActor
 from actors.forecasting import ForecastingActor
-from actors.ingestion import IngestionActor
+from actors.ingestion import start_ingestion_replica
 from actors.warehouse import ensure_warehouse_actor
 from scalar_ray.composition import enabled_providers
 from scalar_ray.config.settings import Settings
 from scalar_ray.forecasting.training import thread_caps
 from scalar_ray.operations import (
+    AUTOSCALER_ACTOR,
     FORECASTING_ACTOR,
     WAREHOUSE_ACTOR,
     acquisition_actor_name,
@@ -40,6 +43,7 @@ class PlatformActors:
     ingestion: dict[str, Any] = field(default_factory=dict)
     warehouse: Any = None
     forecasting: Any = None
+    autoscaler: Any = None
 
 
 def start_platform(
@@ -55,8 +59,9 @@ def start_platform(
         actors.warehouse = ensure_warehouse_actor(settings)
         ray.get(actors.warehouse.count.remote())  # the file is open before replicas write to it
     for replica in range(settings.ingestion.replicas if ingestion else 0):
-        name = ingestion_actor_name(replica)
-        actors.ingestion[name] = IngestionActor.options(name=name, **named).remote(settings, replica)  # type: ignore[attr-defined]
+        actors.ingestion[ingestion_actor_name(replica)] = start_ingestion_replica(settings, replica)
+    if ingestion and settings.ingestion.autoscaled:
+        actors.autoscaler = AutoscalerActor.options(name=AUTOSCALER_ACTOR, **named).remote(settings)  # type: ignore[attr-defined]
     for provider in enabled_providers(settings) if acquisition else []:
         name = acquisition_actor_name(provider)
         actors.acquisition[name] = AcquisitionActor.options(name=name, **named).remote(settings, provider)  # type: ignore[attr-defined]

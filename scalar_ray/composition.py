@@ -12,6 +12,7 @@ from pathlib import Path
 import pulsar
 
 from scalar_ray.acquisition.cursors import FileCursorStore
+from scalar_ray.acquisition.recovery import recover_cursors
 from scalar_ray.acquisition.service import AcquisitionService, AcquisitionTask
 from scalar_ray.broker.messaging import Publisher
 from scalar_ray.broker.spool import DiskSpool
@@ -20,7 +21,7 @@ from scalar_ray.cache.base import BestEffortCache, Cache
 from scalar_ray.cache.redis import RedisCache
 from scalar_ray.config.settings import Settings
 from scalar_ray.core.durations import fixed_duration
-from scalar_ray.core.errors import ConfigurationError
+from scalar_ray.core.errors import ConfigurationError, WarehouseError
 from scalar_ray.feed import BestEffortFeed, ChangeFeed
 from scalar_ray.feed.redis import RedisChangeFeed
 from scalar_ray.forecasting.families import FamilySpec, load_families
@@ -56,6 +57,8 @@ __all__ = [
     "stored_forecasts",
     "worker_warehouse",
 ]
+
+_logger = logging.getLogger(__name__)
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
@@ -153,23 +156,38 @@ def acquisition_tasks(settings: Settings, provider: str) -> list[AcquisitionTask
     return tasks
 
 
-def acquisition_service(settings: Settings, provider: str, publisher: Publisher) -> AcquisitionService:
-    """One provider's acquisition service with its client, cursors and spool."""
+def acquisition_service(
+    settings: Settings, provider: str, publisher: Publisher, recover_from: Warehouse | None = None
+) -> AcquisitionService:
+    """One provider's acquisition service with its client, cursors and spool.
+
+    With ``recover_from``, tasks whose cursors are gone (the state folder lost with a node) get cursors re-derived
+    from that warehouse; a warehouse that does not answer leaves them to the look-back, as on a first start.
+    """
     root = state_dir(settings)
     spool = DiskSpool(root / "spool" / provider, max_bytes=settings.acquisition.spool_max_bytes)
     observe_spool(provider, lambda: spool.fill)
+    tasks = acquisition_tasks(settings, provider)
+    cursors = FileCursorStore(root / "cursors" / f"{provider}.json")
+    recovered = 0
+    if recover_from is not None and any(cursors.get(task.name) is None for task in tasks):
+        try:
+            recovered = len(recover_cursors(cursors, tasks, recover_from.catalogue()))
+        except WarehouseError as exc:
+            _logger.warning("%s: cursors not re-derived, the warehouse did not answer: %s", provider, exc)
     return AcquisitionService(
         provider,
-        acquisition_tasks(settings, provider),
+        tasks,
         build_client(provider, settings),
         publisher,
         acquisition_topic(settings.broker.tenant, provider),
-        FileCursorStore(root / "cursors" / f"{provider}.json"),
+        cursors,
         spool,
         initial_history=settings.acquisition.initial_history,
         max_catch_up=settings.acquisition.max_catch_up,
         max_rows_per_message=settings.acquisition.max_rows_per_message,
         max_message_bytes=settings.acquisition.max_message_bytes,
+        cursors_recovered=recovered,
     )
 
 

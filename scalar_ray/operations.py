@@ -25,17 +25,21 @@ from scalar_ray.telemetry.snapshot import checklist_lines
 from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
 
 __all__ = [
+    "AUTOSCALER_ACTOR",
     "FORECASTING_ACTOR",
     "WAREHOUSE_ACTOR",
     "acquisition_actor_name",
     "broker_status",
     "ingestion_actor_name",
+    "ingestion_backlog",
     "platform_status",
     "prepare_topics",
     "stop_order",
 ]
 
 FORECASTING_ACTOR = "forecasting"
+# Moves the ingestion replicas with the backlog (when ingestion.max_replicas is above ingestion.replicas).
+AUTOSCALER_ACTOR = "autoscaler"
 # Replica names tried when stopping, beyond the configured count: a platform started with more replicas than the
 # configuration now says still stops whole.
 _MAX_REPLICAS = 16
@@ -73,12 +77,14 @@ def prepare_topics(settings: Settings) -> list[TopicLayout]:
 def stop_order(settings: Settings) -> list[str]:
     """Every actor name the configuration implies, in the order they stop.
 
-    Producers first (forecasting, acquisition), then ingestion (it writes what it holds), then the warehouse. Names
-    rather than a listing, so stopping works without the dashboard's state API too.
+    The autoscaler first (it would start replicas being stopped), producers next (forecasting, acquisition), then
+    ingestion (it writes what it holds), then the warehouse. Names rather than a listing, so stopping works without
+    the dashboard's state API too.
     """
     producers = [FORECASTING_ACTOR, *(acquisition_actor_name(p) for p, _ in settings.providers)]
-    replicas = [ingestion_actor_name(i) for i in range(max(settings.ingestion.replicas, _MAX_REPLICAS))]
-    return [*producers, *replicas, WAREHOUSE_ACTOR]
+    most = max(settings.ingestion.replicas, settings.ingestion.max_replicas or 0, _MAX_REPLICAS)
+    replicas = [ingestion_actor_name(i) for i in range(most)]
+    return [AUTOSCALER_ACTOR, *producers, *replicas, WAREHOUSE_ACTOR]
 
 
 def platform_status(settings: Settings, timeout_s: float = 10.0) -> PlatformStatus:
@@ -120,8 +126,17 @@ def broker_status(settings: Settings) -> BrokerStatus:
     return BrokerStatus(backlog, dead_letters)
 
 
+def ingestion_backlog(settings: Settings) -> int | None:
+    """Messages waiting for the ingestion subscription over every topic it reads; None when the broker is away."""
+    try:
+        with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
+            return sum(admin.backlog(topic, INGESTION_SUBSCRIPTION).backlog for topic in ingested_topics(settings))
+    except BrokerAdminError:
+        return None
+
+
 def _actors(settings: Settings) -> list[Any]:
-    prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR, FORECASTING_ACTOR)
+    prefixes = ("acquisition-", "ingestion-", WAREHOUSE_ACTOR, FORECASTING_ACTOR, AUTOSCALER_ACTOR)
     found = list_actors(
         # The connected cluster's own address: with none, the state API refuses to choose when this machine runs
         # several Ray instances (a developer's cluster beside the platform's, or test sessions side by side).

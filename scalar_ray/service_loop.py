@@ -14,7 +14,7 @@ from collections.abc import Callable
 import psutil
 
 from scalar_ray.core.backoff import Backoff
-from scalar_ray.status import AcquisitionStatus, ActorReport, ForecastingStatus, IngestionStatus
+from scalar_ray.status import AcquisitionStatus, ActorReport, AutoscalerStatus, ForecastingStatus, IngestionStatus
 from scalar_ray.telemetry.setup import Telemetry
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ class ServiceLoop:
 
 
 def report(
-    detail: AcquisitionStatus | IngestionStatus | ForecastingStatus, loop: ServiceLoop, telemetry: Telemetry
+    detail: AcquisitionStatus | IngestionStatus | ForecastingStatus | AutoscalerStatus,
+    loop: ServiceLoop,
+    telemetry: Telemetry,
 ) -> ActorReport:
     """What an actor running ``loop`` says of itself: its service's status, its process, its metric points."""
     return ActorReport(

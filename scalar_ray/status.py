@@ -62,6 +62,8 @@ class AcquisitionStatus:
     spool_full: bool = False
     # Spooled messages that could never be sent (unreadable, or refused by the broker for good), kept aside on disk.
     spool_set_aside: int = 0
+    # Cursors that were missing at start (the state folder lost) and were re-derived from the warehouse.
+    cursors_recovered: int = 0
 
     @property
     def failing(self) -> list[str]:
@@ -121,10 +123,23 @@ class ForecastingStatus:
 
 
 @dataclass(frozen=True)
+class AutoscalerStatus:
+    """The ingestion autoscaler: the replicas now and their bounds, the backlog it last read, its last decision."""
+
+    replicas: int
+    min_replicas: int
+    max_replicas: int
+    backlog: int | None
+    decision: str
+    changes: int = 0
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ActorReport:
     """What a live actor says of itself: its service's status, its process, and its metric points."""
 
-    detail: AcquisitionStatus | IngestionStatus | ForecastingStatus
+    detail: AcquisitionStatus | IngestionStatus | ForecastingStatus | AutoscalerStatus
     uptime_s: int
     rss_mb: int
     loop_error: str = ""
@@ -194,7 +209,9 @@ class PlatformStatus:
     checklist: list[ChecklistLine]
     api: ApiStatus | None = None
 
-    def reports(self, kind: type[AcquisitionStatus | IngestionStatus | ForecastingStatus]) -> dict[str, ActorReport]:
+    def reports(
+        self, kind: type[AcquisitionStatus | IngestionStatus | ForecastingStatus | AutoscalerStatus]
+    ) -> dict[str, ActorReport]:
         """The live actors' reports whose service status is of ``kind``."""
         return {
             name: report

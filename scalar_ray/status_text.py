@@ -7,6 +7,7 @@ from datetime import datetime
 from scalar_ray.status import (
     AcquisitionStatus,
     ActorReport,
+    AutoscalerStatus,
     ForecastingStatus,
     IngestionStatus,
     PlatformStatus,
@@ -72,7 +73,18 @@ def _detail(report: ActorReport | UnreachableActor | None) -> str:
         return _acquisition(detail)
     if isinstance(detail, ForecastingStatus):
         return _forecasting(detail)
+    if isinstance(detail, AutoscalerStatus):
+        return _autoscaler(detail)
     return _ingestion(detail)
+
+
+def _autoscaler(detail: AutoscalerStatus) -> str:
+    backlog = "unknown" if detail.backlog is None else f"{detail.backlog:,}"
+    changed = f", last change at {_time(detail.changed_at)}" if detail.changed_at else ""
+    return (
+        f"{detail.replicas} replicas ({detail.min_replicas}-{detail.max_replicas}), backlog {backlog}, "
+        f"{detail.changes} changes{changed}; {detail.decision}"
+    )
 
 
 def _acquisition(detail: AcquisitionStatus) -> str:
@@ -85,6 +97,8 @@ def _acquisition(detail: AcquisitionStatus) -> str:
         text += f"; SPOOL FULL ({detail.spool_bytes:,} bytes): windows wait for the broker"
     if detail.spool_set_aside:
         text += f"; {detail.spool_set_aside} spooled message(s) set aside (see the spool folder)"
+    if detail.cursors_recovered:
+        text += f"; {detail.cursors_recovered} cursor(s) re-derived from the warehouse at start"
     return text + (f"; failing: {', '.join(failing[:3])}" if failing else "")
 
 

@@ -74,6 +74,7 @@ class AcquisitionService:
         max_rows_per_message: int = 20_000,
         max_message_bytes: int = 4 * 2**20,  # under Pulsar's default maxMessageSize (5 MB) with room for properties
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cursors_recovered: int = 0,
     ) -> None:
         self.provider = provider
         self.tasks = list(tasks)
@@ -87,6 +88,7 @@ class AcquisitionService:
         self._max_rows = max_rows_per_message
         self._max_message_bytes = max_message_bytes
         self._clock = clock
+        self._cursors_recovered = cursors_recovered
         now = clock()
         self.status: dict[str, TaskStatus] = {}
         for task in self.tasks:
@@ -300,6 +302,7 @@ class AcquisitionService:
             spool_bytes=self._spool.bytes,
             spool_full=self._spool.full,
             spool_set_aside=self._spool.set_aside,
+            cursors_recovered=self._cursors_recovered,
         )
 
 

@@ -178,7 +178,30 @@ class CacheSettings(_Section):
 class IngestionSettings(_Section):
     """Ingestion replicas: Pulsar → validation → micro-batches → warehouse, then the cache."""
 
-    replicas: int = Field(2, ge=1, description="Ingestion actors on the one KeyShared subscription.")
+    replicas: int = Field(
+        2, ge=1, description="Ingestion actors on the one KeyShared subscription (the fewest, with max_replicas)."
+    )
+    max_replicas: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Most ingestion actors: above `replicas`, an autoscaler adds replicas while the backlog stays high and "
+            "removes them when it drains; default: `replicas` (no autoscaler)."
+        ),
+    )
+    scale_up_backlog: int = Field(
+        2_000, ge=1, description="Messages waiting that, held for scale_sustain_s, add a replica."
+    )
+    scale_down_backlog: int = Field(
+        20, ge=0, description="Messages waiting at or under which, held for scale_sustain_s, a replica goes."
+    )
+    scale_sustain_s: float = Field(
+        30.0, ge=0, description="How long the backlog stays past a threshold before the replicas change."
+    )
+    scale_cooldown_s: float = Field(
+        60.0, ge=0, description="Least time between two changes (a new replica needs time to take its share)."
+    )
+    scale_interval_s: float = Field(5.0, gt=0, description="How often the autoscaler reads the backlog.")
     max_batch_rows: int = Field(100_000, ge=1, description="A micro-batch is written at this many rows.")
     max_batch_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="... or at this many bytes of Arrow data.")
     max_batch_age_s: float = Field(1.0, gt=0, description="... or when its oldest message has waited this long.")
@@ -189,6 +212,19 @@ class IngestionSettings(_Section):
         8, ge=1, description="Deliveries after which a message that keeps crashing a replica is dead-lettered."
     )
     retry_max_s: float = Field(10.0, gt=0, description="Longest wait between retries of a failed warehouse write.")
+
+    @model_validator(mode="after")
+    def _scaling_is_coherent(self) -> Self:
+        if self.max_replicas is not None and self.max_replicas < self.replicas:
+            raise ValueError(f"ingestion.max_replicas ({self.max_replicas}) is below ingestion.replicas")
+        if self.scale_down_backlog >= self.scale_up_backlog:
+            raise ValueError("ingestion.scale_down_backlog must be below ingestion.scale_up_backlog")
+        return self
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether an autoscaler moves the replicas between ``replicas`` and ``max_replicas``."""
+        return self.max_replicas is not None and self.max_replicas > self.replicas
 
 
 def split_commas(value: Any) -> Any:

@@ -9,7 +9,8 @@ both edges (negative: the interval narrows). Offsets are per target, in the targ
 
 The coverage *after* is estimated honestly, by cross-conformal: each window is scored with the offsets learned on the
 other windows. Offsets whose estimate lands no closer to the nominal than the models' own interval are not applied
-(on two windows of unlike days, one day's offsets can widen or narrow the other's interval the wrong way). Quantiles are sorted again after the shift, so a narrowed interval never crosses its median.
+(on two windows of unlike days, one day's offsets can widen or narrow the other's interval the wrong way).
+Quantiles are sorted again after the shift, so a narrowed interval never crosses its median.
 """
 
 from __future__ import annotations
@@ -137,7 +138,9 @@ def calibrate(windows: Sequence[Sequence[WindowInterval]], low_level: float, hig
     if not abs(after - nominal) < abs(before - nominal):
         return IntervalCalibration(low_level, high_level, before, before, applied=False, estimated_after=after)
     offsets = _offsets(flat, nominal)
-    return IntervalCalibration(low_level, high_level, before, after, applied=True, offsets=offsets, estimated_after=after)
+    return IntervalCalibration(
+        low_level, high_level, before, after, applied=True, offsets=offsets, estimated_after=after
+    )
 
 
 def shift_interval(

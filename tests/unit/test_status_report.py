@@ -14,6 +14,7 @@ from scalar_ray.status import (
     ActorReport,
     ActorState,
     ApiStatus,
+    AutoscalerStatus,
     BrokerStatus,
     DeploymentStatus,
     ForecastingStatus,
@@ -62,9 +63,13 @@ REPORT = PlatformStatus(
         ActorState("ingestion-0", "ALIVE", 2, 1),
         ActorState("acquisition-entsoe", "RESTARTING", 1, 2),
         ActorState("forecasting", "ALIVE", 0, 3),
+        ActorState("autoscaler", "ALIVE", 0, 4),
     ],
     details={
         "ingestion-0": ActorReport(ingestion(), 60, 300),
+        "autoscaler": ActorReport(
+            AutoscalerStatus(3, 2, 6, 4_120, "backlog 4120 above 2000", changes=1, changed_at=T), 60, 150
+        ),
         "acquisition-entsoe": ActorReport(
             AcquisitionStatus(
                 provider="entsoe",
@@ -119,6 +124,10 @@ def test_every_checklist_item_is_on_the_page() -> None:
     assert "WRITES BLOCKED since 2026-11-25T10:01:00+00:00" in text
     assert "consumer backlog: entsoe 12 (p0 3, p1 9), elia 0" in text  # a partitioned topic, a plain one
     assert "dead letters awaiting review: 1" in text
+    assert (
+        "3 replicas (2-6), backlog 4,120, 1 changes, last change at 2026-11-25T10:00:00+00:00; "
+        "backlog 4120 above 2000" in text
+    )
     assert "forecast API: RUNNING (ForecastIngress 1 RUNNING, ModelServer 1 RUNNING 1 STARTING)" in text
     assert (
         "4 models, 2 issuing, last forecast at 2026-11-25T10:00:00+00:00; "
