@@ -11,6 +11,7 @@ from typing import Any
 
 import ray
 
+from actors.placement import DETACHED
 from scalar_ray.broker.admin import PulsarAdmin
 from scalar_ray.broker.messaging import PulsarMessageSource, PulsarPublisher, SubscriptionOptions
 from scalar_ray.broker.topics import INGESTION_SUBSCRIPTION, REVIEW_SUBSCRIPTION, dead_letter_topic
@@ -98,6 +99,5 @@ class IngestionActor:
 def start_ingestion_replica(settings: Settings, replica: int) -> Any:
     """Start (or find) replica ``replica``: detached and named, so status, the dashboard and stopping find it."""
     name = ingestion_actor_name(replica)
-    return IngestionActor.options(  # type: ignore[attr-defined]
-        name=name, namespace=settings.ray.namespace, lifetime="detached", get_if_exists=True
-    ).remote(settings, replica)
+    options = {**DETACHED, "name": name, "namespace": settings.ray.namespace}
+    return IngestionActor.options(**options).remote(settings, replica)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from actors.acquisition import AcquisitionActor
 from actors.autoscaler import AutoscalerActor
 from actors.forecasting import ForecastingActor
 from actors.ingestion import start_ingestion_replica
+from actors.placement import DETACHED
 from actors.warehouse import ensure_warehouse_actor
 from scalar_ray.composition import enabled_providers
 from scalar_ray.config.settings import Settings
@@ -54,7 +55,8 @@ def start_platform(
     settings = settings.model_copy(update={"local": settings.local.model_copy(update={"data_dir": settings.data_dir})})
     prepare_topics(settings)
     actors = PlatformActors()
-    named = {"namespace": settings.ray.namespace, "lifetime": "detached", "get_if_exists": True}
+    # Spread over the nodes: a lost node takes a share of the actors, which Ray restarts on the others.
+    named = {**DETACHED, "namespace": settings.ray.namespace}
     if settings.warehouse.kind == "duckdb":
         actors.warehouse = ensure_warehouse_actor(settings)
         ray.get(actors.warehouse.count.remote())  # the file is open before replicas write to it

@@ -44,6 +44,7 @@ def test_cursors_lost_with_the_state_folder_are_re_derived_from_the_warehouse(st
         mine = catalogue.filter(pc.and_(pc.equal(catalogue["dataset"], spec.key), pc.equal(catalogue["area"], area)))
         assert mine.num_rows, task
     assert platform.settled(), platform.describe()
+    published = platform.published_keys(["elia"])  # first: a window published meanwhile is then only extra rows
     stored = platform.stored_keys()
     assert len(stored) == len(set(stored))  # nothing twice
-    assert set(stored) == platform.published_keys(["elia"])  # nothing lost: every key published is stored
+    assert published <= set(stored)  # nothing lost: every key published is stored
