@@ -128,11 +128,8 @@ def broker_status(settings: Settings) -> BrokerStatus:
 
 def ingestion_backlog(settings: Settings) -> int | None:
     """Messages waiting for the ingestion subscription over every topic it reads; None when the broker is away."""
-    try:
-        with PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token) as admin:
-            return sum(admin.backlog(topic, INGESTION_SUBSCRIPTION).backlog for topic in ingested_topics(settings))
-    except BrokerAdminError:
-        return None
+    status = broker_status(settings)
+    return None if status.error else sum(entry.backlog for entry in status.backlog.values())
 
 
 def _actors(settings: Settings) -> list[Any]:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 
-import pyarrow.compute as pc
 import ray
 
 from actors.supervisor import start_platform
 from scalar_ray.composition import state_dir
 from scalar_ray.local.process import wait_until
 from scalar_ray.operations import acquisition_actor_name
-from scalar_ray.providers.catalogue import load_catalogue
 from scalar_ray.status import AcquisitionStatus
 
 DATASET = "elia/ods134"
@@ -36,13 +34,7 @@ def test_cursors_lost_with_the_state_folder_are_re_derived_from_the_warehouse(st
         return report.detail.cursors_recovered if report and isinstance(report.detail, AcquisitionStatus) else None
 
     assert wait_until(lambda: recovered() == len(before), 60), (recovered(), platform.describe())
-    # Each task resumed from where the warehouse's data for it ends, not from a blank look-back.
-    catalogue = platform.warehouse.catalogue()
-    spec = load_catalogue().get("elia", "ods134")
-    for task in before:
-        area = task.split("/", 1)[1]
-        mine = catalogue.filter(pc.and_(pc.equal(catalogue["dataset"], spec.key), pc.equal(catalogue["area"], area)))
-        assert mine.num_rows, task
+    # Where each recovered cursor ends (the earliest stored end of its series) is unit-tested with the fetch it makes.
     assert platform.settled(), platform.describe()
     published = platform.published_keys(["elia"])  # first: a window published meanwhile is then only extra rows
     stored = platform.stored_keys()

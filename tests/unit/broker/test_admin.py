@@ -32,8 +32,8 @@ def test_backlog_is_read_from_topic_stats() -> None:
     stats = {"subscriptions": {"ingest": {"msgBacklog": 42, "unackedMessages": 3, "consumers": [{}, {}]}}}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/partitions"):
-            return httpx.Response(200, json={"partitions": 0})  # a non-partitioned topic
+        if request.url.path.endswith("/partitioned-stats"):
+            return httpx.Response(404, json={"reason": "Partitioned Topic not found"})  # a non-partitioned topic
         assert request.url.path == "/admin/v2/persistent/scalar/acquisition/entsoe/stats"
         return httpx.Response(200, json=stats)
 
@@ -43,7 +43,7 @@ def test_backlog_is_read_from_topic_stats() -> None:
 
 
 def test_missing_subscription_is_a_clear_error() -> None:
-    admin = admin_with(lambda _: httpx.Response(200, json={"subscriptions": {}, "partitions": 0}))
+    admin = admin_with(lambda _: httpx.Response(200, json={"subscriptions": {}, "partitions": {}}))
 
     with pytest.raises(BrokerAdminError, match="no subscription 'ingest'"):
         admin.backlog(TOPIC, "ingest")
@@ -119,9 +119,10 @@ PARTITIONED_STATS = {
 
 
 def test_a_partitioned_topics_backlog_is_read_per_partition() -> None:
+    seen: list[str] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/partitions"):
-            return httpx.Response(200, json={"partitions": 3})
+        seen.append(request.url.path)
         assert request.url.path == "/admin/v2/persistent/scalar/acquisition/entsoe/partitioned-stats"
         assert request.url.params["perPartition"] == "true"
         return httpx.Response(200, json=PARTITIONED_STATS)
@@ -130,14 +131,15 @@ def test_a_partitioned_topics_backlog_is_read_per_partition() -> None:
 
     assert (backlog.backlog, backlog.unacked, backlog.consumers) == (7, 1, 2)
     assert backlog.partitions == {0: 2, 1: 5, 2: 0}  # by partition index, in order
+    assert len(seen) == 1  # one request for the platform's own (partitioned) topics
 
 
 def test_a_plain_topics_backlog_has_no_partitions() -> None:
     stats = {"subscriptions": {"ingest": {"msgBacklog": 4}}}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/partitions"):
-            return httpx.Response(200, json={"partitions": 0})
+        if request.url.path.endswith("/partitioned-stats"):
+            return httpx.Response(404, json={"reason": "Partitioned Topic not found"})
         return httpx.Response(200, json=stats)
 
     assert admin_with(handler).backlog(TOPIC, "ingest").partitions == {}
