@@ -52,12 +52,14 @@ class AutoscalerActor:
         self._scaler.replicas = len(running)  # what runs, not what was asked: a replica may have been stopped
         self._backlog = ingestion_backlog(self._settings)
         decision = self._scaler.observe(self._backlog, time.monotonic(), writes_blocked=self._blocked(running))
+        self._decision = decision
         if decision.changes(len(running)):
             logger.info("ingestion replicas %d -> %d: %s", len(running), decision.replicas, decision.reason)
-            self._apply(len(running), decision.replicas)
+            # Counted before it is applied: a start that fails (the name of a replica killed a moment ago not yet
+            # free) fails the round, and the next round counts what runs and decides again.
             self._changes += 1
             self._changed_at = datetime.now(UTC)
-        self._decision = decision
+            self._apply(len(running), decision.replicas)
         return False  # wait the interval before the next read
 
     def _running(self) -> list[Any]:
@@ -83,12 +85,27 @@ class AutoscalerActor:
         for replica in range(current, wanted):
             start_ingestion_replica(self._settings, replica)
         for replica in range(current - 1, wanted - 1, -1):  # the highest first: ingestion-0 reports the backlog
-            name = ingestion_actor_name(replica)
-            with contextlib.suppress(ValueError):
-                handle = ray.get_actor(name, namespace=self._settings.ray.namespace)
-                with contextlib.suppress(RayActorError, GetTimeoutError):
-                    ray.get(handle.stop.remote(), timeout=_STOP_TIMEOUT_S)
-                ray.kill(handle, no_restart=True)
+            self._stop_replica(ingestion_actor_name(replica))
+
+    def _stop_replica(self, name: str) -> None:
+        """A planned stop, then the kill, which follows whatever the stop did.
+
+        A stop that fails (the replica's last write refused, the replica dying) must not leave a replica running
+        without its loop, holding its messages unacknowledged: killed anyway, it leaves the subscription, and the
+        broker gives its unacknowledged messages to the others, so nothing is lost.
+        """
+        try:
+            handle = ray.get_actor(name, namespace=self._settings.ray.namespace)
+        except ValueError:
+            return  # gone already
+        try:
+            ray.get(handle.stop.remote(), timeout=_STOP_TIMEOUT_S)
+        except (RayActorError, GetTimeoutError):
+            pass  # dead or stuck: the kill below ends it
+        except Exception:  # the stop's own failure (a RayTaskError wrapping whatever it raised)
+            logger.exception("%s: its planned stop failed; killed, its unacknowledged messages redelivered", name)
+        finally:
+            ray.kill(handle, no_restart=True)
 
     def status(self) -> ActorReport:
         """The replicas and their bounds, the backlog last read, the last decision."""

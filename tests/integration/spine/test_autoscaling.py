@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import cast
 
 import pulsar
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
+from actors.autoscaler import AutoscalerActor
 from actors.supervisor import start_platform
 from scalar_ray.broker.envelope import Envelope
 from scalar_ray.broker.topics import acquisition_topic
@@ -124,9 +126,10 @@ def test_a_burst_scales_ingestion_out_and_its_drain_scales_it_back(spine_environ
         )
         assert wait_until(lambda: replicas_now() == 1, timeout_s=60, interval_s=0.2), seen[-3:]
         time.sleep(1)  # a stopped replica is killed after its planned stop: give the kill a moment
-        with contextlib.suppress(ValueError):
-            gone = ray.get_actor(ingestion_actor_name(2), namespace=namespace)
-            raise AssertionError(f"ingestion-2 still running after the drain: {gone}")
+        for replica in (1, 2):
+            with contextlib.suppress(ValueError):
+                gone = ray.get_actor(ingestion_actor_name(replica), namespace=namespace)
+                raise AssertionError(f"ingestion-{replica} still running after the drain: {gone}")
         last = seen[-1]
         assert last.changes >= 4 and last.backlog == 0, last  # 1 -> 2 -> 3, then 3 -> 2 -> 1
         assert warehouse.count() == published  # every row once: the replicas' hand-overs lost and doubled nothing
@@ -134,3 +137,41 @@ def test_a_burst_scales_ingestion_out_and_its_drain_scales_it_back(spine_environ
         for name in stop_order(settings):
             with contextlib.suppress(ValueError):
                 ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
+
+
+@ray.remote(num_cpus=0)
+class ReplicaWhoseStopFails:
+    """Stands in for an ingestion replica whose planned stop raises (its last write refused, say)."""
+
+    def status(self) -> SimpleNamespace:
+        return SimpleNamespace(detail=None)  # all the autoscaler reads of a replica: not an IngestionStatus
+
+    def stop(self) -> None:
+        raise RuntimeError("the last write was refused")
+
+
+def test_a_replica_whose_planned_stop_fails_is_still_removed(spine_environment: dict[str, str]) -> None:
+    # One replica allowed, two running: the policy takes the second away at its first round, and that stop raises.
+    settings = load_settings({**spine_environment, "SCALAR_INGESTION__REPLICAS": "1"})
+    namespace = settings.ray.namespace
+    named = {"namespace": namespace, "lifetime": "detached"}
+    replicas = [ReplicaWhoseStopFails.options(name=ingestion_actor_name(i), **named).remote() for i in range(2)]
+    autoscaler = AutoscalerActor.options(name=AUTOSCALER_ACTOR, **named).remote(settings)  # type: ignore[attr-defined]
+    try:
+
+        def second_gone() -> bool:
+            try:
+                ray.get_actor(ingestion_actor_name(1), namespace=namespace)
+            except ValueError:
+                return True
+            return False
+
+        assert wait_until(second_gone, timeout_s=30, interval_s=0.2)
+        report = cast("ActorReport", ray.get(autoscaler.status.remote(), timeout=10))
+        assert isinstance(report.detail, AutoscalerStatus)
+        assert (report.detail.replicas, report.detail.changes) == (1, 1), report
+        assert report.loop_error == "", report  # the failed stop is the replica's, not a failed round
+        assert ray.get_actor(ingestion_actor_name(0), namespace=namespace)  # the first one is left alone
+    finally:
+        for handle in (*replicas, autoscaler):
+            ray.kill(handle, no_restart=True)
