@@ -59,6 +59,21 @@ class WarehouseActor:
         """Every series with what the warehouse holds of it."""
         return self._warehouse.catalogue()
 
+    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+        """Hold a bulk load's chunk until its merge."""
+        return self._warehouse.stage(observations, load_id, chunk_id)
+
+    def merge_staged(self, load_id: str) -> WriteResult:
+        """Store a bulk load's staged chunks."""
+        result = self._warehouse.merge_staged(load_id)
+        self._writes += 1
+        self._rows += result.rows
+        return result
+
+    def discard_staged(self, load_id: str) -> None:
+        """Forget a bulk load given up."""
+        self._warehouse.discard_staged(load_id)
+
     def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
         """Upsert forecast rows."""
         result = self._warehouse.write_forecasts(forecasts, batch_id)

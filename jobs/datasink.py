@@ -1,8 +1,10 @@
-"""A Ray Data ``Datasink`` for the platform's warehouse: Arrow blocks in, idempotent upserts out.
+"""A Ray Data ``Datasink`` for the platform's warehouse: a bulk load, its blocks staged, then merged once.
 
-It holds settings only and opens the adapter inside each write task (Ray ships the sink to workers). DuckDB has one
-writing process, the warehouse actor, so its tasks write through it; StarRocks tasks load directly, each block under
-a label derived from the job and the block's content, so a retried task does not load twice.
+It holds settings only and opens the adapter inside each write task (Ray ships the sink to workers). Each task
+stages its blocks under the job's load id and a chunk id derived from the job and the block's content, so a retried
+task stages nothing twice; when every task is done the driver merges the load, which stores it exactly as upserting
+the blocks one by one would. DuckDB has one writing process, the warehouse actor, so tasks stage through it (appends,
+merged in bulk); StarRocks tasks load directly (staging there is the Stream Load itself, under its label).
 """
 
 from __future__ import annotations
@@ -37,29 +39,40 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
             ensure_warehouse_actor(self._settings)
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, int]:
-        """Upsert each block (large blocks in slices); return rows and series written."""
+        """Stage each block (large blocks in slices); return the rows staged."""
         warehouse = worker_warehouse(self._settings)
-        rows = series = 0
+        rows = 0
         try:
             for block in blocks:
                 table: pa.Table = BlockAccessor.for_block(block).to_arrow()
                 for offset in range(0, table.num_rows, self._rows_per_write):
                     piece = table.slice(offset, self._rows_per_write)
-                    batch_id = content_digest(piece, salt=self._job_id)
-                    result = warehouse.write(piece, batch_id)
-                    rows += result.rows
-                    series += result.series
+                    rows += warehouse.stage(piece, self._job_id, content_digest(piece, salt=self._job_id))
         finally:
             warehouse.close()
-        return {"rows": rows, "series": series}
+        return {"rows": rows}
 
     def on_write_complete(self, write_result: RayWriteResult[dict[str, int]]) -> None:
-        """Total what the tasks wrote."""
+        """Merge what the tasks staged."""
+        warehouse = worker_warehouse(self._settings)
+        try:
+            warehouse.merge_staged(self._job_id)
+        finally:
+            warehouse.close()
         self.rows_written = sum(result["rows"] for result in write_result.write_returns)
+
+    def on_write_failed(self, error: Exception) -> None:
+        """A failed job leaves nothing staged behind (what a merge-less warehouse loaded stays: it is idempotent)."""
+        del error
+        warehouse = worker_warehouse(self._settings)
+        try:
+            warehouse.discard_staged(self._job_id)
+        finally:
+            warehouse.close()
 
     @property
     def min_rows_per_write(self) -> int:
-        """Let Ray Data gather small blocks: upserts cost far less per row in large batches."""
+        """Let Ray Data gather small blocks into chunks of about this many rows."""
         return self._rows_per_write
 
     def get_name(self) -> str:

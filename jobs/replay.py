@@ -3,12 +3,14 @@
 Re-loads what a provider's topic holds (all of it, or the messages published in a time range) into the warehouse:
 after a warehouse restore, a schema fix, or to reprocess dead letters (``--topic`` with the dead-letter topic).
 It reads with a Pulsar reader (no subscription, so live ingestion is untouched), validates each message as ingestion
-does, and writes chunks through the warehouse datasink; writes are upserts, so a replay can be repeated safely.
+does, and loads the observations in bulk: chunks staged under the replay's load id, merged once at the end (by key, so
+a replay can be repeated safely, and a replay that fails leaves nothing staged).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import uuid
@@ -19,13 +21,13 @@ import pulsar
 import pyarrow as pa
 import ray
 
-from jobs.datasink import WarehouseDatasink
 from scalar_ray.broker.topics import acquisition_topic
 from scalar_ray.composition import forecast_targets, pulsar_client, worker_warehouse
 from scalar_ray.config import Settings, load_settings
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.judging import judge_message
+from scalar_ray.warehouse.base import Warehouse, content_digest
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,9 @@ def replay(
 ) -> dict[str, Any]:
     """Read ``topic`` from ``since`` (or its start) to ``until`` (or its end) and write what passes validation."""
     client = pulsar_client(settings)
-    forecasts, targets = worker_warehouse(settings), forecast_targets()  # once: forecast messages reuse them
+    warehouse, targets = worker_warehouse(settings), forecast_targets()  # once: forecast messages reuse them
     summary = {"messages": 0, "rejected": 0, "rows": 0, "written": 0}
-    job_id = f"replay-{uuid.uuid4().hex[:8]}"
+    load_id = f"replay-{uuid.uuid4().hex[:8]}"
     pending: list[pa.Table] = []
     try:
         reader = client.create_reader(topic, pulsar.MessageId.earliest)
@@ -55,24 +57,29 @@ def replay(
                 summary["rejected"] += 1
                 logger.warning("skipping %s: %s", message.message_id(), "; ".join(judged.reasons))
             elif judged.forecasts is not None:  # into the forecasts table, as ingestion stores them
-                summary["written"] += forecasts.write_forecasts(judged.forecasts).rows
+                summary["written"] += warehouse.write_forecasts(judged.forecasts).rows
             elif judged.observations is not None:
                 pending.append(judged.observations)
                 summary["rows"] += judged.observations.num_rows
                 if sum(table.num_rows for table in pending) >= chunk_rows:
-                    summary["written"] += _write(settings, job_id, pending)
+                    summary["written"] += _stage(warehouse, load_id, pending)
                     pending = []
         if pending:
-            summary["written"] += _write(settings, job_id, pending)
+            summary["written"] += _stage(warehouse, load_id, pending)
+        warehouse.merge_staged(load_id)
+    except BaseException:
+        with contextlib.suppress(WarehouseError):
+            warehouse.discard_staged(load_id)
+        raise
     finally:
         client.close()
+        warehouse.close()
     return summary
 
 
-def _write(settings: Settings, job_id: str, tables: list[pa.Table]) -> int:
-    sink = WarehouseDatasink(settings, job_id)
-    ray.data.from_arrow(tables).write_datasink(sink)
-    return sink.rows_written
+def _stage(warehouse: Warehouse, load_id: str, tables: list[pa.Table]) -> int:
+    chunk = pa.concat_tables(tables)
+    return warehouse.stage(chunk, load_id, content_digest(chunk, salt=load_id))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,6 +96,27 @@ class Warehouse(ABC):
         adapters with load labels use it so a retried load is recognised.
         """
 
+    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+        """Hold a chunk of a bulk load (a back-fill, a replay) for ``merge_staged``; the rows it holds.
+
+        Staging the same ``chunk_id`` of a load again holds it once (a retried task). This default loads the chunk at
+        once, as an upsert: right for warehouses whose loads are bulk already (StarRocks' Stream Load into a
+        primary-key table) and for the fake; the embedded warehouse appends chunks and merges them in bulk.
+        """
+        return self.write(observations, batch_id=chunk_id).rows
+
+    def merge_staged(self, load_id: str) -> WriteResult:
+        """Store what ``load_id`` staged, as the same chunks written one by one in staging order would; idempotent.
+
+        Merging again (a job retried after a crash in the merge) changes nothing. What this default stages is stored
+        already, so there is nothing to merge.
+        """
+        del load_id
+        return WriteResult(0, 0)
+
+    def discard_staged(self, load_id: str) -> None:  # noqa: B027 - the default stages nothing
+        """Forget what ``load_id`` staged and has not merged (a load given up)."""
+
     @abstractmethod
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:
         """For each series and interval in ``window``: the latest vintage issued at or before ``as_of`` (or ever)."""

@@ -10,11 +10,13 @@ timestamps read back exactly as written; ``memory_limit`` bounds DuckDB's buffer
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pyarrow as pa
@@ -79,13 +81,31 @@ _VIEWS = tuple(
 )
 
 # Reads know a series by its key alone, so two ids must never share one (see series_keys): the write fails, whole.
+# Checked on the batch's distinct (id, key) pairs: joined row by row, the batch met itself once per pair of its rows
+# of a series (100,000 rows of 20 series: 500 million pairs, 95 % of a write's time).
 _REFUSE_KEY_COLLISIONS = """
+    with pairs as (select distinct series_id, series_key from incoming)
     select case when count(*) > 0 then error('series key collision: ' || string_agg(pair, ', ')) end from (
         select distinct i.series_id || ' has the key of ' || coalesce(s.series_id, o.series_id) as pair
-        from incoming i
+        from pairs i
         left join series s on s.series_key = i.series_key and s.series_id <> i.series_id
-        left join incoming o on o.series_key = i.series_key and o.series_id <> i.series_id
+        left join pairs o on o.series_key = i.series_key and o.series_id <> i.series_id
         where s.series_id is not null or o.series_id is not null)"""
+
+# Bulk loads: each load's chunks appended to a table of its own (dropped when merged), their ids and staging order in
+# bulk_chunks. The staged columns are the canonical ones (see OBSERVATION_SCHEMA) after the chunk's order number.
+_STAGED_COLUMNS = "series_id, ts, value, issued_at, provider, dataset, area, variable, unit, resolution"
+_STAGING = """create table if not exists {table} (
+    seq bigint not null, series_key bigint not null, series_id varchar not null, ts timestamptz not null,
+    value double not null, issued_at timestamptz not null, provider varchar not null, dataset varchar not null,
+    area varchar not null, variable varchar not null, unit varchar not null, resolution varchar not null)"""
+_BULK_CHUNKS = """create table if not exists bulk_chunks (
+    load_id varchar not null, chunk_id varchar not null, seq bigint not null, "rows" bigint not null,
+    primary key (load_id, chunk_id))"""
+
+# Staged rows merged in one transaction at most (whole months of intervals; a bigger month is merged alone): a
+# bounded temporary table, and few enough transactions that their fixed cost stays small.
+_MERGE_ROWS = 4_000_000
 
 _METADATA_MEMO = 100_000  # series whose metadata is remembered; beyond it the memo starts again
 
@@ -155,49 +175,140 @@ class DuckDBWarehouse(Warehouse):
         ts_range, issued_range = pc.min_max(batch["ts"]), pc.min_max(batch["issued_at"])
         bounds = {"ts_from": ts_range["min"].as_py(), "ts_to": ts_range["max"].as_py()}
         bounds |= {"issued_from": issued_range["min"].as_py(), "issued_to": issued_range["max"].as_py()}
-        self._upsert(
-            batch,
-            _REFUSE_KEY_COLLISIONS,
-            # Metadata as the batch says; what is held of the series (its counts) stays.
-            """insert into series (series_id, provider, dataset, area, variable, unit, resolution, series_key)
-               select distinct on (series_id)
-                   series_id, provider, dataset, area, variable, unit, resolution, series_key
-               from incoming
-               on conflict (series_id) do update set provider = excluded.provider, dataset = excluded.dataset,
-                   area = excluded.area, variable = excluded.variable, unit = excluded.unit,
-                   resolution = excluded.resolution, series_key = excluded.series_key""",
-            # The stored rows with the batch's keys, and its issues already stored; the batch's ranges prune both
-            # scans to the row groups that can hold them (a new issue's lie past every clustered one's).
-            (
-                """create or replace temp table replaced as
-                   select o.series_key, o.ts, o.issued_at from observations o join incoming i
-                     on o.series_key = i.series_key and o.ts = i.ts and o.issued_at = i.issued_at
-                    and o.series_id = i.series_id
-                   where o.ts >= $ts_from and o.ts <= $ts_to
-                     and o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
-                bounds,
-            ),
-            (
-                """create or replace temp table held_issues as
-                   select distinct o.series_key, o.issued_at from observations o
-                   join (select distinct series_key, issued_at from incoming) i
-                     on o.series_key = i.series_key and o.issued_at = i.issued_at
-                   where o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
-                {"issued_from": bounds["issued_from"], "issued_to": bounds["issued_to"]},
-            ),
-            SERIES_STATS_UPDATE,
-            """delete from observations o using replaced r
-               where o.series_key = r.series_key and o.ts = r.ts and o.issued_at = r.issued_at""",
-            """insert into observations (series_key, series_id, ts, issued_at, value)
-               select series_key, series_id, ts, issued_at, value from incoming""",
-            "drop table replaced",
-            "drop table held_issues",
-        )
+        self._upsert(batch, *_merge_incoming(bounds))
         written = pc.unique(batch["series_id"]).to_pylist()
         self._writes += 1
         for series_id in written:
             self._metadata.pop(series_id, None)
         return WriteResult(batch.num_rows, len(written))
+
+    @override
+    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+        # Appended to the load's own staging table (no key lookups: an append runs several times faster than an
+        # upsert); a chunk staged before is recognised by its id in bulk_chunks, in the same transaction.
+        batch = check_observations(self.name, observations)
+        batch = unique_keys(batch, "last")
+        batch = batch.append_column("series_key", series_keys_column(batch["series_id"]))
+        staging = _staging_table(load_id)
+        with self._lock:
+            try:
+                with transaction(self._connection, {"incoming": batch}):
+                    self._connection.execute(_BULK_CHUNKS)
+                    self._connection.execute(_STAGING.format(table=staging))
+                    held = self._connection.execute(
+                        'select "rows" from bulk_chunks where load_id = ? and chunk_id = ?', [load_id, chunk_id]
+                    ).fetchall()
+                    if held:
+                        return int(cast("int", held[0][0]))
+                    self._connection.execute(
+                        """insert into bulk_chunks
+                           select ?, ?, coalesce((select max(seq) from bulk_chunks where load_id = ?), 0) + 1, ?""",
+                        [load_id, chunk_id, load_id, batch.num_rows],
+                    )
+                    self._connection.execute(
+                        f"""insert into {staging} select
+                            (select seq from bulk_chunks where load_id = ? and chunk_id = ?),
+                            series_key, {_STAGED_COLUMNS} from incoming""",  # noqa: S608 - our own table and column names
+                        [load_id, chunk_id],
+                    )
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "write", str(exc), permanent=isinstance(exc, _DATA_ERRORS)) from exc
+        return int(batch.num_rows)
+
+    @override
+    def merge_staged(self, load_id: str) -> WriteResult:
+        # In spans of whole months (of intervals) of up to _MERGE_ROWS staged rows, each one transaction: one scan of
+        # the stored span for the whole load instead of one per chunk, and a load of any size never held in one
+        # transaction. A merge cut short is merged again whole: each span replaces by key, so the second pass changes
+        # nothing the first did.
+        staging = _staging_table(load_id)
+        if not self._has_table(staging):
+            return WriteResult(0, 0)  # merged already, or nothing staged
+        rows, series = 0, set[str]()
+        for span in self._merge_spans(staging):
+            merged, names = self._merge_span(staging, span)
+            rows += merged
+            series.update(names)
+        self.discard_staged(load_id)
+        self._writes += 1
+        self._metadata.clear()  # the load may have changed any of its series' metadata
+        return WriteResult(rows, len(series))
+
+    def _merge_spans(self, staging: str) -> list[Window]:
+        """The staged intervals cut into spans of whole months, each of up to ``_MERGE_ROWS`` rows (or one month)."""
+        months = (
+            self._cursor()
+            .execute(
+                f"""select date_trunc('month', ts) as month, count(*) from {staging}
+                    group by month order by month"""  # noqa: S608 - our own table name
+            )
+            .fetchall()
+        )
+        spans: list[Window] = []
+        first, held = None, 0
+        for month, count in months:
+            if first is not None and held + count > _MERGE_ROWS:
+                spans.append(Window(first, month))
+                first, held = None, 0
+            first = month if first is None else first
+            held += count
+        if first is not None:
+            last = months[-1][0]
+            spans.append(Window(first, (last.replace(day=28) + timedelta(days=4)).replace(day=1)))  # the next month
+        return spans
+
+    def _merge_span(self, staging: str, span: Window) -> tuple[int, list[str]]:
+        """Upsert the staged rows of ``span`` in one transaction; the rows merged and their series."""
+        within = "ts >= $start and ts < $end"
+        # Chunks are deduplicated when staged: a key twice comes from two chunks (the later wins), which is rare, so
+        # the window that picks it runs only when a check (a fifth of its cost) finds one.
+        repeated = f"""select count(*) from (select 1 from {staging} where {within}
+            group by series_key, series_id, ts, issued_at having count(*) > 1)"""  # noqa: S608 - our own names
+        keep_last = """qualify row_number() over (
+            partition by series_key, series_id, ts, issued_at order by seq desc) = 1"""
+        bounds = {"start": span.start, "end": span.end}
+        with self._lock:
+            try:
+                with transaction(self._connection):
+                    duplicates = self._connection.execute(repeated, bounds).fetchall()[0][0]
+                    self._connection.execute(
+                        f"""create temp table incoming as select series_key, {_STAGED_COLUMNS} from {staging}
+                            where {within} {keep_last if duplicates else ""}""",  # noqa: S608 - our own names
+                        bounds,
+                    )
+                    found = self._connection.execute(
+                        "select min(ts), max(ts), min(issued_at), max(issued_at), count(*) from incoming"
+                    ).fetchall()[0]
+                    ranges = dict(zip(("ts_from", "ts_to", "issued_from", "issued_to"), found[:4], strict=True))
+                    for statement in _merge_incoming(ranges):
+                        sql, params = statement if isinstance(statement, tuple) else (statement, None)
+                        self._connection.execute(sql, params)
+                    names = [
+                        row[0] for row in self._connection.execute("select distinct series_id from incoming").fetchall()
+                    ]
+                    self._connection.execute("drop table incoming")
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "write", str(exc), permanent=isinstance(exc, _DATA_ERRORS)) from exc
+        return int(found[4]), names
+
+    @override
+    def discard_staged(self, load_id: str) -> None:
+        with self._lock:
+            try:
+                with transaction(self._connection):
+                    self._connection.execute(f"drop table if exists {_staging_table(load_id)}")
+                    if self._has_table("bulk_chunks"):
+                        self._connection.execute("delete from bulk_chunks where load_id = ?", [load_id])
+            except duckdb.Error as exc:
+                raise WarehouseError(self.name, "write", str(exc)) from exc
+
+    def _has_table(self, name: str) -> bool:
+        rows = (
+            self._cursor()
+            .execute("select count(*) from information_schema.tables where table_name = ?", [name])
+            .fetchall()
+        )
+        return bool(rows and rows[0][0])
 
     def _upsert(self, batch: pa.Table, *statements: str | tuple[str, dict[str, object]]) -> None:
         """Run ``statements`` (SQL, or SQL and its parameters) over ``batch`` (as ``incoming``) in one transaction."""
@@ -404,6 +515,56 @@ class DuckDBWarehouse(Warehouse):
             for cursor in self._cursors:
                 cursor.close()
             self._connection.close()
+
+
+def _merge_incoming(bounds: dict[str, object]) -> tuple[str | tuple[str, dict[str, object]], ...]:
+    """The statements that upsert ``incoming`` (one row per key, with its ``series_key``) into observations.
+
+    ``bounds`` are its ts and issued_at ranges (``ts_from``/``ts_to``, ``issued_from``/``issued_to``): DuckDB prunes
+    the scans of the stored rows to the row groups that can hold them.
+    """
+    return (
+        _REFUSE_KEY_COLLISIONS,
+        # Metadata as the batch says; what is held of the series (its counts) stays.
+        """insert into series (series_id, provider, dataset, area, variable, unit, resolution, series_key)
+           select distinct on (series_id)
+               series_id, provider, dataset, area, variable, unit, resolution, series_key
+           from incoming
+           on conflict (series_id) do update set provider = excluded.provider, dataset = excluded.dataset,
+               area = excluded.area, variable = excluded.variable, unit = excluded.unit,
+               resolution = excluded.resolution, series_key = excluded.series_key""",
+        # The stored rows with the batch's keys, and its issues already stored; the batch's ranges prune both
+        # scans to the row groups that can hold them (a new issue's lie past every clustered one's).
+        (
+            """create or replace temp table replaced as
+               select o.series_key, o.ts, o.issued_at from observations o join incoming i
+                 on o.series_key = i.series_key and o.ts = i.ts and o.issued_at = i.issued_at
+                and o.series_id = i.series_id
+               where o.ts >= $ts_from and o.ts <= $ts_to
+                 and o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
+            bounds,
+        ),
+        (
+            """create or replace temp table held_issues as
+               select distinct o.series_key, o.issued_at from observations o
+               join (select distinct series_key, issued_at from incoming) i
+                 on o.series_key = i.series_key and o.issued_at = i.issued_at
+               where o.issued_at >= $issued_from and o.issued_at <= $issued_to""",
+            {"issued_from": bounds["issued_from"], "issued_to": bounds["issued_to"]},
+        ),
+        SERIES_STATS_UPDATE,
+        """delete from observations o using replaced r
+           where o.series_key = r.series_key and o.ts = r.ts and o.issued_at = r.issued_at""",
+        """insert into observations (series_key, series_id, ts, issued_at, value)
+           select series_key, series_id, ts, issued_at, value from incoming""",
+        "drop table replaced",
+        "drop table held_issues",
+    )
+
+
+def _staging_table(load_id: str) -> str:
+    """The staging table of a load: named by a digest, so any load id makes a valid, distinct table name."""
+    return f"bulk_{hashlib.sha256(load_id.encode()).hexdigest()[:24]}"
 
 
 def _checked_size(size: str) -> str:

@@ -19,6 +19,7 @@ from scalar_ray.warehouse.base import Warehouse, WriteResult
 __all__ = ["InstrumentedWarehouse"]
 
 _TABLE = "observations"
+_STAGING = "staged observations"  # a bulk load's chunks before their merge
 
 
 class InstrumentedWarehouse(Warehouse):
@@ -33,6 +34,21 @@ class InstrumentedWarehouse(Warehouse):
     def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
         with db_operation(self._system, "INSERT", _TABLE):
             return self.inner.write(observations, batch_id)
+
+    @override
+    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+        with db_operation(self._system, "INSERT", _STAGING):
+            return self.inner.stage(observations, load_id, chunk_id)
+
+    @override
+    def merge_staged(self, load_id: str) -> WriteResult:
+        with db_operation(self._system, "MERGE", _TABLE):
+            return self.inner.merge_staged(load_id)
+
+    @override
+    def discard_staged(self, load_id: str) -> None:
+        with db_operation(self._system, "DROP", _STAGING):
+            self.inner.discard_staged(load_id)
 
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:

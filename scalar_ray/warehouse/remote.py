@@ -24,6 +24,8 @@ __all__ = ["WAREHOUSE_ACTOR", "RemoteWarehouse"]
 # The warehouse actor's name in the platform's Ray namespace.
 WAREHOUSE_ACTOR = "warehouse"
 
+_MERGE_TIMEOUT_S = 6 * 3600.0
+
 
 class RemoteWarehouse(Warehouse):
     """The ``Warehouse`` port over the warehouse actor; a dead or missing actor is a ``WarehouseError``."""
@@ -35,13 +37,14 @@ class RemoteWarehouse(Warehouse):
         self._timeout_s = timeout_s
         self._handle: ray.actor.ActorHandle[Any] | None = None
 
-    def _call(self, operation: str, method: str, *args: object) -> object:
+    def _call(self, operation: str, method: str, *args: object, timeout_s: float | None = None) -> object:
         # Two attempts: a handle to an actor that was replaced under the same name fails once, then is looked up.
         for attempt in (1, 2):
             try:
                 if self._handle is None:
                     self._handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=self._namespace)
-                return ray.get(getattr(self._handle, method).remote(*args), timeout=self._timeout_s)
+                waited = timeout_s or self._timeout_s
+                return ray.get(getattr(self._handle, method).remote(*args), timeout=waited)
             except ValueError as exc:  # get_actor: no such actor
                 raise WarehouseError(self.name, operation, "the warehouse actor is not running") from exc
             except (RayActorError, GetTimeoutError) as exc:
@@ -55,6 +58,21 @@ class RemoteWarehouse(Warehouse):
         result = self._call("write", "write", observations, batch_id)
         assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
         return result
+
+    @override
+    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+        return int(cast("int", self._call("write", "stage", observations, load_id, chunk_id)))
+
+    @override
+    def merge_staged(self, load_id: str) -> WriteResult:
+        # A merge takes as long as its load is big: waited for far longer than one batch's write.
+        result = self._call("write", "merge_staged", load_id, timeout_s=_MERGE_TIMEOUT_S)
+        assert isinstance(result, WriteResult)  # noqa: S101 - the actor's declared return type
+        return result
+
+    @override
+    def discard_staged(self, load_id: str) -> None:
+        self._call("write", "discard_staged", load_id)
 
     @override
     def read(self, series_ids: Sequence[str], window: Window, as_of: datetime | None = None) -> pa.Table:

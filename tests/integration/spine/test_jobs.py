@@ -45,8 +45,10 @@ def test_a_backfill_writes_every_window_once_and_reports_the_failed_ones(spine_e
     assert list(first.errors) == [broken.name]
     assert sum(first.rows.values()) == stored == first.written
     assert stored >= 4 * 3 * 92  # at least 3 days of quarter-hours per series and area
-    assert warehouse.count() == stored  # the second run upserted onto the first
+    assert warehouse.count() == stored  # the second run merged onto the first
     assert again.errors == {}
+    staging = "select table_name from information_schema.tables where table_name like 'bulk_%'"
+    assert warehouse.query(staging)["table_name"].to_pylist() == ["bulk_chunks"]  # both loads merged and dropped
 
 
 def test_a_replay_reloads_a_topic_into_the_warehouse(start_spine) -> None:  # type: ignore[no-untyped-def]

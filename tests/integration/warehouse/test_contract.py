@@ -420,3 +420,57 @@ def test_the_sql_views_give_each_intervals_latest_and_first_vintage(warehouse: W
     assert [(row["value"], row["issued_at"]) for row in latest] == [(10.5, revised), (11.0, original)]
     assert {row["unit"] for row in latest} == {"EUR/MWh"}
     assert [row["value"] for row in first] == [10.0, 11.0]
+
+
+def test_a_bulk_load_stores_what_writing_its_chunks_in_order_would(warehouse: Warehouse) -> None:
+    held, fetched = datetime(2025, 10, 20, 11, tzinfo=UTC), datetime(2025, 11, 30, 9, tzinfo=UTC)
+    warehouse.write(batch([1.0, 2.0], held))  # stored before the load
+    warehouse.write(batch([5.0], fetched, start=DAY.start + timedelta(minutes=30)))  # a key the load restates
+    november = DAY.start + timedelta(days=10)
+    chunks = [
+        batch([float(index) for index in range(100)], fetched),  # 100 quarter-hours from the start of DAY
+        batch([40.0, 41.0], fetched, start=november),  # another month: its own merge span in DuckDB
+        batch([3.5], fetched, start=DAY.start + timedelta(minutes=15), series="DK2"),
+        batch([99.0], fetched),  # the first chunk's first key again: the later chunk wins
+    ]
+
+    staged = [warehouse.stage(chunk, "load-1", f"chunk-{index}") for index, chunk in enumerate(chunks)]
+    warehouse.merge_staged("load-1")
+
+    assert staged == [100, 2, 1, 1]
+    assert warehouse.count() == 2 + 100 + 2 + 1  # the restated key and the repeated one stored once
+    latest = warehouse.read([SERIES], Window(DAY.start, DAY.start + timedelta(hours=25)))["value"].to_pylist()
+    assert latest == [99.0, *[float(index) for index in range(1, 100)]]
+    assert warehouse.read([SERIES], DAY, as_of=held)["value"].to_pylist() == [1.0, 2.0]  # the older vintage kept
+    assert warehouse.read([SERIES], Window(november, november + timedelta(days=1)))["value"].to_pylist() == [40.0, 41.0]
+    by_id = {row["series_id"]: row for row in warehouse.catalogue().to_pylist()}
+    assert (by_id[SERIES]["rows"], by_id[SERIES]["vintages"], by_id[SERIES]["last_ts"]) == (
+        104,
+        2,
+        november + timedelta(minutes=15),
+    )
+    assert (by_id["entsoe/A44/DK2/price"]["rows"], by_id["entsoe/A44/DK2/price"]["vintages"]) == (1, 1)
+
+
+def test_a_chunk_staged_twice_and_a_merge_repeated_store_the_load_once(warehouse: Warehouse) -> None:
+    fetched = datetime(2025, 11, 30, 9, tzinfo=UTC)
+    chunk = batch([10.0, 11.0, 12.0], fetched)
+
+    assert warehouse.stage(chunk, "load-2", "only") == 3
+    assert warehouse.stage(chunk, "load-2", "only") == 3  # a retried task: recognised by its chunk id
+    warehouse.merge_staged("load-2")
+    warehouse.merge_staged("load-2")  # a job retried after its merge
+
+    assert warehouse.count() == 3
+    catalogue = warehouse.catalogue().to_pylist()
+    assert (catalogue[0]["rows"], catalogue[0]["vintages"]) == (3, 1)
+    assert warehouse.read([SERIES], DAY)["value"].to_pylist() == [10.0, 11.0, 12.0]
+
+
+def test_a_staged_chunk_of_the_wrong_shape_is_refused_and_nothing_is_stored(warehouse: Warehouse) -> None:
+    wrong = batch([1.0], datetime(2025, 10, 25, 11, tzinfo=UTC)).drop_columns(["value"])
+
+    with pytest.raises(WarehouseError, match=r"lacks column.*value"):
+        warehouse.stage(wrong, "load-3", "bad")
+    warehouse.merge_staged("load-3")
+    assert warehouse.count() == 0

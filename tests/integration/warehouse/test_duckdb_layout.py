@@ -14,6 +14,7 @@ import pytest
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse import DuckDBWarehouse
+from scalar_ray.warehouse.duckdb import _staging_table
 from scalar_ray.warehouse.series_keys import series_key
 from tests.integration.warehouse.test_contract import DAY, SERIES, batch
 
@@ -203,3 +204,62 @@ def test_a_forecasts_table_from_before_the_fallback_columns_gains_them_on_open(t
     assert read["model_version"].to_pylist() == ["v1", "v2"]
     assert read["fallback"].to_pylist() == [None, "SeasonalNaive"]  # the old row: issued by its model
     assert read["fallback_reason"].to_pylist() == [None, "x"]
+
+
+def bulk_chunks(months: int) -> list[pa.Table]:
+    """A back-fill's chunks: a day of the series in each of ``months`` months."""
+    return [batch([float(m), float(m) + 0.5], ISSUED, start=DAY.start + timedelta(days=31 * m)) for m in range(months)]
+
+
+def test_a_staged_load_is_invisible_until_merged_and_a_discarded_one_leaves_nothing(tmp_path: Path) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    for index, chunk in enumerate(bulk_chunks(3)):
+        warehouse.stage(chunk, "kept", f"c{index}")
+        warehouse.stage(chunk, "given-up", f"c{index}")
+
+    assert warehouse.count() == 0
+    assert warehouse.catalogue().num_rows == 0
+    warehouse.discard_staged("given-up")
+    warehouse.merge_staged("given-up")  # nothing left to merge
+    assert warehouse.count() == 0
+    assert warehouse.merge_staged("kept").rows == 6
+    assert warehouse.count() == 6
+    leftovers = warehouse.query("select table_name from information_schema.tables where table_name like 'bulk_%'")
+    assert leftovers["table_name"].to_pylist() == ["bulk_chunks"]  # the loads' staging tables are gone
+    assert warehouse.query("select count(*) as n from bulk_chunks")["n"].to_pylist() == [0]
+
+
+def test_a_merge_in_many_spans_stores_what_one_span_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = DuckDBWarehouse(tmp_path / "one.duckdb")
+    for index, chunk in enumerate(bulk_chunks(5)):
+        one.stage(chunk, "load", f"c{index}")
+    monkeypatch.setattr("scalar_ray.warehouse.duckdb._MERGE_ROWS", 1)  # every month a span of its own
+    many = DuckDBWarehouse(tmp_path / "many.duckdb")
+    for index, chunk in enumerate(bulk_chunks(5)):
+        many.stage(chunk, "load", f"c{index}")
+    assert len(many._merge_spans(duckdb_staging("load"))) == 5  # private: the spans are what is under test
+    monkeypatch.undo()
+    assert len(one._merge_spans(duckdb_staging("load"))) == 1
+
+    assert one.merge_staged("load") == many.merge_staged("load")
+    window = Window(DAY.start, DAY.start + timedelta(days=31 * 5))
+    assert one.read_vintages([SERIES], window) == many.read_vintages([SERIES], window)
+    assert one.catalogue() == many.catalogue()
+
+
+def test_staged_chunks_outlive_a_reopen_so_a_restarted_warehouse_merges_them(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    first = DuckDBWarehouse(path)
+    chunks = bulk_chunks(2)
+    first.stage(chunks[0], "load", "c0")
+    first.close()  # the warehouse actor restarted mid-load
+
+    second = DuckDBWarehouse(path)
+    assert second.stage(chunks[0], "load", "c0") == 2  # the retried task's chunk is already held
+    second.stage(chunks[1], "load", "c1")
+    assert second.merge_staged("load").rows == 4
+    assert second.count() == 4
+
+
+def duckdb_staging(load_id: str) -> str:
+    return _staging_table(load_id)
