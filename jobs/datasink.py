@@ -39,15 +39,21 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
             ensure_warehouse_actor(self._settings)
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, int]:
-        """Stage each block (large blocks in slices); return the rows staged."""
+        """Stage the task's blocks, gathered into chunks of ``rows_per_write``; return the rows staged.
+
+        Gathered, not staged block by block: a back-fill's blocks are one fetched window each (a few thousand rows),
+        and a chunk's fixed cost (a call to the warehouse actor, a transaction) paid per window made the load four
+        times slower. Ray Data hands a task about ``min_rows_per_write`` rows, so what is gathered stays bounded.
+        """
         warehouse = worker_warehouse(self._settings)
         rows = 0
         try:
-            for block in blocks:
-                table: pa.Table = BlockAccessor.for_block(block).to_arrow()
-                for offset in range(0, table.num_rows, self._rows_per_write):
-                    piece = table.slice(offset, self._rows_per_write)
-                    rows += warehouse.stage(piece, self._job_id, content_digest(piece, salt=self._job_id))
+            tables = [BlockAccessor.for_block(block).to_arrow() for block in blocks]
+            gathered = pa.concat_tables(tables) if tables else None
+            for offset in range(0, gathered.num_rows if gathered is not None else 0, self._rows_per_write):
+                assert gathered is not None  # noqa: S101 - the range is empty otherwise
+                piece = gathered.slice(offset, self._rows_per_write)
+                rows += warehouse.stage(piece, self._job_id, content_digest(piece, salt=self._job_id))
         finally:
             warehouse.close()
         return {"rows": rows}

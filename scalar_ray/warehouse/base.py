@@ -195,6 +195,8 @@ def content_digest(table: pa.Table, salt: str = "") -> str:
     digest = hashlib.sha256(salt.encode())
     for column in table.columns:
         for chunk in column.chunks:
+            # A slice shares its parent's buffers whole: its offset and length tell two slices of one table apart.
+            digest.update(f"{chunk.offset}:{len(chunk)}".encode())
             for buffer in chunk.buffers():
                 if buffer is not None:
                     digest.update(buffer)

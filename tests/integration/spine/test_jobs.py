@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
+import ray
 
 from actors.warehouse import ensure_warehouse_actor
 from jobs.backfill import run as run_backfill
+from jobs.datasink import WarehouseDatasink
 from jobs.replay import replay
 from scalar_ray.acquisition.backfill import BackfillItem, plan_backfill
 from scalar_ray.broker.topics import acquisition_topic
@@ -15,6 +18,7 @@ from scalar_ray.composition import acquisition_tasks
 from scalar_ray.config import load_settings
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.remote import RemoteWarehouse
+from tests.unit.spine_helpers import observations
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +66,25 @@ def test_a_replay_reloads_a_topic_into_the_warehouse(start_spine) -> None:  # ty
 
     assert summary["rejected"] == 0
     assert platform.warehouse.count() == stored == summary["written"]
+
+
+def test_the_datasink_loads_every_row_of_blocks_gathered_past_a_chunk_once(spine_environment: dict[str, str]) -> None:
+    settings = load_settings(spine_environment)
+    ensure_warehouse_actor(settings)
+    warehouse = RemoteWarehouse(settings.ray.namespace)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    # Small blocks (windows of 5 series x 960 quarter-hours) and one bigger than a chunk of 50,000 rows: each task
+    # gathers its blocks and stages slices of them, each slice under a name of its own (tests/unit/test_content_digest).
+    values = [float(point) for point in range(960)]
+    areas = ("DK1", "DK2", "NO1", "NO2", "SE3")
+    small = [
+        pa.concat_tables(observations(values, start + timedelta(days=10 * day), area=area) for area in areas)
+        for day in range(30)
+    ]
+    blocks = [*small[:15], pa.concat_tables(small[15:]).combine_chunks()]
+    rows = sum(block.num_rows for block in blocks)
+    sink = WarehouseDatasink(settings, job_id="gathered", rows_per_write=50_000)
+
+    ray.data.from_arrow(blocks).write_datasink(sink)
+
+    assert warehouse.count() == rows == sink.rows_written
