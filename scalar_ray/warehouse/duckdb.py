@@ -296,9 +296,11 @@ class DuckDBWarehouse(Warehouse):
         with self._lock:
             try:
                 with transaction(self._connection):
+                    # On the writer connection, which this lock guards: the thread's read cursor is made under the
+                    # same lock, so asking it here could wait on ourselves.
                     self._connection.execute(f"drop table if exists {_staging_table(load_id)}")
-                    if self._has_table("bulk_chunks"):
-                        self._connection.execute("delete from bulk_chunks where load_id = ?", [load_id])
+                    self._connection.execute(_BULK_CHUNKS)
+                    self._connection.execute("delete from bulk_chunks where load_id = ?", [load_id])
             except duckdb.Error as exc:
                 raise WarehouseError(self.name, "write", str(exc)) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -263,3 +264,14 @@ def test_staged_chunks_outlive_a_reopen_so_a_restarted_warehouse_merges_them(tmp
 
 def duckdb_staging(load_id: str) -> str:
     return _staging_table(load_id)
+
+
+def test_a_load_is_discarded_from_a_thread_that_never_read(tmp_path: Path) -> None:
+    # The warehouse actor serves calls on a pool of threads: a discard may come on one with no read cursor yet.
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    warehouse.stage(bulk_chunks(1)[0], "load", "c0")
+    discarding = threading.Thread(target=warehouse.discard_staged, args=("load",), daemon=True)
+    discarding.start()
+    discarding.join(timeout=10)
+    assert not discarding.is_alive(), "the discard waits on its own lock"
+    assert warehouse.merge_staged("load").rows == 0
