@@ -100,8 +100,8 @@ class AutoscalerActor:
             return  # gone already
         try:
             ray.get(handle.stop.remote(), timeout=_STOP_TIMEOUT_S)
-        except (RayActorError, GetTimeoutError):
-            pass  # dead or stuck: the kill below ends it
+        except (RayActorError, GetTimeoutError) as exc:
+            logger.warning("%s: no planned stop (%s: dead or stuck); killed", name, type(exc).__name__)
         except Exception:  # the stop's own failure (a RayTaskError wrapping whatever it raised)
             logger.exception("%s: its planned stop failed; killed, its unacknowledged messages redelivered", name)
         finally:

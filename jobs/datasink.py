@@ -49,9 +49,8 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
         rows = 0
         try:
             tables = [BlockAccessor.for_block(block).to_arrow() for block in blocks]
-            gathered = pa.concat_tables(tables) if tables else None
-            for offset in range(0, gathered.num_rows if gathered is not None else 0, self._rows_per_write):
-                assert gathered is not None  # noqa: S101 - the range is empty otherwise
+            gathered = pa.concat_tables(tables) if tables else pa.table({})
+            for offset in range(0, gathered.num_rows, self._rows_per_write):
                 piece = gathered.slice(offset, self._rows_per_write)
                 rows += warehouse.stage(piece, self._job_id, content_digest(piece, salt=self._job_id))
         finally:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -107,6 +108,9 @@ _BULK_CHUNKS = """create table if not exists bulk_chunks (
 # bounded temporary table, and few enough transactions that their fixed cost stays small.
 _MERGE_ROWS = 4_000_000
 
+# SQL, or SQL and its named parameters.
+Statement = str | tuple[str, dict[str, object]]
+
 _METADATA_MEMO = 100_000  # series whose metadata is remembered; beyond it the memo starts again
 
 _DATA_ERRORS = (
@@ -190,29 +194,25 @@ class DuckDBWarehouse(Warehouse):
         batch = unique_keys(batch, "last")
         batch = batch.append_column("series_key", series_keys_column(batch["series_id"]))
         staging = _staging_table(load_id)
-        with self._lock:
-            try:
-                with transaction(self._connection, {"incoming": batch}):
-                    self._connection.execute(_BULK_CHUNKS)
-                    self._connection.execute(_STAGING.format(table=staging))
-                    held = self._connection.execute(
-                        'select "rows" from bulk_chunks where load_id = ? and chunk_id = ?', [load_id, chunk_id]
-                    ).fetchall()
-                    if held:
-                        return int(cast("int", held[0][0]))
-                    self._connection.execute(
-                        """insert into bulk_chunks
-                           select ?, ?, coalesce((select max(seq) from bulk_chunks where load_id = ?), 0) + 1, ?""",
-                        [load_id, chunk_id, load_id, batch.num_rows],
-                    )
-                    self._connection.execute(
-                        f"""insert into {staging} select
-                            (select seq from bulk_chunks where load_id = ? and chunk_id = ?),
-                            series_key, {_STAGED_COLUMNS} from incoming""",  # noqa: S608 - our own table and column names
-                        [load_id, chunk_id],
-                    )
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "write", str(exc), permanent=isinstance(exc, _DATA_ERRORS)) from exc
+        with self._writing({"incoming": batch}) as connection:
+            connection.execute(_BULK_CHUNKS)
+            connection.execute(_STAGING.format(table=staging))
+            held = connection.execute(
+                'select "rows" from bulk_chunks where load_id = ? and chunk_id = ?', [load_id, chunk_id]
+            ).fetchall()
+            if held:
+                return int(cast("int", held[0][0]))
+            connection.execute(
+                """insert into bulk_chunks
+                   select ?, ?, coalesce((select max(seq) from bulk_chunks where load_id = ?), 0) + 1, ?""",
+                [load_id, chunk_id, load_id, batch.num_rows],
+            )
+            connection.execute(
+                f"""insert into {staging} select
+                    (select seq from bulk_chunks where load_id = ? and chunk_id = ?),
+                    series_key, {_STAGED_COLUMNS} from incoming""",  # noqa: S608 - our own table and column names
+                [load_id, chunk_id],
+            )
         return int(batch.num_rows)
 
     @override
@@ -267,42 +267,30 @@ class DuckDBWarehouse(Warehouse):
         keep_last = """qualify row_number() over (
             partition by series_key, series_id, ts, issued_at order by seq desc) = 1"""
         bounds = {"start": span.start, "end": span.end}
-        with self._lock:
-            try:
-                with transaction(self._connection):
-                    duplicates = self._connection.execute(repeated, bounds).fetchall()[0][0]
-                    self._connection.execute(
-                        f"""create temp table incoming as select series_key, {_STAGED_COLUMNS} from {staging}
-                            where {within} {keep_last if duplicates else ""}""",  # noqa: S608 - our own names
-                        bounds,
-                    )
-                    found = self._connection.execute(
-                        "select min(ts), max(ts), min(issued_at), max(issued_at), count(*) from incoming"
-                    ).fetchall()[0]
-                    ranges = dict(zip(("ts_from", "ts_to", "issued_from", "issued_to"), found[:4], strict=True))
-                    for statement in _merge_incoming(ranges):
-                        sql, params = statement if isinstance(statement, tuple) else (statement, None)
-                        self._connection.execute(sql, params)
-                    names = [
-                        row[0] for row in self._connection.execute("select distinct series_id from incoming").fetchall()
-                    ]
-                    self._connection.execute("drop table incoming")
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "write", str(exc), permanent=isinstance(exc, _DATA_ERRORS)) from exc
+        with self._writing() as connection:
+            duplicates = connection.execute(repeated, bounds).fetchall()[0][0]
+            connection.execute(
+                f"""create temp table incoming as select series_key, {_STAGED_COLUMNS} from {staging}
+                    where {within} {keep_last if duplicates else ""}""",  # noqa: S608 - our own names
+                bounds,
+            )
+            found = connection.execute(
+                "select min(ts), max(ts), min(issued_at), max(issued_at), count(*) from incoming"
+            ).fetchall()[0]
+            ranges = dict(zip(("ts_from", "ts_to", "issued_from", "issued_to"), found[:4], strict=True))
+            _execute(connection, _merge_incoming(ranges))
+            names = [row[0] for row in connection.execute("select distinct series_id from incoming").fetchall()]
+            connection.execute("drop table incoming")
         return int(found[4]), names
 
     @override
     def discard_staged(self, load_id: str) -> None:
-        with self._lock:
-            try:
-                with transaction(self._connection):
-                    # On the writer connection, which this lock guards: the thread's read cursor is made under the
-                    # same lock, so asking it here could wait on ourselves.
-                    self._connection.execute(f"drop table if exists {_staging_table(load_id)}")
-                    self._connection.execute(_BULK_CHUNKS)
-                    self._connection.execute("delete from bulk_chunks where load_id = ?", [load_id])
-            except duckdb.Error as exc:
-                raise WarehouseError(self.name, "write", str(exc)) from exc
+        # On the writer connection, which its lock guards: the thread's read cursor is made under the same lock, so
+        # asking it here could wait on ourselves.
+        with self._writing() as connection:
+            connection.execute(f"drop table if exists {_staging_table(load_id)}")
+            connection.execute(_BULK_CHUNKS)
+            connection.execute("delete from bulk_chunks where load_id = ?", [load_id])
 
     def _has_table(self, name: str) -> bool:
         rows = (
@@ -312,18 +300,23 @@ class DuckDBWarehouse(Warehouse):
         )
         return bool(rows and rows[0][0])
 
-    def _upsert(self, batch: pa.Table, *statements: str | tuple[str, dict[str, object]]) -> None:
-        """Run ``statements`` (SQL, or SQL and its parameters) over ``batch`` (as ``incoming``) in one transaction."""
+    @contextmanager
+    def _writing(self, tables: Mapping[str, pa.Table] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer connection, under its lock, in one transaction with ``tables`` registered; errors typed.
+
+        A value DuckDB cannot hold or a broken constraint fails again on retry (permanent); an I/O error may not.
+        """
         with self._lock:
             try:
-                with transaction(self._connection, {"incoming": batch}):
-                    for statement in statements:
-                        sql, params = statement if isinstance(statement, tuple) else (statement, None)
-                        self._connection.execute(sql, params)
+                with transaction(self._connection, tables):
+                    yield self._connection
             except duckdb.Error as exc:
-                # A value DuckDB cannot hold or a broken constraint fails again on retry; an I/O error may not.
-                refused = isinstance(exc, _DATA_ERRORS)
-                raise WarehouseError(self.name, "write", str(exc), permanent=refused) from exc
+                raise WarehouseError(self.name, "write", str(exc), permanent=isinstance(exc, _DATA_ERRORS)) from exc
+
+    def _upsert(self, batch: pa.Table, *statements: Statement) -> None:
+        """Run ``statements`` over ``batch`` (as ``incoming``) in one transaction."""
+        with self._writing({"incoming": batch}) as connection:
+            _execute(connection, statements)
 
     @override
     def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
@@ -519,7 +512,13 @@ class DuckDBWarehouse(Warehouse):
             self._connection.close()
 
 
-def _merge_incoming(bounds: dict[str, object]) -> tuple[str | tuple[str, dict[str, object]], ...]:
+def _execute(connection: duckdb.DuckDBPyConnection, statements: Iterable[Statement]) -> None:
+    for statement in statements:
+        sql, params = statement if isinstance(statement, tuple) else (statement, None)
+        connection.execute(sql, params)
+
+
+def _merge_incoming(bounds: dict[str, object]) -> tuple[Statement, ...]:
     """The statements that upsert ``incoming`` (one row per key, with its ``series_key``) into observations.
 
     ``bounds`` are its ts and issued_at ranges (``ts_from``/``ts_to``, ``issued_from``/``issued_to``): DuckDB prunes
