@@ -7,6 +7,7 @@ for DuckDB, StarRocks directly), the Redis cache and the dead-letter producer, a
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ray
@@ -71,6 +72,8 @@ class IngestionActor:
             retry_max_s=settings.ingestion.retry_max_s,
             forecast_targets=forecast_targets(),
             feed=change_feed(settings),
+            # One thread: a full batch's write overlaps the next batch's receipt and validation.
+            write_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self._name}-write"),
         )
         self._loop = ServiceLoop(self._name, self._step, idle_s=1.0)
 

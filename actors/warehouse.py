@@ -18,7 +18,7 @@ from scalar_ray.composition import build_warehouse
 from scalar_ray.config.settings import Settings
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import WriteResult
-from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR
+from scalar_ray.warehouse.remote import WAREHOUSE_ACTOR, TableOnTheWire
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_concurrency=4)  # type: ignore[call-overload]  # Ray's stub lacks max_concurrency
@@ -30,9 +30,9 @@ class WarehouseActor:
         self._writes = 0
         self._rows = 0
 
-    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+    def write(self, observations: TableOnTheWire, batch_id: str | None = None) -> WriteResult:
         """Upsert a batch."""
-        result = self._warehouse.write(observations, batch_id)
+        result = self._warehouse.write(observations.table, batch_id)
         self._writes += 1
         self._rows += result.rows
         return result
@@ -59,9 +59,9 @@ class WarehouseActor:
         """Every series with what the warehouse holds of it."""
         return self._warehouse.catalogue()
 
-    def stage(self, observations: pa.Table, load_id: str, chunk_id: str) -> int:
+    def stage(self, observations: TableOnTheWire, load_id: str, chunk_id: str) -> int:
         """Hold a bulk load's chunk until its merge."""
-        return self._warehouse.stage(observations, load_id, chunk_id)
+        return self._warehouse.stage(observations.table, load_id, chunk_id)
 
     def merge_staged(self, load_id: str) -> WriteResult:
         """Store a bulk load's staged chunks."""
@@ -74,9 +74,9 @@ class WarehouseActor:
         """Forget a bulk load given up."""
         self._warehouse.discard_staged(load_id)
 
-    def write_forecasts(self, forecasts: pa.Table, batch_id: str | None = None) -> WriteResult:
+    def write_forecasts(self, forecasts: TableOnTheWire, batch_id: str | None = None) -> WriteResult:
         """Upsert forecast rows."""
-        result = self._warehouse.write_forecasts(forecasts, batch_id)
+        result = self._warehouse.write_forecasts(forecasts.table, batch_id)
         self._writes += 1
         self._rows += result.rows
         return result

@@ -26,12 +26,12 @@ START, END = "<!-- capacity:start -->", "<!-- capacity:end -->"
 DAY = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday without a DST change: every schedule runs its usual day
 BACKFILL_YEARS = 10
 
-# Rates measured by bench/ingest.py (docs/benchmarks.md, "Ingestion", run of 2026-12-03 17:00 UTC, DuckDB, 2 CPUs):
-# one replica drained a 9,984,000-row backlog at 235,238 rows/s; two replicas a 1,920,000-row one at 186,343 rows/s
-# (they share the two cores with the broker); a bulk load through Ray Data and the warehouse datasink (a back-fill's
-# way) 133,602 rows/s, from one loader (a replay's) 381,968 rows/s.
-REPLICA_ROWS_S = 186_000  # the two-replica figure: a replica's share on a busy node, not its best alone
-BULK_ROWS_S = 133_000  # the back-fill's own path, Ray Data on 2 CPUs
+# Rates measured by bench/ingest.py (docs/benchmarks.md, "Ingestion", run of 2026-12-04 19:56 UTC, DuckDB, 2 CPUs):
+# one replica drained a 9,984,000-row backlog at 678,231 rows/s; two replicas a 1,920,000-row one at 523,610 rows/s
+# together (they split the two cores with the broker); a bulk load of 9,984,000 rows through Ray Data and the
+# warehouse datasink (a back-fill's way) 299,825 rows/s, from one loader (a replay's) 567,685 rows/s.
+REPLICA_ROWS_S = 260_000  # half the two-replica drain: a replica's share on a busy node, not its best alone
+BULK_ROWS_S = 300_000  # the back-fill's own path, Ray Data on 2 CPUs
 
 
 @dataclass(frozen=True)

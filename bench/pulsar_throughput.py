@@ -7,7 +7,6 @@ consumer cases with receive-and-acknowledge one by one. Consumption is timed fro
 
 from __future__ import annotations
 
-import logging
 import socket
 import tempfile
 import time
@@ -142,7 +141,7 @@ def run() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         broker.wait_ready()
-        client = pulsar.Client(settings.broker.service_url, logger=logging.getLogger("pulsar.bench"))
+        client = pulsar.Client(settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
         baseline: float | None = None
         for case in PRODUCER_CASES:
             topic = f"persistent://public/default/bench-{uuid.uuid4().hex[:8]}"

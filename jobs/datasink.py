@@ -20,13 +20,31 @@ from ray.data.datasource.datasink import WriteResult as RayWriteResult
 from actors.warehouse import ensure_warehouse_actor
 from scalar_ray.composition import worker_warehouse
 from scalar_ray.config.settings import Settings
-from scalar_ray.warehouse.base import content_digest
+from scalar_ray.warehouse.base import BULK_CHUNK_ROWS, content_digest
+
+
+def even_chunks(table: pa.Table, rows_per_chunk: int) -> list[pa.Table]:
+    """``table`` in order, cut into equal slices of at least ``rows_per_chunk`` rows (all of it when it has fewer).
+
+    The rows past a multiple of ``rows_per_chunk`` are spread over the slices rather than left as a short one of
+    their own: a chunk costs a call and a commit, and one of a few hundred rows is no cheaper than a full one.
+    """
+    if table.num_rows == 0:
+        return []
+    chunks = max(1, table.num_rows // rows_per_chunk)
+    base, longer = divmod(table.num_rows, chunks)  # the first ``longer`` slices take one row more
+    slices, offset = [], 0
+    for index in range(chunks):
+        length = base + (index < longer)
+        slices.append(table.slice(offset, length))
+        offset += length
+    return slices
 
 
 class WarehouseDatasink(Datasink[dict[str, int]]):
     """Writes canonical observation blocks into the configured warehouse."""
 
-    def __init__(self, settings: Settings, job_id: str, rows_per_write: int = 100_000) -> None:
+    def __init__(self, settings: Settings, job_id: str, rows_per_write: int = BULK_CHUNK_ROWS) -> None:
         self._settings = settings
         self._job_id = job_id
         self._rows_per_write = rows_per_write
@@ -39,19 +57,19 @@ class WarehouseDatasink(Datasink[dict[str, int]]):
             ensure_warehouse_actor(self._settings)
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, int]:
-        """Stage the task's blocks, gathered into chunks of ``rows_per_write``; return the rows staged.
+        """Stage the task's blocks, gathered into chunks of about ``rows_per_write``; return the rows staged.
 
         Gathered, not staged block by block: a back-fill's blocks are one fetched window each (a few thousand rows),
         and a chunk's fixed cost (a call to the warehouse actor, a transaction) paid per window made the load four
-        times slower. Ray Data hands a task about ``min_rows_per_write`` rows, so what is gathered stays bounded.
+        times slower. Ray Data hands a task about ``min_rows_per_write`` rows, so what is gathered stays bounded; it
+        is cut into equal chunks of at least ``rows_per_write`` (``even_chunks``).
         """
         warehouse = worker_warehouse(self._settings)
         rows = 0
         try:
             tables = [BlockAccessor.for_block(block).to_arrow() for block in blocks]
             gathered = pa.concat_tables(tables) if tables else pa.table({})
-            for offset in range(0, gathered.num_rows, self._rows_per_write):
-                piece = gathered.slice(offset, self._rows_per_write)
+            for piece in even_chunks(gathered, self._rows_per_write):
                 rows += warehouse.stage(piece, self._job_id, content_digest(piece, salt=self._job_id))
         finally:
             warehouse.close()

@@ -27,13 +27,13 @@ from scalar_ray.config import Settings, load_settings
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.utc import parse_utc
 from scalar_ray.ingestion.judging import judge_message
-from scalar_ray.warehouse.base import Warehouse, content_digest
+from scalar_ray.warehouse.base import BULK_CHUNK_ROWS, Warehouse, content_digest
 
 logger = logging.getLogger(__name__)
 
 
 def replay(
-    settings: Settings, topic: str, since: datetime | None, until: datetime | None, chunk_rows: int = 200_000
+    settings: Settings, topic: str, since: datetime | None, until: datetime | None, chunk_rows: int = BULK_CHUNK_ROWS
 ) -> dict[str, Any]:
     """Read ``topic`` from ``since`` (or its start) to ``until`` (or its end) and write what passes validation."""
     client = pulsar_client(settings)

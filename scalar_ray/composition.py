@@ -113,14 +113,26 @@ def ingested_topics(settings: Settings) -> list[str]:
     return [*(acquisition_topic(tenant, provider) for provider, _ in settings.providers), forecasts_topic(tenant)]
 
 
+# The C++ client's own console logger, at the platform's level. Not a Python logger: the client's bridge to one
+# reports every level as enabled (apache/pulsar-client-python#216), so each received message's DEBUG line, a dump of
+# its whole payload, was formatted, sent through the GIL, failed to decode and was printed to stdout: 650 MB of
+# logs for a 6-million-row drain, and a fifth of a core for Ray's log monitor. The console logger drops it unformatted.
+_PULSAR_LOG_LEVELS = {
+    "DEBUG": pulsar.LoggerLevel.Debug,
+    "INFO": pulsar.LoggerLevel.Info,
+    "WARNING": pulsar.LoggerLevel.Warn,
+    "ERROR": pulsar.LoggerLevel.Error,
+}
+
+
 def pulsar_client(settings: Settings) -> pulsar.Client:
-    """A Pulsar client with the configured authentication; the C++ client's logging goes through Python's."""
+    """A Pulsar client with the configured authentication, logging at the platform's level."""
     token = settings.broker.auth_token
     return pulsar.Client(
         settings.broker.service_url,
         authentication=pulsar.AuthenticationToken(token.get_secret_value()) if token else None,
         operation_timeout_seconds=int(settings.broker.operation_timeout_s),
-        logger=logging.getLogger("pulsar.client"),
+        logger=pulsar.ConsoleLogger(_PULSAR_LOG_LEVELS[settings.telemetry.log_level]),
     )
 
 

@@ -9,9 +9,11 @@ waited for 100 rows or 30 s.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from scalar_ray.broker.messaging import ReceivedMessage
 from scalar_ray.core.forecasts import FORECAST_KEY, FORECAST_SCHEMA
@@ -73,7 +75,7 @@ class PendingBatch:
             return OBSERVATION_SCHEMA.empty_table()
         table = pa.concat_tables(self.tables)
         # Each table is one validated message, unique already: only keys shared between messages can repeat.
-        return table if len(self.tables) == 1 else unique_keys(table, "last")
+        return unique_keys(table, "last") if _may_share_keys(self.tables) else table
 
     def combined_forecasts(self) -> pa.Table:
         """The forecast messages' rows (one issue per message, so keys cannot repeat across them but by redelivery)."""
@@ -81,6 +83,28 @@ class PendingBatch:
             return FORECAST_SCHEMA.empty_table()
         table = pa.concat_tables(self.forecasts)
         return table if len(self.forecasts) == 1 else unique_keys(table, "last", FORECAST_KEY)
+
+
+def _may_share_keys(tables: list[pa.Table]) -> bool:
+    """Whether two of these validated windows could hold the same key: their series meet in overlapping time spans.
+
+    A series id starts with its provider and dataset, and validation holds a message to one of each, so windows of
+    different datasets never share a key, and windows of one dataset only where their interval spans overlap. A
+    backlog's consecutive windows then skip the hash of every key (a tenth of a replica's time); overlapping ones,
+    a live window fetched twice, are deduplicated.
+    """
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        earliest_latest = pc.min_max(table["ts"].cast(pa.int64()))
+        origin = (table["provider"][0].as_py(), table["dataset"][0].as_py())
+        spans.setdefault(origin, []).append((earliest_latest["min"].as_py(), earliest_latest["max"].as_py()))
+    for ranges in spans.values():
+        ranges.sort()
+        if any(later_start <= end for (_, end), (later_start, _) in itertools.pairwise(ranges)):
+            return True
+    return False
 
 
 class MicroBatcher:

@@ -1,5 +1,11 @@
 """One ingestion replica's loop: receive → decode → validate → micro-batch → write → acknowledge → feed and cache.
 
+Under a backlog a full batch's write can overlap the next batch's receipt and validation (``write_executor``): the
+replica's own work and the warehouse's then run side by side instead of in turn. One write is in flight at most and
+batches are written in the order they were taken, so a later message's row still wins; acknowledgements, the cache,
+the feed and a failed write's handling stay on the loop's thread. A write started because nothing more is waiting is
+waited for at once (there is nothing to overlap it with, and the cache and the feed get it without delay).
+
 Delivery is at-least-once and writes are idempotent upserts, so the warehouse ends up with every row exactly once:
 a message is acknowledged only after the batch holding it is committed; a replica killed before that leaves the
 message unacknowledged and the broker hands it to another replica. A failed write keeps the batch, stops receiving
@@ -13,6 +19,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -77,6 +85,19 @@ class IngestionStats:
         return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
+@dataclass
+class _Write:
+    """A batch's write under way: what to acknowledge, cache and publish once it commits."""
+
+    batch: PendingBatch
+    table: pa.Table
+    forecasts: pa.Table
+    started: float
+    span: Span
+    # The rows written and when the commit returned (the freshness clock stops there, not when it is settled).
+    outcome: Future[tuple[WriteResult, datetime]]
+
+
 class IngestionWorker:
     """The library service an ingestion actor runs; ``step`` does one round and never raises for bad data."""
 
@@ -94,6 +115,7 @@ class IngestionWorker:
         feed: ChangeFeed | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        write_executor: Executor | None = None,
     ) -> None:
         self._source = source
         self._warehouse = warehouse
@@ -110,6 +132,9 @@ class IngestionWorker:
         self._wall_clock = wall_clock
         self._blocked: PendingBatch | None = None
         self._retry_at = 0.0
+        # Where a full batch's write runs while the next one fills (one worker thread); None: writes run inline.
+        self._write_executor = write_executor
+        self._in_flight: _Write | None = None
         self.stats = IngestionStats()
         # Each message's process span, from receipt to the acknowledgement after its batch's commit.
         self._spans: dict[str, Span] = {}
@@ -141,10 +166,12 @@ class IngestionWorker:
         )
 
     def step(self) -> None:
-        """Retry a blocked write, or receive what is waiting, and write the batch when it is due."""
+        """Settle a finished write, retry a blocked one, or receive what is waiting; write the batch when it is due."""
+        if self._in_flight is not None and self._in_flight.outcome.done():
+            self._settle()
         if self._blocked is not None:
             if self._monotonic() >= self._retry_at:
-                self._write(self._blocked)
+                self._write(self._blocked, wait=True)
             else:
                 time.sleep(min(0.1, max(0.0, self._retry_at - self._monotonic())))
             return
@@ -158,15 +185,19 @@ class IngestionWorker:
             idle = not messages
             for message in messages:
                 self._accept(message)
-        if self._batcher.due(self._monotonic(), source_idle=idle):
-            self._write(self._batcher.take())
+        elif self._in_flight is not None:
+            wait_for([self._in_flight.outcome], timeout=0.1)  # the next batch is full: its turn comes after this one
+            return
+        if self._in_flight is None and self._batcher.due(self._monotonic(), source_idle=idle):
+            self._write(self._batcher.take(), wait=idle)
 
     def drain(self) -> None:
         """Write what is pending (before a planned stop)."""
+        self._settle()
         if self._blocked is not None:
-            self._write(self._blocked)
+            self._write(self._blocked, wait=True)
         if self._blocked is None and self._batcher.pending.messages:
-            self._write(self._batcher.take())
+            self._write(self._batcher.take(), wait=True)
 
     def _accept(self, message: ReceivedMessage) -> None:
         self.stats.messages += 1
@@ -248,22 +279,51 @@ class IngestionWorker:
             span.set_attribute("error.type", error_type)
         return True
 
-    def _write(self, batch: PendingBatch) -> None:
+    def _write(self, batch: PendingBatch, *, wait: bool) -> None:
+        """Start the batch's write (on the write executor, when there is one); with ``wait``, settle it at once."""
         started = self._monotonic()
         table = batch.combined()
         forecasts = batch.combined_forecasts()
+        span = self._batch_span(batch)
+
+        def write() -> tuple[WriteResult, datetime]:
+            with trace.use_span(span, end_on_exit=False):  # the warehouse's INSERT span is the batch span's child
+                result = self._write_rows(batch, table, forecasts)
+            return result, self._wall_clock()
+
+        outcome: Future[tuple[WriteResult, datetime]]
+        if self._write_executor is None:
+            outcome = Future()
+            try:
+                outcome.set_result(write())
+            except Exception as exc:  # settled below, as the executor would hand it over
+                outcome.set_exception(exc)
+        else:
+            outcome = self._write_executor.submit(write)
+        self._in_flight = _Write(batch, table, forecasts, started, span, outcome)
+        if wait or outcome.done():
+            self._settle()
+
+    def _batch_span(self, batch: PendingBatch) -> Span:
         # The batch's span continues the trace of its first message and links the others (OpenTelemetry's batch
-        # pattern); the warehouse's INSERT span is its child.
-        # Messages with rows first: a dead letter in the batch is not where the write belongs.
+        # pattern). Messages with rows first: a dead letter in the batch is not where the write belongs.
         carrying = {m.message_id for m in batch.carrying}
         ordered = [*batch.carrying, *(m for m in batch.messages if m.message_id not in carrying)]
         spans = [span for m in ordered if (span := self._spans.get(m.message_id)) is not None]
         parent = trace.set_span_in_context(spans[0]) if spans else None
         links = [Link(span.get_span_context()) for span in spans[1:]]
         attributes = {"scalar.batch.messages": len(batch.messages), "scalar.batch.rows": batch.rows}
-        with tracer.start_as_current_span("ingest batch", context=parent, links=links, attributes=attributes) as span:
+        return tracer.start_span("ingest batch", context=parent, links=links, attributes=attributes)
+
+    def _settle(self) -> None:
+        """Wait for the write in flight and act on its outcome: acknowledge, or isolate poison, or hold and retry."""
+        write, self._in_flight = self._in_flight, None
+        if write is None:
+            return
+        batch, span = write.batch, write.span
+        with trace.use_span(span, end_on_exit=True):
             try:
-                result = self._write_rows(batch, table, forecasts)
+                result, committed_at = write.outcome.result()
             except WarehouseError as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 if exc.permanent and self._isolate_poison(batch, exc):
@@ -277,12 +337,17 @@ class IngestionWorker:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 self._write_failed(batch, WarehouseError(self._warehouse.name, "write", f"{type(exc).__name__}: {exc}"))
                 return
-        self._committed(batch, table, forecasts, result, started)
+        self._committed(batch, write.table, write.forecasts, result, write.started, committed_at)
 
     def _committed(
-        self, batch: PendingBatch, table: pa.Table, forecasts: pa.Table, result: WriteResult, started: float
+        self,
+        batch: PendingBatch,
+        table: pa.Table,
+        forecasts: pa.Table,
+        result: WriteResult,
+        started: float,
+        committed: datetime,
     ) -> None:
-        committed = self._wall_clock()
         self._blocked, self._failed_writes_in_row = None, 0
         self.stats.writing_blocked_since = None
         try:
@@ -350,7 +415,9 @@ class IngestionWorker:
         good = batch.only([m for m in batch.carrying if m.message_id not in refused])
         good.messages = list(batch.messages)  # every message is done: committed, or dead-lettered with its reason
         written = WriteResult(good.rows, 0)
-        self._committed(good, good.combined(), good.combined_forecasts(), written, self._monotonic())
+        self._committed(
+            good, good.combined(), good.combined_forecasts(), written, self._monotonic(), self._wall_clock()
+        )
         return True
 
     def _write_rows(self, batch: PendingBatch, table: pa.Table, forecasts: pa.Table) -> WriteResult:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import logging
+import random
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,11 +34,26 @@ def running(service: LocalService) -> Iterator[None]:
         service.stop()
 
 
+# Ports for the services the tests start, below Linux's ephemeral range (32768-60999): a port the kernel picked for
+# the probe could be handed to any outgoing connection (the Pulsar client opens one per partition) before the
+# service binds it, as happened to HAProxy's metrics port once.
+_SERVICE_PORTS = range(20_000, 32_768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free on every interface a moment ago, outside the ephemeral range, not handed out before here."""
+    for port in random.sample(_SERVICE_PORTS, 500):
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", port))  # noqa: S104 - probing what a service binding every interface needs
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port in 20000-32767")
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +88,7 @@ def pulsar_admin(pulsar_broker: PulsarStandalone, service_settings: Settings) ->
 @pytest.fixture(scope="session")
 def pulsar_client(pulsar_broker: PulsarStandalone, service_settings: Settings) -> Iterator[pulsar.Client]:
     # The C++ client logs every connection at INFO on stdout; route it through Python logging instead.
-    client = pulsar.Client(service_settings.broker.service_url, logger=logging.getLogger("pulsar.client"))
+    client = pulsar.Client(service_settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     yield client
     client.close()
 

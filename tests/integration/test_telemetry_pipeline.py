@@ -6,7 +6,6 @@ commit, and every item of the operator's checklist has a value."""
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -95,7 +94,7 @@ def test_one_trace_from_fetch_to_commit_and_every_checklist_metric_has_a_value(
     tenant = settings.broker.tenant
     before = captured.telemetry.points()
     prepare_topics(settings)
-    client = pulsar.Client(settings.broker.service_url, logger=logging.getLogger("pulsar.test"))
+    client = pulsar.Client(settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     stop_backlog = observe_backlog(
         lambda: PulsarAdmin(settings.broker.admin_url, settings.broker.auth_token),
         [(topic, INGESTION_SUBSCRIPTION) for topic in ingested_topics(settings)]

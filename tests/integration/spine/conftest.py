@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -136,7 +135,7 @@ class Platform:
 
     def published_keys(self, providers: list[str]) -> set[Key]:
         """Every key in every message on the providers' topics, read back through the audit subscription."""
-        client = pulsar.Client(self.settings.broker.service_url, logger=logging.getLogger("pulsar.audit"))
+        client = pulsar.Client(self.settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
         keys: set[Key] = set()
         try:
             topics = [acquisition_topic(self.settings.broker.tenant, p) for p in providers]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import uuid
@@ -134,7 +133,7 @@ def _envelope(value: float, ts: datetime, fetch_id: str) -> Envelope:
 
 
 def _publish(settings: Settings, messages: list[tuple[bytes, dict[str, str]]]) -> None:
-    client = pulsar.Client(settings.broker.service_url, logger=logging.getLogger("pulsar.test"))
+    client = pulsar.Client(settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     try:
         producer = client.create_producer(acquisition_topic(settings.broker.tenant, "energinet"))
         for payload, properties in messages:
@@ -144,7 +143,7 @@ def _publish(settings: Settings, messages: list[tuple[bytes, dict[str, str]]]) -
 
 
 def _dead_letters(settings: Settings, expected: int) -> list[dict[str, str]]:
-    client = pulsar.Client(settings.broker.service_url, logger=logging.getLogger("pulsar.test"))
+    client = pulsar.Client(settings.broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     found = []
     try:
         consumer = client.subscribe(

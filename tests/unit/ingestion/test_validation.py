@@ -66,6 +66,22 @@ def test_exact_duplicates_are_dropped_and_conflicting_duplicates_rejected() -> N
     assert "two different values" in refused.reasons[0]
 
 
+def test_a_window_of_several_units_and_resolutions_checks_each_on_its_own_bounds_and_grid() -> None:
+    price = observations([60_000.0])  # outside the EUR/MWh bounds, inside the MW ones
+    load = observations([60_000.0], unit="MW", area="DK2")
+    hourly_off = observations(
+        [1.0], start=HOUR + timedelta(minutes=15), resolution="PT60M", step=timedelta(hours=1), area="SE3"
+    )
+
+    verdict = validate_envelope(envelope(pa.concat_tables([price, load, hourly_off])), NOW)
+
+    assert not verdict.accepted
+    assert any("1 EUR/MWh value(s) outside" in reason for reason in verdict.reasons), verdict.reasons
+    assert not any(" MW value(s)" in reason for reason in verdict.reasons), verdict.reasons
+    assert any("1 PT60M timestamp(s)" in reason for reason in verdict.reasons), verdict.reasons
+    assert not any("PT15M" in reason for reason in verdict.reasons), verdict.reasons
+
+
 def test_rows_claiming_another_provider_than_the_message_are_rejected() -> None:
     table = observations([50.0])
     index = table.schema.get_field_index("provider")
