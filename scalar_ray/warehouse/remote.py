@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import pyarrow as pa
 import ray
-from pyarrow import ipc
 from ray.exceptions import GetTimeoutError, RayActorError
 from typing_extensions import override
 
+from scalar_ray.core.arrow_ipc import from_ipc, to_ipc
 from scalar_ray.core.errors import WarehouseError
 from scalar_ray.core.window import Window
 from scalar_ray.warehouse.base import Warehouse, WriteResult
@@ -41,15 +41,12 @@ class TableOnTheWire:
     def __init__(self, table: pa.Table) -> None:
         self.table = table
 
-    def __reduce__(self) -> tuple[Any, tuple[pa.Buffer]]:
-        sink = pa.BufferOutputStream()
-        with ipc.new_stream(sink, self.table.schema) as writer:  # type: ignore[no-untyped-call]  # untyped in stubs
-            writer.write_table(self.table)
-        return _table_from_stream, (sink.getvalue(),)
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return _table_from_stream, (to_ipc(self.table),)
 
 
-def _table_from_stream(stream: pa.Buffer) -> TableOnTheWire:
-    return TableOnTheWire(ipc.open_stream(stream).read_all())  # type: ignore[no-untyped-call]  # untyped in stubs
+def _table_from_stream(stream: bytes) -> TableOnTheWire:
+    return TableOnTheWire(from_ipc(stream))
 
 
 class RemoteWarehouse(Warehouse):

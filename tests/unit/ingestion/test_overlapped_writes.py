@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -153,8 +154,16 @@ def test_a_planned_stop_waits_for_the_write_in_flight(executor: ThreadPoolExecut
     assert broker.backlog == 0
 
 
+class SlowWarehouse(InMemoryWarehouse):
+    """Takes a while to commit: a write on the executor is still under way when the step that started it checks."""
+
+    def write(self, observations: pa.Table, batch_id: str | None = None) -> WriteResult:
+        time.sleep(0.2)
+        return super().write(observations, batch_id)
+
+
 def test_a_write_started_when_nothing_more_waits_is_settled_in_the_same_step(executor: ThreadPoolExecutor) -> None:
-    broker, warehouse = InMemoryBroker(), InMemoryWarehouse()
+    broker, warehouse = InMemoryBroker(), SlowWarehouse()
     publish(broker, [1.0, 2.0], "live")
     cache = InMemoryCache()
     worker = IngestionWorker(
